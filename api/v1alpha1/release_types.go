@@ -1,0 +1,316 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Release delivers new versions of a Deployment progressively: each change to
+// the target's pod template is rolled out as a canary (or blue-green),
+// judged against the running version, then promoted or rolled back.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rel,categories=trimtab
+// +kubebuilder:printcolumn:name="Target",type=string,JSONPath=`.spec.targetRef.name`
+// +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
+// +kubebuilder:printcolumn:name="Step",type=integer,JSONPath=`.status.step`
+// +kubebuilder:printcolumn:name="Weight",type=integer,JSONPath=`.status.weight`
+// +kubebuilder:printcolumn:name="Score",type=string,JSONPath=`.status.score`
+// +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.canaryRevision`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Release struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ReleaseSpec   `json:"spec"`
+	Status ReleaseStatus `json:"status,omitempty"`
+}
+
+// ReleaseSpec is what the user wants: which Deployment, how to shift traffic,
+// how to judge the new version and whom to tell.
+type ReleaseSpec struct {
+	// TargetRef is the Deployment the user keeps applying.
+	TargetRef TargetRef `json:"targetRef"`
+	// Strategy is canary steps or blue-green.
+	Strategy Strategy `json:"strategy"`
+	// Traffic says how traffic is split between the versions.
+	// +optional
+	Traffic Traffic `json:"traffic,omitempty"`
+	// Analysis says how the new version is judged.
+	// +optional
+	Analysis Analysis `json:"analysis,omitempty"`
+	// ProgressDeadlineSeconds bounds how long any one step may wait (for
+	// rollout, data or a verdict) before the release is rolled back.
+	// +kubebuilder:validation:Minimum=10
+	// +kubebuilder:default=600
+	// +optional
+	ProgressDeadlineSeconds int32 `json:"progressDeadlineSeconds,omitempty"`
+	// Notify lists where release events are sent.
+	// +optional
+	Notify *Notify `json:"notify,omitempty"`
+}
+
+// Strategy is exactly one of Canary or BlueGreen.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.canary) != has(self.blueGreen)",message="set exactly one of canary or blueGreen"
+type Strategy struct {
+	// +optional
+	Canary *CanaryStrategy `json:"canary,omitempty"`
+	// +optional
+	BlueGreen *BlueGreenStrategy `json:"blueGreen,omitempty"`
+}
+
+// CanaryStrategy moves traffic to the new version in steps.
+type CanaryStrategy struct {
+	// Steps of traffic weight, each held for its analysis duration. Weights
+	// never decrease. When empty, trimtab uses 10% for 15 minutes, then 25%,
+	// 50% and 75% for 5 minutes each.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:XValidation:rule="self.map(s, s.weight).isSorted()",message="step weights must be in ascending order"
+	Steps []CanaryStep `json:"steps,omitempty"`
+	// Baseline runs a copy of the old version sized like the canary, so the
+	// judge compares pods of the same age and load.
+	// +optional
+	Baseline bool `json:"baseline,omitempty"`
+}
+
+// CanaryStep is one traffic weight and how long it is analysed.
+type CanaryStep struct {
+	// Weight is the percentage of traffic the canary receives.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	Weight int32 `json:"weight"`
+	// AnalysisSeconds is how long the step is analysed before it can pass.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:default=300
+	// +optional
+	AnalysisSeconds int32 `json:"analysisSeconds,omitempty"`
+	// ManualGate makes the step wait for an approval after its analysis passes.
+	// +optional
+	ManualGate bool `json:"manualGate,omitempty"`
+}
+
+// BlueGreenStrategy brings the new version up at full size, verifies it
+// through a preview Service, then switches all traffic at once.
+type BlueGreenStrategy struct {
+	// PreviewService selects only the new version, for verification.
+	// +optional
+	PreviewService string `json:"previewService,omitempty"`
+	// AnalysisSeconds is how long the new version is analysed before the switch.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:default=300
+	// +optional
+	AnalysisSeconds int32 `json:"analysisSeconds,omitempty"`
+	// RollbackWindowSeconds keeps the old version scaled after the switch so
+	// that a rollback is instant.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:default=600
+	// +optional
+	RollbackWindowSeconds int32 `json:"rollbackWindowSeconds,omitempty"`
+}
+
+// Router names a way to split traffic.
+// +kubebuilder:validation:Enum=replicas;nginx;gatewayAPI
+type Router string
+
+// Traffic routers.
+const (
+	// RouterReplicas splits traffic by the ratio of ready replicas behind one Service.
+	RouterReplicas Router = "replicas"
+	// RouterNGINX uses a canary Ingress with NGINX Ingress' canary annotations.
+	RouterNGINX Router = "nginx"
+	// RouterGatewayAPI sets backendRef weights on a Gateway API HTTPRoute.
+	RouterGatewayAPI Router = "gatewayAPI"
+)
+
+// Traffic chooses the router and the objects it edits.
+//
+// +kubebuilder:validation:XValidation:rule="self.router != 'nginx' || has(self.ingress)",message="ingress is required when router is nginx"
+// +kubebuilder:validation:XValidation:rule="self.router != 'gatewayAPI' || has(self.httpRoute)",message="httpRoute is required when router is gatewayAPI"
+type Traffic struct {
+	// Router: replicas (default, no mesh), nginx or gatewayAPI.
+	// +kubebuilder:default=replicas
+	// +optional
+	Router Router `json:"router,omitempty"`
+	// Service in front of the target; defaults to the target's name.
+	// +optional
+	Service string `json:"service,omitempty"`
+	// Ingress is the user's NGINX Ingress for router nginx; trimtab adds a
+	// canary Ingress beside it and never edits it.
+	// +optional
+	Ingress string `json:"ingress,omitempty"`
+	// HTTPRoute is the Gateway API route whose backend weights trimtab sets.
+	// +optional
+	HTTPRoute string `json:"httpRoute,omitempty"`
+}
+
+// JudgeMode selects the statistical judge.
+// +kubebuilder:validation:Enum=trimtab;kayenta
+type JudgeMode string
+
+// Judge modes.
+const (
+	// JudgeTrimtab is the deterministic, stricter judge (default).
+	JudgeTrimtab JudgeMode = "trimtab"
+	// JudgeKayenta reproduces Kayenta's NetflixACAJudge verdicts.
+	JudgeKayenta JudgeMode = "kayenta"
+)
+
+// Analysis says how often and by which metrics and hooks a new version is judged.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.marginalScore) || !has(self.passScore) || self.marginalScore <= self.passScore",message="marginalScore must be less than or equal to passScore"
+type Analysis struct {
+	// IntervalSeconds between analysis looks.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:default=30
+	// +optional
+	IntervalSeconds int32 `json:"intervalSeconds,omitempty"`
+	// Mode of the judge.
+	// +kubebuilder:default=trimtab
+	// +optional
+	Mode JudgeMode `json:"mode,omitempty"`
+	// PassScore (0–100) at or above which a look passes.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	// +kubebuilder:default=95
+	// +optional
+	PassScore int32 `json:"passScore,omitempty"`
+	// MarginalScore (0–100) at or above which a look is marginal rather than failing.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	// +kubebuilder:default=75
+	// +optional
+	MarginalScore int32 `json:"marginalScore,omitempty"`
+	// GroupWeights weigh metric groups in the score, e.g. app: 60, business: 40.
+	// +optional
+	GroupWeights map[string]int32 `json:"groupWeights,omitempty"`
+	// Metrics compared between canary and baseline.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=100
+	Metrics []Metric `json:"metrics,omitempty"`
+	// Hooks are HTTP checks run at fixed points of a release.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=20
+	Hooks []Hook `json:"hooks,omitempty"`
+}
+
+// HookPhase says when a hook runs.
+// +kubebuilder:validation:Enum=pre-rollout;pre-promotion;post-rollout
+type HookPhase string
+
+// Hook phases.
+const (
+	HookPreRollout   HookPhase = "pre-rollout"
+	HookPrePromotion HookPhase = "pre-promotion"
+	HookPostRollout  HookPhase = "post-rollout"
+)
+
+// Hook is an HTTP check; any status outside 2xx after the retries fails it,
+// and a failed hook counts as a failed critical metric.
+type Hook struct {
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:MaxLength=63
+	Name string `json:"name"`
+	// Phase at which the hook runs.
+	Phase HookPhase `json:"phase"`
+	// URL called with GET (or POST when Body is set).
+	// +kubebuilder:validation:Pattern=`^https?://`
+	URL string `json:"url"`
+	// Body sent with POST.
+	// +optional
+	Body string `json:"body,omitempty"`
+	// TimeoutSeconds bounds each attempt.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=300
+	// +kubebuilder:default=10
+	// +optional
+	TimeoutSeconds int32 `json:"timeoutSeconds,omitempty"`
+	// Retries after a failed attempt.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10
+	// +kubebuilder:default=2
+	// +optional
+	Retries int32 `json:"retries,omitempty"`
+}
+
+// Notify lists where release events go.
+type Notify struct {
+	// Slack channel ID or name for the release thread.
+	// +optional
+	SlackChannel string `json:"slackChannel,omitempty"`
+}
+
+// ReleaseStatus is what trimtab observed and did. All release progress lives
+// here, so a restarted controller continues where the last one stopped.
+type ReleaseStatus struct {
+	// ObservedGeneration is the spec generation this status reflects.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions: Ready, Progressing, Degraded.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+	// State is a one-word summary for people (Idle, Progressing, Promoting,
+	// Promoted, RollingBack, RolledBack, Paused, Frozen, Failed); machines
+	// should read Conditions.
+	// +optional
+	State string `json:"state,omitempty"`
+	// Step is the index of the current canary step, from 1.
+	// +optional
+	Step int32 `json:"step,omitempty"`
+	// Weight is the canary's current share of traffic in percent.
+	// +optional
+	Weight int32 `json:"weight,omitempty"`
+	// Score of the last analysis look, 0–100, as a decimal string.
+	// +optional
+	Score string `json:"score,omitempty"`
+	// CanaryRevision is the hash of the pod template being released.
+	// +optional
+	CanaryRevision string `json:"canaryRevision,omitempty"`
+	// StableRevision is the hash of the pod template serving as primary.
+	// +optional
+	StableRevision string `json:"stableRevision,omitempty"`
+	// History of past analysis looks, newest first, bounded.
+	// +optional
+	// +kubebuilder:validation:MaxItems=50
+	History []AnalysisRecord `json:"history,omitempty"`
+}
+
+// AnalysisRecord is one analysis look, kept so a decision can be explained later.
+type AnalysisRecord struct {
+	// Time of the look.
+	Time metav1.Time `json:"time"`
+	// Revision that was judged.
+	Revision string `json:"revision"`
+	// Step and Weight at the time.
+	Step   int32 `json:"step"`
+	Weight int32 `json:"weight"`
+	// Score as a decimal string and Verdict (Pass, Marginal, Fail, Hold).
+	Score   string `json:"score"`
+	Verdict string `json:"verdict"`
+	// Reason is a one-line summary of what drove the verdict.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+}
+
+// ReleaseList is a list of Releases.
+//
+// +kubebuilder:object:root=true
+type ReleaseList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Release `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Release{}, &ReleaseList{})
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/trimtab/trimtab/internal/httpapi"
+	"github.com/trimtab/trimtab/internal/logging"
+	"github.com/trimtab/trimtab/internal/manager"
+)
+
+// inClusterNamespaceFile is where a pod finds its own namespace.
+const inClusterNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+func newControllerCmd() *cobra.Command {
+	var (
+		opts       manager.Options
+		kubeconfig string
+		logLevel   string
+		logFormat  string
+	)
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run the trimtab controller (Releases and ScalingPolicies) against a cluster",
+		Long: `Run the trimtab controller against the cluster of --kubeconfig, $KUBECONFIG or the
+in-cluster service account. Every flag can also be set through an environment
+variable: TRIMTAB_ followed by the flag name in upper case with dots and dashes
+as underscores (--log.level → TRIMTAB_LOG_LEVEL). A flag given on the command
+line wins over the environment.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd.Flags(), os.LookupEnv); err != nil {
+				return usageError{err}
+			}
+			logger, err := logging.New(cmd.ErrOrStderr(), logLevel, logFormat)
+			if err != nil {
+				return usageError{err}
+			}
+			cfg, err := restConfig(kubeconfig)
+			if err != nil {
+				return err
+			}
+			if opts.LeaderElectionNamespace == "" {
+				opts.LeaderElectionNamespace = ownNamespace()
+			}
+			opts.Version = httpapi.Info{Version: version, Commit: commit()}
+			m, err := manager.New(cfg, opts, logger)
+			if err != nil {
+				return err
+			}
+			logger.Info("trimtab controller starting", "version", version, "host", cfg.Host,
+				"metrics_address", m.MetricsAddr(), "api_address", m.APIAddr(),
+				"leader_election", opts.LeaderElection, "lease_namespace", opts.LeaderElectionNamespace)
+			return m.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then in-cluster config)")
+	f.BoolVar(&opts.LeaderElection, "leader-elect", true, "elect a leader through a Lease so only one replica acts")
+	f.StringVar(&opts.LeaderElectionNamespace, "leader-elect.namespace", "", "namespace of the leader Lease (default: the pod's namespace, else \"default\")")
+	f.StringVar(&opts.LeaderElectionID, "leader-elect.id", "trimtab-controller-leader", "name of the leader Lease")
+	f.DurationVar(&opts.LeaseDuration, "leader-elect.lease-duration", 15*time.Second, "how long followers wait before taking over a silent leader's Lease")
+	f.DurationVar(&opts.RenewDeadline, "leader-elect.renew-deadline", 10*time.Second, "how long the leader retries renewing before giving up leadership")
+	f.DurationVar(&opts.RetryPeriod, "leader-elect.retry-period", 2*time.Second, "interval between leader election attempts")
+	f.StringVar(&opts.MetricsAddress, "metrics.address", ":9090", "address serving /metrics, /livez, /readyz and /healthz")
+	f.StringVar(&opts.APIAddress, "api.address", ":8081", "address serving trimtab's /api/v1")
+	f.DurationVar(&opts.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown may take")
+	f.StringVar(&logLevel, "log.level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&logFormat, "log.format", "json", "log format: json or logfmt")
+	return cmd
+}
+
+// envName is the environment variable that backs a flag.
+func envName(flag string) string {
+	return "TRIMTAB_" + strings.NewReplacer(".", "_", "-", "_").Replace(strings.ToUpper(flag))
+}
+
+// applyEnv sets every flag not given on the command line from its
+// environment variable, and names both in the error when a value is bad.
+func applyEnv(fs *pflag.FlagSet, lookup func(string) (string, bool)) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed {
+			return
+		}
+		name := envName(f.Name)
+		if v, ok := lookup(name); ok {
+			if setErr := fs.Set(f.Name, v); setErr != nil {
+				err = fmt.Errorf("environment variable %s (for --%s): %w", name, f.Name, setErr)
+			}
+		}
+	})
+	return err
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if kubeconfig != "" {
+		rules.ExplicitPath = kubeconfig
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load Kubernetes client config (--kubeconfig, $KUBECONFIG or in-cluster): %w", err)
+	}
+	cfg.UserAgent = "trimtab/" + version
+	return cfg, nil
+}
+
+func ownNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile(inClusterNamespaceFile); err == nil && len(b) > 0 {
+		return strings.TrimSpace(string(b))
+	}
+	return "default"
+}

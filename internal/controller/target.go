@@ -1,0 +1,50 @@
+// Package controller holds the reconcilers for trimtab's resources. Each
+// follows the level-based protocol: read the object and the world, compute
+// what should be, write status through the status subresource, and return
+// transient errors for a rate-limited retry.
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+)
+
+// targetIndex is the field index from a target Deployment's name to the
+// objects that reference it, so a Deployment event wakes exactly those.
+const targetIndex = "spec.targetRef.name"
+
+// resolveTarget fetches the Deployment a targetRef names and returns the
+// Ready condition that describes the outcome. A missing target is not an
+// error for the caller to retry: the Deployment watch brings the object back
+// when it appears.
+func resolveTarget(ctx context.Context, c client.Reader, namespace string, ref trimtabv1.TargetRef, generation int64) (*appsv1.Deployment, metav1.Condition, error) {
+	cond := metav1.Condition{Type: trimtabv1.ConditionReady, ObservedGeneration: generation}
+	if ref.Kind != "" && ref.Kind != "Deployment" {
+		cond.Status, cond.Reason = metav1.ConditionFalse, trimtabv1.ReasonTargetUnsupported
+		cond.Message = fmt.Sprintf("spec.targetRef.kind %q is not supported; use Deployment", ref.Kind)
+		return nil, cond, nil
+	}
+	var d appsv1.Deployment
+	err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, &d)
+	switch {
+	case apierrors.IsNotFound(err):
+		cond.Status, cond.Reason = metav1.ConditionFalse, trimtabv1.ReasonTargetNotFound
+		cond.Message = fmt.Sprintf("Deployment %s/%s named in spec.targetRef does not exist; create it or fix spec.targetRef.name", namespace, ref.Name)
+		return nil, cond, nil
+	case err != nil:
+		cond.Status, cond.Reason = metav1.ConditionUnknown, trimtabv1.ReasonTargetLookupFailed
+		cond.Message = fmt.Sprintf("reading Deployment %s/%s: %v", namespace, ref.Name, err)
+		return nil, cond, fmt.Errorf("get target deployment %s/%s: %w", namespace, ref.Name, err)
+	}
+	cond.Status, cond.Reason = metav1.ConditionTrue, trimtabv1.ReasonTargetFound
+	cond.Message = fmt.Sprintf("Deployment %s/%s found", namespace, ref.Name)
+	return &d, cond, nil
+}

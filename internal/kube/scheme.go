@@ -1,0 +1,23 @@
+// Package kube holds the Kubernetes plumbing shared by the controller
+// process and the test environment.
+package kube
+
+import (
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+)
+
+// NewScheme knows the built-in Kubernetes types and trimtab's.
+func NewScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	// Both only fail on conflicting registrations, a programming error.
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := trimtabv1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}

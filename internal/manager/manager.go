@@ -1,0 +1,194 @@
+// Package manager wires trimtab's controller process: the controller-runtime
+// manager with leader election, the probe and metrics server, and the API
+// server, with a graceful shutdown that stops work before releasing the lease.
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/trimtab/trimtab/internal/controller"
+	"github.com/trimtab/trimtab/internal/httpapi"
+	"github.com/trimtab/trimtab/internal/kube"
+)
+
+// Options configure the controller process. Zero durations take the
+// defaults of controller-runtime and Argo Rollouts (15 s / 10 s / 2 s).
+type Options struct {
+	LeaderElection          bool
+	LeaderElectionNamespace string
+	LeaderElectionID        string
+	LeaseDuration           time.Duration
+	RenewDeadline           time.Duration
+	RetryPeriod             time.Duration
+	// MetricsAddress serves /metrics, /livez, /readyz and /healthz.
+	MetricsAddress string
+	// APIAddress serves trimtab's /api/v1.
+	APIAddress string
+	// ShutdownTimeout bounds the graceful stop of servers and controllers.
+	ShutdownTimeout time.Duration
+	Version         httpapi.Info
+}
+
+// Manager is a configured, not yet running, controller process. Its
+// listeners are bound by New so callers (and tests using port 0) know the
+// addresses before Run.
+type Manager struct {
+	opts     Options
+	logger   *slog.Logger
+	mgr      ctrl.Manager
+	registry *prometheus.Registry
+	probes   *http.Server
+	api      *http.Server
+	probesLn net.Listener
+	apiLn    net.Listener
+	draining atomic.Bool
+}
+
+// New builds the manager against cfg. Process-wide metrics (Go runtime,
+// controller-runtime's own) are served beside trimtab's, which live on a
+// registry of this Manager so that two managers in one test stay apart.
+func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) {
+	if opts.ShutdownTimeout == 0 {
+		opts.ShutdownTimeout = 30 * time.Second
+	}
+	if opts.LeaderElectionID == "" {
+		opts.LeaderElectionID = "trimtab-controller-leader"
+	}
+	m := &Manager{opts: opts, logger: logger, registry: prometheus.NewRegistry()}
+	lease := func(d, def time.Duration) *time.Duration {
+		if d == 0 {
+			d = def
+		}
+		return &d
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        kube.NewScheme(),
+		Metrics:                       metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:        "0",
+		LeaderElection:                opts.LeaderElection,
+		LeaderElectionID:              opts.LeaderElectionID,
+		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
+		LeaderElectionResourceLock:    "leases",
+		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 lease(opts.LeaseDuration, 15*time.Second),
+		RenewDeadline:                 lease(opts.RenewDeadline, 10*time.Second),
+		RetryPeriod:                   lease(opts.RetryPeriod, 2*time.Second),
+		GracefulShutdownTimeout:       &opts.ShutdownTimeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create controller manager: %w", err)
+	}
+	m.mgr = mgr
+	metrics, err := controller.NewMetrics(m.registry)
+	if err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	if err := controller.Setup(mgr, metrics); err != nil {
+		return nil, fmt.Errorf("set up controllers: %w", err)
+	}
+	if err := m.registry.Register(collectors.NewBuildInfoCollector()); err != nil {
+		return nil, err
+	}
+	router, err := httpapi.New(logger, m.registry, opts.Version)
+	if err != nil {
+		return nil, fmt.Errorf("api router: %w", err)
+	}
+	if m.probesLn, err = net.Listen("tcp", opts.MetricsAddress); err != nil {
+		return nil, fmt.Errorf("--metrics.address %s: %w", opts.MetricsAddress, err)
+	}
+	if m.apiLn, err = net.Listen("tcp", opts.APIAddress); err != nil {
+		m.probesLn.Close()
+		return nil, fmt.Errorf("--api.address %s: %w", opts.APIAddress, err)
+	}
+	m.probes = newServer(m.probeHandler())
+	m.api = newServer(router)
+	return m, nil
+}
+
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+}
+
+// MetricsAddr is the bound address of the metrics and probe server.
+func (m *Manager) MetricsAddr() string { return m.probesLn.Addr().String() }
+
+// APIAddr is the bound address of the API server.
+func (m *Manager) APIAddr() string { return m.apiLn.Addr().String() }
+
+// Registry holds trimtab's own metrics.
+func (m *Manager) Registry() *prometheus.Registry { return m.registry }
+
+// Elected is closed when this manager becomes the leader (at once without
+// leader election).
+func (m *Manager) Elected() <-chan struct{} { return m.mgr.Elected() }
+
+func (m *Manager) probeHandler() http.Handler {
+	synced := func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
+		defer cancel()
+		if !m.mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("informer caches have not synced")
+		}
+		return nil
+	}
+	draining := func(*http.Request) error {
+		if m.draining.Load() {
+			return errors.New("shutting down")
+		}
+		return nil
+	}
+	live := &healthz.Handler{Checks: map[string]healthz.Checker{"ping": healthz.Ping}}
+	ready := &healthz.Handler{Checks: map[string]healthz.Checker{"informers": synced, "shutdown": draining}}
+	mux := http.NewServeMux()
+	mux.Handle("/livez", live)
+	mux.Handle("/healthz", live)
+	mux.Handle("/readyz", ready)
+	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{ctrlmetrics.Registry, m.registry}, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// Run serves until ctx is cancelled or leadership is lost. On cancel it
+// marks itself not ready, stops the controllers (which releases the lease
+// only after they stopped), then shuts the servers down.
+func (m *Manager) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	serve := func(s *http.Server, ln net.Listener) func() error {
+		return func() error {
+			if err := s.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		}
+	}
+	g.Go(serve(m.probes, m.probesLn))
+	g.Go(serve(m.api, m.apiLn))
+	g.Go(func() error {
+		err := m.mgr.Start(gctx)
+		m.draining.Store(true)
+		// The servers outlive the controllers by design: probes must keep
+		// answering (not ready) while work drains.
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.opts.ShutdownTimeout)
+		defer cancel()
+		return errors.Join(err, m.api.Shutdown(shutdownCtx), m.probes.Shutdown(shutdownCtx))
+	})
+	err := g.Wait()
+	m.logger.Info("controller stopped", "error", err)
+	return err
+}
