@@ -34,7 +34,7 @@ in-cluster service account. Every flag can also be set through an environment
 variable: TRIMTAB_ followed by the flag name in upper case with dots and dashes
 as underscores (--log.level → TRIMTAB_LOG_LEVEL). A flag given on the command
 line wins over the environment.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyEnv(cmd.Flags(), os.LookupEnv); err != nil {
 				return usageError{err}

@@ -56,12 +56,27 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return 1
 }
 
+// usageArgs makes a positional-argument check fail as a usage error.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError{fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath())}
+		}
+		return nil
+	}
+}
+
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "trimtab",
 		Short: "Release-safety and autoscaling controller for Kubernetes",
-		Long: `trimtab collects app, business and CloudWatch metrics, judges canaries against
-their baselines, scales workloads and promotes or rolls back releases.`,
+		Long: `trimtab is the release-safety and autoscaling controller for Kubernetes. It
+collects app, business and CloudWatch metrics, judges canaries against their
+baselines, scales workloads and promotes or rolls back releases.`,
+		Args: usageArgs(cobra.NoArgs),
+		// Runnable, so that cobra validates arguments and `trimtab nope` is
+		// an error rather than a help page.
+		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

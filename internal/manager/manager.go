@@ -18,7 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -91,6 +93,9 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 		RenewDeadline:                 lease(opts.RenewDeadline, 10*time.Second),
 		RetryPeriod:                   lease(opts.RetryPeriod, 2*time.Second),
 		GracefulShutdownTimeout:       &opts.ShutdownTimeout,
+		// Several managers may share a process (tests of leader election);
+		// the check only protects controller-runtime's global metrics.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create controller manager: %w", err)
@@ -157,9 +162,11 @@ func (m *Manager) probeHandler() http.Handler {
 	live := &healthz.Handler{Checks: map[string]healthz.Checker{"ping": healthz.Ping}}
 	ready := &healthz.Handler{Checks: map[string]healthz.Checker{"informers": synced, "shutdown": draining}}
 	mux := http.NewServeMux()
-	mux.Handle("/livez", live)
-	mux.Handle("/healthz", live)
-	mux.Handle("/readyz", ready)
+	// Each probe also serves its checks one by one (/readyz/informers).
+	for path, h := range map[string]http.Handler{"/livez": live, "/healthz": live, "/readyz": ready} {
+		mux.Handle(path, http.StripPrefix(path, h))
+		mux.Handle(path+"/", http.StripPrefix(path, h))
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{ctrlmetrics.Registry, m.registry}, promhttp.HandlerOpts{}))
 	return mux
 }

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestCLI(t *testing.T) {
+	cases := []struct {
+		name       string
+		args       []string
+		code       int
+		stdout     []string
+		stderr     []string
+		emptyOut   bool
+		emptyError bool
+	}{
+		{name: "help", args: []string{"--help"}, code: 0,
+			stdout: []string{"release-safety and autoscaling controller for Kubernetes", "controller", "version", "Usage:"}, emptyError: true},
+		{name: "no args prints help", args: nil, code: 0, stdout: []string{"Usage:"}, emptyError: true},
+		{name: "version", args: []string{"version"}, code: 0, stdout: []string{"trimtab dev (commit "}, emptyError: true},
+		{name: "version takes no args", args: []string{"version", "extra"}, code: exitUsage, stderr: []string{"unknown command \"extra\"", "trimtab version --help"}},
+		{name: "bad flag", args: []string{"--bogus"}, code: exitUsage, stderr: []string{"unknown flag: --bogus", "trimtab --help"}, emptyOut: true},
+		{name: "bad subcommand flag", args: []string{"controller", "--leader-elect=maybe"}, code: exitUsage,
+			stderr: []string{"invalid argument \"maybe\" for \"--leader-elect\"", "trimtab controller --help"}, emptyOut: true},
+		{name: "unknown command", args: []string{"deploy"}, code: exitUsage, stderr: []string{"unknown command \"deploy\""}},
+		{name: "controller help", args: []string{"controller", "--help"}, code: 0,
+			stdout: []string{"TRIMTAB_LOG_LEVEL", "--leader-elect", "--metrics.address"}, emptyError: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), tc.args, strings.NewReader(""), &out, &errb)
+			require.Equal(t, tc.code, code, "stdout: %s\nstderr: %s", out.String(), errb.String())
+			for _, s := range tc.stdout {
+				require.Contains(t, out.String(), s)
+			}
+			for _, s := range tc.stderr {
+				require.Contains(t, errb.String(), s)
+			}
+			if tc.emptyOut {
+				require.Empty(t, out.String())
+			}
+			if tc.emptyError {
+				require.Empty(t, errb.String())
+			}
+		})
+	}
+}
+
+func TestControllerEnvFallback(t *testing.T) {
+	cases := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    map[string]string
+		wantErr string
+	}{
+		{name: "env sets an unset flag", env: map[string]string{"TRIMTAB_LOG_LEVEL": "debug", "TRIMTAB_LEADER_ELECT_LEASE_DURATION": "30s"},
+			want: map[string]string{"log.level": "debug", "leader-elect.lease-duration": "30s"}},
+		{name: "command line wins", args: []string{"--log.level=warn"}, env: map[string]string{"TRIMTAB_LOG_LEVEL": "debug"},
+			want: map[string]string{"log.level": "warn"}},
+		{name: "bad env value names the variable", env: map[string]string{"TRIMTAB_LEADER_ELECT": "perhaps"},
+			wantErr: "environment variable TRIMTAB_LEADER_ELECT (for --leader-elect)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := newControllerCmd().Flags()
+			require.NoError(t, fs.Parse(tc.args))
+			err := applyEnv(fs, func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			for k, v := range tc.want {
+				require.Equal(t, v, fs.Lookup(k).Value.String(), k)
+			}
+		})
+	}
+}
