@@ -261,7 +261,3 @@ type ScalingPolicyList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ScalingPolicy `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&ScalingPolicy{}, &ScalingPolicyList{})
-}
