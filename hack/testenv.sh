@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds (once, cached) and installs everything trimtab's tests run against:
-# kube-apiserver and etcd from the Go module proxy, Debian's Prometheus, and
+# kube-apiserver, etcd (and kubectl, for people) from the Go module proxy, Debian's Prometheus, and
 # checks for moto. Safe to run again: each part is skipped when up to date.
 set -euo pipefail
 
@@ -28,6 +28,7 @@ build() {
 
 build etcd "$root/hack/etcd" go.etcd.io/etcd/server/v3
 build kube-apiserver "$root/hack/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+build kubectl "$root/hack/kube-apiserver" k8s.io/kubernetes/cmd/kubectl
 
 apt_updated=
 apt_install() {
