@@ -29,6 +29,8 @@ type Release struct {
 
 // ReleaseSpec is what the user wants: which Deployment, how to shift traffic,
 // how to judge the new version and whom to tell.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.strategy.blueGreen) || (has(self.traffic) && has(self.traffic.router) && self.traffic.router != 'replicas')",message="blueGreen needs traffic.router nginx or gatewayAPI: a replica ratio cannot send all traffic to one version while the other stays up"
 type ReleaseSpec struct {
 	// TargetRef is the Deployment the user keeps applying.
 	TargetRef TargetRef `json:"targetRef"`
@@ -279,10 +281,84 @@ type ReleaseStatus struct {
 	// StableRevision is the hash of the pod template serving as primary.
 	// +optional
 	StableRevision string `json:"stableRevision,omitempty"`
+	// StepStartTime is when the current step (or phase) began; it anchors
+	// the step's analysis duration and the progress deadline.
+	// +optional
+	StepStartTime *metav1.Time `json:"stepStartTime,omitempty"`
+	// LastLookTime is when the last analysis look was taken.
+	// +optional
+	LastLookTime *metav1.Time `json:"lastLookTime,omitempty"`
+	// Analysis is the sequential analysis of the current step.
+	// +optional
+	Analysis *AnalysisProgress `json:"analysis,omitempty"`
+	// Metrics are the per-metric results of the last look.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=100
+	Metrics []MetricOutcome `json:"metrics,omitempty"`
+	// ExpectedCompletionTime is when the release will be promoted if every
+	// remaining step passes on its first try.
+	// +optional
+	ExpectedCompletionTime *metav1.Time `json:"expectedCompletionTime,omitempty"`
+	// HooksCompleted lists the hook phases that ran for CanaryRevision. A
+	// failing pre-rollout or pre-promotion hook rolls the release back; a
+	// failing post-rollout hook is reported in a Warning Event.
+	// +optional
+	// +listType=set
+	HooksCompleted []HookPhase `json:"hooksCompleted,omitempty"`
+	// ApprovedStep is the last manual gate approved for CanaryRevision.
+	// +optional
+	ApprovedStep int32 `json:"approvedStep,omitempty"`
+	// FailedRevision is the last revision rolled back; it is not released
+	// again until the target changes or a retry is requested.
+	// +optional
+	FailedRevision string `json:"failedRevision,omitempty"`
 	// History of past analysis looks, newest first, bounded.
 	// +optional
 	// +kubebuilder:validation:MaxItems=50
 	History []AnalysisRecord `json:"history,omitempty"`
+	// Revisions released in the past, newest first, bounded.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	Revisions []RevisionRecord `json:"revisions,omitempty"`
+}
+
+// AnalysisProgress is the sequential analysis state kept between looks.
+type AnalysisProgress struct {
+	// StartTime of the analysis.
+	StartTime metav1.Time `json:"startTime"`
+	// Looks taken so far.
+	Looks int32 `json:"looks"`
+	// SpentAlpha is the share of the false-rollback budget already spent, as
+	// a decimal string.
+	// +optional
+	SpentAlpha string `json:"spentAlpha,omitempty"`
+}
+
+// MetricOutcome is one metric's result at the last look, with the values
+// that explain it.
+type MetricOutcome struct {
+	Name string `json:"name"`
+	// Classification: Pass, High, Low, Nodata, NodataFailMetric or Error.
+	Classification string `json:"classification"`
+	// Baseline and Canary summarise the two samples, e.g. "mean 0.120 p99 0.250 (n=60)".
+	// +optional
+	Baseline string `json:"baseline,omitempty"`
+	// +optional
+	Canary string `json:"canary,omitempty"`
+	// Reason in one line.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+}
+
+// RevisionRecord is how one released revision ended.
+type RevisionRecord struct {
+	Revision string `json:"revision"`
+	// Outcome: Promoted, RolledBack or Superseded.
+	Outcome string      `json:"outcome"`
+	Time    metav1.Time `json:"time"`
+	// +optional
+	Reason string `json:"reason,omitempty"`
 }
 
 // AnalysisRecord is one analysis look, kept so a decision can be explained later.

@@ -86,6 +86,7 @@ baselines, scales workloads and promotes or rolls back releases.`,
 	root.AddCommand(
 		newControllerCmd(),
 		newVersionCmd(),
+		newReplayCmd(),
 	)
 	return root
 }

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func runReplay(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), append([]string{"replay"}, args...), strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// hourlySurgeTrace writes 12 hours of per-minute load that surges from 4
+// to 20 rps for 10 minutes every hour.
+func hourlySurgeTrace(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("timestamp,rps\n")
+	for m := range 12 * 60 {
+		rps := 4.0
+		if m%60 >= 30 && m%60 < 40 {
+			rps = 20
+		}
+		fmt.Fprintf(&b, "%d,%.4f\n", 1_700_000_000+60*m, rps)
+	}
+	return writeFile(t, "trace.csv", b.String())
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+	return p
+}
+
+const replayPolicy = `apiVersion: trimtab.dev/v1alpha1
+kind: ScalingPolicy
+metadata:
+  name: web
+spec:
+  targetRef:
+    name: web
+  minReplicas: 2
+  maxReplicas: 40
+  metrics:
+    - name: cpu
+      kind: resource
+      resource: cpu
+      prometheus:
+        query: up
+      target:
+        type: Utilization
+        averageUtilization: 70
+  predictive:
+    mode: "on"
+    horizonSeconds: 300
+    seasonSeconds: 3600
+`
+
+func TestReplayJSON(t *testing.T) {
+	trace := hourlySurgeTrace(t)
+	policy := writeFile(t, "policy.yaml", replayPolicy)
+	code, out, stderr := runReplay(t, "--trace", trace, "--policy", policy, "--capacity", "1", "--startup", "60s", "--format", "json")
+	require.Equal(t, 0, code, stderr)
+	var res map[string]map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	for _, run := range []string{"baseline", "policy"} {
+		for _, key := range []string{"replicaSeconds", "violationSeconds", "scaleEvents", "peakReplicas"} {
+			require.Contains(t, res[run], key, run)
+		}
+	}
+	base, pol := res["baseline"], res["policy"]
+	require.Greater(t, base["violationSeconds"].(float64), 0.0)
+	require.Less(t, pol["violationSeconds"].(float64), base["violationSeconds"].(float64)/2, "the surge is learnt and anticipated")
+	require.Equal(t, pol["replicaSeconds"].(float64)/base["replicaSeconds"].(float64), res["ratios"]["replicaSeconds"].(float64))
+	require.GreaterOrEqual(t, pol["peakReplicas"].(float64), 20.0, "20 rps at 1 rps per replica")
+}
+
+func TestReplayTableAndBaselineEquality(t *testing.T) {
+	trace := hourlySurgeTrace(t)
+	policy := writeFile(t, "policy.yaml", strings.Replace(replayPolicy, `mode: "on"`, `mode: "off"`, 1))
+	code, out, stderr := runReplay(t, "--trace", trace, "--policy", policy)
+	require.Equal(t, 0, code, stderr)
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	require.Len(t, lines, 5)
+	require.Contains(t, lines[0], "baseline (HPA)")
+	require.Regexp(t, `violation-seconds\s+(\d+)\s+(\d+)\s+1\.000`, lines[2], "predictive off: policy is the baseline")
+}
+
+func TestReplayErrors(t *testing.T) {
+	trace := hourlySurgeTrace(t)
+	policy := writeFile(t, "policy.yaml", replayPolicy)
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing flags", []string{"--trace", trace}, "--trace and --policy are required"},
+		{"missing trace file", []string{"--trace", "/nonexistent/trace.csv", "--policy", policy}, "--trace: open /nonexistent/trace.csv"},
+		{"malformed row", []string{"--trace", writeFile(t, "bad.csv", "timestamp,rps\n100,1\n160,lots\n"), "--policy", policy}, "line 3: rps \"lots\""},
+		{"missing policy file", []string{"--trace", trace, "--policy", "/nonexistent/p.yaml"}, "--policy: open /nonexistent/p.yaml"},
+		{"unknown field", []string{"--trace", trace, "--policy", writeFile(t, "p.yaml", strings.Replace(replayPolicy, "  minReplicas: 2", "  minReplicas: 2\n  replicas: 3", 1))}, `unknown field "spec.replicas"`},
+		{"invalid field", []string{"--trace", trace, "--policy", writeFile(t, "p.yaml", strings.Replace(replayPolicy, "averageUtilization: 70", "averageUtilization: 0", 1))}, "spec.metrics[0].target.averageUtilization"},
+		{"wrong kind", []string{"--trace", trace, "--policy", writeFile(t, "p.yaml", strings.Replace(replayPolicy, "kind: ScalingPolicy", "kind: Release", 1))}, `kind: want "ScalingPolicy"`},
+		{"no utilization metric", []string{"--trace", trace, "--policy", writeFile(t, "p.yaml", strings.Replace(replayPolicy, "type: Utilization\n        averageUtilization: 70", "type: AverageValue\n        averageValue: 500m", 1))}, "spec.metrics: replay needs a metric"},
+		{"horizon shorter than startup", []string{"--trace", trace, "--policy", policy, "--startup", "10m"}, "spec.predictive.horizonSeconds (300) must be at least the start-up time"},
+		{"bad capacity", []string{"--trace", trace, "--policy", policy, "--capacity", "0"}, "capacity must be a positive"},
+		{"bad format", []string{"--trace", trace, "--policy", policy, "--format", "xml"}, "--format: must be json or table"},
+		{"bad duration", []string{"--trace", trace, "--policy", policy, "--sync", "soon"}, "invalid argument"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runReplay(t, tc.args...)
+			require.Equal(t, exitUsage, code, stderr)
+			require.Contains(t, stderr, tc.want)
+		})
+	}
+}
+
+// TestReplayExamplePolicies replays the committed examples: both must load.
+func TestReplayExamplePolicies(t *testing.T) {
+	trace := hourlySurgeTrace(t)
+	for _, p := range []string{"scalingpolicy.yaml", "scalingpolicy-predictive.yaml"} {
+		code, out, stderr := runReplay(t, "--trace", trace, "--policy", filepath.Join("..", "..", "docs", "examples", p), "--format", "json")
+		require.Equal(t, 0, code, stderr)
+		var res struct {
+			Policy struct{ PeakReplicas float64 }
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &res))
+		require.False(t, math.IsNaN(res.Policy.PeakReplicas))
+		require.LessOrEqual(t, res.Policy.PeakReplicas, 20.0, p)
+	}
+}

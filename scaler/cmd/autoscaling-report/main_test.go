@@ -1,0 +1,59 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/trimtab/trimtab/scaler/sim"
+)
+
+func TestNewRowGoal(t *testing.T) {
+	base := sim.Result{ReplicaSeconds: 1000, ViolationSeconds: 100}
+	cases := []struct {
+		name string
+		pred sim.Result
+		met  bool
+	}{
+		{"half the violations at 5 % cost", sim.Result{ReplicaSeconds: 1050, ViolationSeconds: 50}, true},
+		{"too expensive", sim.Result{ReplicaSeconds: 1051, ViolationSeconds: 10}, false},
+		{"not enough fewer violations", sim.Result{ReplicaSeconds: 1000, ViolationSeconds: 51}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.met, newRow("t", "s", 1, base, tc.pred).Met)
+		})
+	}
+	r := newRow("t", "s", 1, sim.Result{ReplicaSeconds: 1000}, sim.Result{ReplicaSeconds: 1000})
+	require.False(t, r.HasViol)
+	require.False(t, r.Met, "no baseline violations: nothing to halve")
+}
+
+func TestBusiestDay(t *testing.T) {
+	zone := time.FixedZone("EDT", -4*3600)
+	start := time.Date(1995, 7, 1, 0, 0, 0, 0, zone).Unix()
+	tr := sim.Trace{Start: start, Step: 3600, RPS: make([]float64, 4*24)}
+	for h := range tr.RPS {
+		tr.RPS[h] = 1
+		if h/24 == 2 {
+			tr.RPS[h] = 5
+		}
+	}
+	day := busiestDay(tr, []segment{{From: start, To: tr.End()}}, zone)
+	require.Equal(t, segment{From: start + 2*86400, To: start + 3*86400}, day)
+
+	// A day that crosses a segment's end is not a candidate.
+	day = busiestDay(tr, []segment{{From: start, To: start + 2*86400 + 3600}}, zone)
+	require.Equal(t, start, day.From)
+}
+
+func TestCollectorAverages(t *testing.T) {
+	var pts []sim.Point
+	obs := collector(&pts, segment{From: 100, To: 130}, 10)
+	for s := int64(90); s < 140; s++ {
+		obs(sim.Point{T: s, RPS: float64(s), Ready: 2})
+	}
+	require.Equal(t, []sim.Point{{T: 100, RPS: 104.5, Ready: 2}, {T: 110, RPS: 114.5, Ready: 2}}, pts,
+		"points inside the day, averaged per step; the last open step is not emitted")
+}

@@ -1,0 +1,259 @@
+// Package predict forecasts a load series for predictive scaling.
+//
+// The model is additive Holt-Winters (triple exponential smoothing) on a
+// fixed grid of bins aligned to Unix time, so that a daily season lines up
+// with the time of day:
+//
+//	level_t  = α (y_t − s_slot) + (1−α)(level + trend)
+//	trend_t  = β (level_t − level) + (1−β) trend
+//	s_slot   = γ (y_t − level_t) + (1−γ) s_slot
+//	ŷ_{t+h}  = level + h·trend + s_slot(t+h)
+//
+// Observations arrive with timestamps at any rate; each bin's mean is one
+// sample y_t. During the first season the model is Holt's (level and trend,
+// no season) and remembers each bin; when the first season is complete the
+// seasonal slots start as each bin's deviation from that season's mean
+// (a seasonal-naive start), afterwards smoothed with γ. Skipped bins advance
+// the level by the trend without learning; a gap of a whole season or more
+// re-anchors level and trend on the next bin.
+//
+// The upper forecast adds Z standard deviations of the one-step error
+// (an exponentially weighted mean of squared errors), so that scaling on it
+// covers the noise the model cannot predict. Everything is pure: no clock,
+// the caller passes timestamps.
+package predict
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Config parameterizes the model.
+type Config struct {
+	// Step is the bin width; Season must be a whole number of steps.
+	Step   time.Duration
+	Season time.Duration
+	// Alpha, Beta and Gamma are the smoothing factors of level, trend and
+	// season, each in [0, 1].
+	Alpha, Beta, Gamma float64
+	// Z is the upper band's width in one-step error standard deviations.
+	Z float64
+	// ErrorDecay is the weight of the newest squared error in the error
+	// variance estimate, in (0, 1].
+	ErrorDecay float64
+	// Warmup is how many bins must be observed before forecasts are given.
+	Warmup int
+}
+
+// DefaultConfig is the configuration trimtab uses for a season: one-minute
+// bins (fewer for seasons under a day, at most 1440 slots). The factors
+// favour a stable daily shape (small γ relative to α) and a slow trend.
+func DefaultConfig(season time.Duration) Config {
+	step := time.Minute
+	if season/step > 1440 {
+		step = season / 1440
+	}
+	return Config{
+		Step: step, Season: season,
+		Alpha: 0.3, Beta: 0.01, Gamma: 0.2,
+		Z: 2, ErrorDecay: 0.02, Warmup: 30,
+	}
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.Step < time.Second || c.Step%time.Second != 0:
+		return fmt.Errorf("predict: step must be a positive whole number of seconds, got %s", c.Step)
+	case c.Season < c.Step || c.Season%c.Step != 0:
+		return fmt.Errorf("predict: season %s must be a positive multiple of step %s", c.Season, c.Step)
+	case !unit(c.Alpha) || !unit(c.Beta) || !unit(c.Gamma):
+		return errors.New("predict: alpha, beta and gamma must be in [0, 1]")
+	case c.ErrorDecay <= 0 || c.ErrorDecay > 1:
+		return fmt.Errorf("predict: errorDecay must be in (0, 1], got %v", c.ErrorDecay)
+	case c.Z < 0 || c.Warmup < 0:
+		return errors.New("predict: z and warmup must not be negative")
+	}
+	return nil
+}
+
+func unit(x float64) bool { return x >= 0 && x <= 1 }
+
+// Model is a Holt-Winters forecaster. It is not safe for concurrent use.
+type Model struct {
+	cfg   Config
+	step  int64
+	slots int64
+
+	level, trend float64
+	season       []float64
+	raw          []float64
+	seen         []bool
+	seasonal     bool
+	started      bool
+	reanchor     bool
+	bins         int
+
+	// open bin being accumulated
+	bin    int64
+	sum    float64
+	n      int
+	hasBin bool
+
+	errVar  float64
+	absErr  float64
+	lastErr float64
+}
+
+// New returns an empty model.
+func New(cfg Config) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	slots := int64(cfg.Season / cfg.Step)
+	return &Model{
+		cfg: cfg, step: int64(cfg.Step / time.Second), slots: slots,
+		season: make([]float64, slots), raw: make([]float64, slots), seen: make([]bool, slots),
+	}, nil
+}
+
+// Observe adds one observation. Observations older than the open bin are
+// ignored: the model only moves forward.
+func (m *Model) Observe(t time.Time, v float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return
+	}
+	b := floorDiv(t.Unix(), m.step)
+	switch {
+	case !m.hasBin:
+		m.bin, m.hasBin = b, true
+	case b < m.bin:
+		return
+	case b > m.bin:
+		m.close(m.sum / float64(m.n))
+		if gap := b - m.bin - 1; gap >= m.slots {
+			m.reanchor = true
+		} else {
+			m.level += float64(gap) * m.trend
+		}
+		m.bin, m.sum, m.n = b, 0, 0
+	}
+	m.sum += v
+	m.n++
+}
+
+func (m *Model) slot(bin int64) int64 {
+	s := bin % m.slots
+	if s < 0 {
+		s += m.slots
+	}
+	return s
+}
+
+// close learns from the finished open bin's mean y.
+func (m *Model) close(y float64) {
+	s := m.slot(m.bin)
+	m.bins++
+	switch {
+	case !m.started:
+		m.level, m.trend, m.started = y, 0, true
+	case m.reanchor:
+		m.level, m.trend, m.reanchor = y-m.season[s], 0, false
+	default:
+		e := y - (m.level + m.trend + m.season[s])
+		m.lastErr = e
+		d := m.cfg.ErrorDecay
+		m.errVar = (1-d)*m.errVar + d*e*e
+		m.absErr = (1-d)*m.absErr + d*math.Abs(e)
+		level := m.cfg.Alpha*(y-m.season[s]) + (1-m.cfg.Alpha)*(m.level+m.trend)
+		m.trend = m.cfg.Beta*(level-m.level) + (1-m.cfg.Beta)*m.trend
+		m.level = level
+	}
+	if !m.seasonal {
+		// First season: remember the raw bin; the season stays zero.
+		m.raw[s], m.seen[s] = y, true
+		if m.bins >= int(m.slots) {
+			m.startSeason()
+		}
+		return
+	}
+	m.season[s] = m.cfg.Gamma*(y-m.level) + (1-m.cfg.Gamma)*m.season[s]
+}
+
+// startSeason turns the first season's bins into seasonal deviations from
+// their mean, which becomes the level.
+func (m *Model) startSeason() {
+	var sum float64
+	var n int
+	for i, ok := range m.seen {
+		if ok {
+			sum += m.raw[i]
+			n++
+		}
+	}
+	mean := sum / float64(n)
+	for i, ok := range m.seen {
+		if ok {
+			m.season[i] = m.raw[i] - mean
+		}
+	}
+	m.level, m.trend, m.seasonal, m.raw = mean, 0, true, nil
+}
+
+// Forecast is the model's outlook over a horizon.
+type Forecast struct {
+	// Peak is the highest point forecast over the horizon.
+	Peak float64
+	// Upper is the highest upper forecast (point + Z·σ) over the horizon;
+	// predictive scaling acts on it.
+	Upper float64
+}
+
+// Forecast predicts the bins overlapping [from, from+horizon]. ok is false
+// until Warmup bins have been learnt.
+func (m *Model) Forecast(from time.Time, horizon time.Duration) (Forecast, bool) {
+	if !m.started || m.reanchor || m.bins < m.cfg.Warmup {
+		return Forecast{}, false
+	}
+	first := floorDiv(from.Unix(), m.step)
+	last := floorDiv(from.Add(horizon).Unix(), m.step)
+	if first <= m.bin-1 {
+		first = m.bin
+	}
+	last = max(last, first)
+	sigma := m.cfg.Z * math.Sqrt(m.errVar)
+	f := Forecast{Peak: math.Inf(-1), Upper: math.Inf(-1)}
+	// Bins are relative to the last closed bin (m.bin - 1).
+	for b := first; b <= last; b++ {
+		h := float64(b - (m.bin - 1))
+		p := m.level + h*m.trend + m.season[m.slot(b)]
+		f.Peak = max(f.Peak, p)
+		f.Upper = max(f.Upper, p+sigma)
+	}
+	f.Peak, f.Upper = max(f.Peak, 0), max(f.Upper, 0)
+	return f, true
+}
+
+// Accuracy is the one-step forecast error, for dashboards.
+type Accuracy struct {
+	// Last is the latest one-step error (actual − forecast).
+	Last float64
+	// MeanAbsolute and RMS are exponentially weighted over recent bins.
+	MeanAbsolute float64
+	RMS          float64
+}
+
+// Accuracy reports the recent one-step error.
+func (m *Model) Accuracy() Accuracy {
+	return Accuracy{Last: m.lastErr, MeanAbsolute: m.absErr, RMS: math.Sqrt(m.errVar)}
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}

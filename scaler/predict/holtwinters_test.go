@@ -1,0 +1,135 @@
+package predict
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+var epoch = time.Unix(1_700_000_000, 0).UTC().Truncate(24 * time.Hour)
+
+// hourly is a load with a one-hour cycle between 2 and 10.
+func hourly(t time.Time) float64 {
+	return 6 + 4*math.Sin(2*math.Pi*float64(t.Unix()%3600)/3600)
+}
+
+func hourModel(t *testing.T) *Model {
+	t.Helper()
+	m, err := New(DefaultConfig(time.Hour))
+	require.NoError(t, err)
+	return m
+}
+
+func TestLearnsSeason(t *testing.T) {
+	m := hourModel(t)
+	end := epoch.Add(4 * time.Hour)
+	for ts := epoch; ts.Before(end); ts = ts.Add(15 * time.Second) {
+		m.Observe(ts, hourly(ts))
+	}
+	// Predict the rising quarter, 15 min ahead, without seeing it.
+	for _, ahead := range []time.Duration{5 * time.Minute, 15 * time.Minute, 30 * time.Minute} {
+		at := end.Add(ahead)
+		f, ok := m.Forecast(at, 0)
+		require.True(t, ok)
+		require.InDelta(t, hourly(at), f.Peak, 0.3, "%s ahead", ahead)
+	}
+	// The peak over a horizon finds the maximum of the cycle.
+	f, ok := m.Forecast(end, time.Hour)
+	require.True(t, ok)
+	require.InDelta(t, 10, f.Peak, 0.3)
+	require.GreaterOrEqual(t, f.Upper, f.Peak)
+	require.Less(t, m.Accuracy().MeanAbsolute, 0.2)
+}
+
+func TestFollowsTrend(t *testing.T) {
+	m, err := New(Config{Step: time.Minute, Season: time.Hour, Alpha: 0.5, Beta: 0.3, Gamma: 0, ErrorDecay: 0.1, Warmup: 5})
+	require.NoError(t, err)
+	ramp := func(ts time.Time) float64 { return 0.1 * ts.Sub(epoch).Minutes() }
+	end := epoch.Add(40 * time.Minute)
+	for ts := epoch; ts.Before(end); ts = ts.Add(time.Minute) {
+		m.Observe(ts, ramp(ts))
+	}
+	f, ok := m.Forecast(end, 10*time.Minute)
+	require.True(t, ok)
+	require.InDelta(t, ramp(end.Add(10*time.Minute)), f.Peak, 0.2, "linear trend extrapolated")
+}
+
+func TestWarmupAndGap(t *testing.T) {
+	m := hourModel(t)
+	for i := range 10 {
+		m.Observe(epoch.Add(time.Duration(i)*time.Minute), 5)
+	}
+	_, ok := m.Forecast(epoch.Add(10*time.Minute), time.Minute)
+	require.False(t, ok, "no forecast before warm-up")
+
+	for i := 10; i < 60; i++ {
+		m.Observe(epoch.Add(time.Duration(i)*time.Minute), 5)
+	}
+	f, ok := m.Forecast(epoch.Add(time.Hour), time.Minute)
+	require.True(t, ok)
+	require.InDelta(t, 5, f.Peak, 1e-9)
+
+	// A gap longer than a season re-anchors on the next full bin.
+	later := epoch.Add(5 * time.Hour)
+	m.Observe(later, 50)
+	_, ok = m.Forecast(later, time.Minute)
+	require.False(t, ok, "after a gap of a season there is no forecast until the next bin closes")
+	m.Observe(later.Add(time.Minute), 50)
+	m.Observe(later.Add(2*time.Minute), 50)
+	f, ok = m.Forecast(later.Add(2*time.Minute), time.Minute)
+	require.True(t, ok)
+	require.InDelta(t, 50, f.Peak, 5, "level re-anchored near the new load instead of decaying from 5")
+
+	// Observations older than the open bin are ignored.
+	before := m.Accuracy()
+	m.Observe(epoch, 1000)
+	require.Equal(t, before, m.Accuracy())
+}
+
+func TestUpperBandCoversNoise(t *testing.T) {
+	m := hourModel(t)
+	r := rand.New(rand.NewPCG(1, 2))
+	end := epoch.Add(6 * time.Hour)
+	for ts := epoch; ts.Before(end); ts = ts.Add(time.Minute) {
+		m.Observe(ts, hourly(ts)+r.NormFloat64())
+	}
+	covered, total := 0, 0
+	for ts := end; ts.Before(end.Add(time.Hour)); ts = ts.Add(time.Minute) {
+		f, ok := m.Forecast(ts, 0)
+		require.True(t, ok)
+		y := hourly(ts) + r.NormFloat64()
+		if y <= f.Upper {
+			covered++
+		}
+		total++
+		m.Observe(ts, y)
+	}
+	// Z=2 on a Gaussian error covers about 97.7%; allow for estimation error.
+	require.GreaterOrEqual(t, float64(covered)/float64(total), 0.9)
+	require.InDelta(t, 1, m.Accuracy().RMS, 0.5)
+}
+
+func TestConfigValidate(t *testing.T) {
+	base := DefaultConfig(24 * time.Hour)
+	require.NoError(t, base.Validate())
+	require.Equal(t, time.Minute, base.Step)
+	require.Equal(t, time.Hour*24*7/1440, DefaultConfig(7*24*time.Hour).Step, "at most 1440 slots")
+	cases := map[string]func(*Config){
+		"step":       func(c *Config) { c.Step = 1500 * time.Millisecond },
+		"season":     func(c *Config) { c.Season = 90 * time.Second },
+		"alpha":      func(c *Config) { c.Alpha = 1.5 },
+		"errorDecay": func(c *Config) { c.ErrorDecay = 0 },
+		"z":          func(c *Config) { c.Z = -1 },
+	}
+	for name, edit := range cases {
+		t.Run(name, func(t *testing.T) {
+			c := base
+			edit(&c)
+			_, err := New(c)
+			require.ErrorContains(t, err, name)
+		})
+	}
+}

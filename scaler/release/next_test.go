@@ -1,0 +1,518 @@
+package release
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+)
+
+var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+
+// sim is a tiny model of the cluster for the state machine: the primary
+// takes the target's template when World asks for it and becomes ready at
+// once, the canary is ready whenever it should run (unless told otherwise),
+// and looks and hooks answer as the test says.
+type sim struct {
+	t        *testing.T
+	plan     Plan
+	st       trimtabv1.ReleaseStatus
+	now      time.Time
+	target   string
+	primary  string
+	world    World
+	events   []Event
+	weights  []int32 // every weight World asked for, deduplicated in order
+	canaryUp bool
+	paused   bool
+	frozen   bool
+	request  *Request
+	// look decides the analysis of each look; nil means "Continue until the
+	// step's duration, then Pass".
+	look func(s *sim) LookAction
+	hook func(phase trimtabv1.HookPhase) bool
+	// needs counts the I/O Next asked for.
+	looks, hookRuns int
+}
+
+func newSim(t *testing.T, spec trimtabv1.ReleaseSpec) *sim {
+	t.Helper()
+	p, err := NewPlan(spec)
+	require.NoError(t, err)
+	return &sim{t: t, plan: p, now: t0, target: "rev1", canaryUp: true}
+}
+
+// tick runs one reconcile: Next, answering its needs, then applying World.
+func (s *sim) tick() Decision {
+	s.t.Helper()
+	o := Observed{TargetRevision: s.target, PrimaryRevision: s.primary, PrimaryReady: s.primary != "",
+		CanaryReady: s.canaryUp, Paused: s.paused, Frozen: s.frozen, Request: s.request}
+	var d Decision
+	for range 4 {
+		d = Next(s.plan, s.st, o, s.now)
+		switch d.Need {
+		case NeedLook:
+			s.looks++
+			o.Look = s.answerLook(d.Status)
+			continue
+		case NeedHooks:
+			s.hookRuns++
+			passed := s.hook == nil || s.hook(d.NeedHook)
+			o.Hook = &HookResult{Phase: d.NeedHook, Passed: passed, Message: "smoke test returned 503"}
+			continue
+		}
+		break
+	}
+	require.Equal(s.t, NeedNothing, d.Need, "Next still needs I/O after its answers")
+	s.st = d.Status
+	s.world = d.World
+	s.events = append(s.events, d.Events...)
+	if n := len(s.weights); n == 0 || s.weights[n-1] != d.World.Weight {
+		s.weights = append(s.weights, d.World.Weight)
+	}
+	// The controller makes the world match: the primary takes the target's
+	// template only when that is the revision World names.
+	if d.World.PrimaryRevision == s.target {
+		s.primary = s.target
+	}
+	return d
+}
+
+// answerLook judges the step as the decision that asked for the look sees it.
+func (s *sim) answerLook(st trimtabv1.ReleaseStatus) *Look {
+	action := LookContinue
+	step := s.plan.Steps[st.Step-1]
+	if s.look != nil {
+		action = s.look(s)
+	} else if st.StepStartTime != nil && !s.now.Before(st.StepStartTime.Add(step.Analysis)) {
+		action = LookPass
+	}
+	return &Look{Action: action, Score: 100, Verdict: "Pass", Reason: "look says " + string(action),
+		Analysis: trimtabv1.AnalysisProgress{Looks: 1}}
+}
+
+// runFor ticks every interval for d.
+func (s *sim) runFor(d, every time.Duration) {
+	for end := s.now.Add(d); s.now.Before(end); s.now = s.now.Add(every) {
+		s.tick()
+	}
+}
+
+// runUntil ticks every interval until the state is reached, at most limit.
+func (s *sim) runUntil(state string, every, limit time.Duration) time.Duration {
+	s.t.Helper()
+	start := s.now
+	for s.now.Sub(start) <= limit {
+		s.tick()
+		if s.st.State == state {
+			return s.now.Sub(start)
+		}
+		s.now = s.now.Add(every)
+	}
+	s.t.Fatalf("state %s not reached within %v; state %s step %d weight %d, events %v", state, limit, s.st.State, s.st.Step, s.st.Weight, s.reasons())
+	return 0
+}
+
+func (s *sim) reasons() []string {
+	var r []string
+	for _, e := range s.events {
+		r = append(r, e.Reason)
+	}
+	return r
+}
+
+func (s *sim) adopt() {
+	s.t.Helper()
+	s.tick()
+	require.Equal(s.t, StateInitializing, s.st.State)
+	s.tick()
+	require.Equal(s.t, StateIdle, s.st.State)
+	require.Equal(s.t, "rev1", s.st.StableRevision)
+	require.Equal(s.t, "rev1", s.primary)
+}
+
+func canarySpec(steps ...trimtabv1.CanaryStep) trimtabv1.ReleaseSpec {
+	return trimtabv1.ReleaseSpec{
+		TargetRef: trimtabv1.TargetRef{Name: "web"},
+		Strategy:  trimtabv1.Strategy{Canary: &trimtabv1.CanaryStrategy{Steps: steps}},
+		Analysis: trimtabv1.Analysis{IntervalSeconds: 10, Metrics: []trimtabv1.Metric{{Name: "latency",
+			MetricSource: trimtabv1.MetricSource{Scrape: &trimtabv1.ScrapeSource{Metric: "x"}}}}},
+		ProgressDeadlineSeconds: 120,
+	}
+}
+
+func TestCanarySuccessPromotesThroughEveryStep(t *testing.T) {
+	s := newSim(t, canarySpec())
+	s.adopt()
+	s.target = "rev2"
+	d := s.tick()
+	require.Equal(t, StateProgressing, s.st.State)
+	require.Equal(t, "rev2", s.st.CanaryRevision)
+	require.True(t, d.World.Canary)
+	require.Equal(t, "rev1", d.World.PrimaryRevision, "an unreleased revision must never reach the primary")
+	require.NotNil(t, s.st.ExpectedCompletionTime)
+	require.Equal(t, t0.Add(30*time.Minute), s.st.ExpectedCompletionTime.Time, "default schedule: 15+5+5+5 minutes")
+
+	took := s.runUntil(StatePromoted, 10*time.Second, time.Hour)
+	require.Equal(t, []int32{0, 10, 25, 50, 75, 0}, s.weights)
+	require.InDelta(t, (30 * time.Minute).Seconds(), took.Seconds(), 60, "promotion should take the planned 30 minutes")
+	require.Equal(t, "rev2", s.st.StableRevision)
+	require.Equal(t, "rev2", s.primary)
+	require.False(t, s.world.Canary)
+	require.Equal(t, OutcomePromoted, s.st.Revisions[0].Outcome)
+	require.Nil(t, s.st.ExpectedCompletionTime)
+	require.Subset(t, s.reasons(), []string{ReasonInitialized, ReasonReleaseStarted, ReasonWeightChanged, ReasonPromoting, ReasonPromoted})
+
+	// Promoted is steady: more ticks change nothing.
+	before := s.st.DeepCopy()
+	s.runFor(time.Minute, 10*time.Second)
+	require.Equal(t, before, &s.st)
+}
+
+func TestRollbackIsImmediateAndComplete(t *testing.T) {
+	s := newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 20, AnalysisSeconds: 600}, trimtabv1.CanaryStep{Weight: 60, AnalysisSeconds: 600}))
+	s.plan.Baseline = true
+	s.adopt()
+	s.target = "rev2"
+	s.look = func(s *sim) LookAction {
+		if s.now.Sub(t0) > 2*time.Minute {
+			return LookRollback
+		}
+		return LookContinue
+	}
+	s.runUntil(StateRolledBack, 10*time.Second, 10*time.Minute)
+	// The decision that rolls back also stops the canary and baseline and
+	// sends all traffic to the primary.
+	require.Equal(t, World{PrimaryRevision: "rev1", Sizing: SizeProportional}, s.world)
+	require.Equal(t, "rev2", s.st.FailedRevision)
+	require.Equal(t, "rev1", s.primary)
+	require.Equal(t, OutcomeRolledBack, s.st.Revisions[0].Outcome)
+	require.Contains(t, s.events[len(s.events)-1].Message, "Rolled back revision rev2 at step 1: look says Rollback")
+
+	// A rolled-back revision is not released again by itself...
+	s.look = nil
+	s.runFor(time.Minute, 10*time.Second)
+	require.Equal(t, StateRolledBack, s.st.State)
+	// ...but a retry request, or a new revision, starts a release.
+	s.request = &Request{Verb: VerbRetry, Revision: "rev2"}
+	s.tick()
+	require.Equal(t, StateProgressing, s.st.State)
+	require.Equal(t, "rev2", s.st.CanaryRevision)
+}
+
+func TestHoldOnNoDataUntilTheDeadlineThenRollBack(t *testing.T) {
+	s := newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 10, AnalysisSeconds: 60}))
+	s.adopt()
+	s.target = "rev2"
+	s.look = func(s *sim) LookAction {
+		if s.st.StepStartTime != nil && !s.now.Before(s.st.StepStartTime.Add(time.Minute)) {
+			return LookHold
+		}
+		return LookContinue
+	}
+	took := s.runUntil(StateRolledBack, 10*time.Second, time.Hour)
+	// 60 s of analysis plus the 120 s progress deadline.
+	require.InDelta(t, 180, took.Seconds(), 20)
+	require.Contains(t, s.reasons(), ReasonAnalysisHeld)
+	require.Contains(t, s.st.Revisions[0].Reason, "no verdict within")
+	require.NotContains(t, s.reasons(), ReasonPromoting, "missing data must never promote")
+}
+
+func TestManualGateWaitsForApproval(t *testing.T) {
+	s := newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 10, AnalysisSeconds: 60, ManualGate: true}, trimtabv1.CanaryStep{Weight: 50, AnalysisSeconds: 60}))
+	s.adopt()
+	s.target = "rev2"
+	s.runUntil(StateWaitingApproval, 10*time.Second, 5*time.Minute)
+	s.runFor(time.Hour, time.Minute)
+	require.Equal(t, StateWaitingApproval, s.st.State, "a gate waits as long as it takes")
+	require.Equal(t, int32(10), s.world.Weight)
+
+	cases := []struct {
+		name string
+		req  Request
+	}{
+		{"approval of another revision", Request{Verb: VerbApprove, Revision: "rev9", Step: 1}},
+		{"approval of another step", Request{Verb: VerbApprove, Revision: "rev2", Step: 2}},
+	}
+	for _, tc := range cases {
+		s.request = &tc.req
+		s.tick()
+		require.Equal(t, StateWaitingApproval, s.st.State, tc.name)
+	}
+	s.request = &Request{Verb: VerbApprove, Revision: "rev2", Step: 1}
+	s.tick()
+	require.Equal(t, StateProgressing, s.st.State)
+	require.Equal(t, int32(2), s.st.Step)
+	require.Equal(t, int32(50), s.world.Weight)
+	// The same approval seen again does not skip step 2's analysis.
+	s.tick()
+	require.Equal(t, int32(2), s.st.Step)
+	s.runUntil(StatePromoted, 10*time.Second, 5*time.Minute)
+}
+
+func TestRegressionWhileWaitingForApprovalStillRollsBack(t *testing.T) {
+	s := newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 10, AnalysisSeconds: 60, ManualGate: true}))
+	s.adopt()
+	s.target = "rev2"
+	s.runUntil(StateWaitingApproval, 10*time.Second, 5*time.Minute)
+	s.look = func(*sim) LookAction { return LookRollback }
+	s.runUntil(StateRolledBack, 10*time.Second, time.Minute)
+}
+
+func TestPauseResumeAndFreeze(t *testing.T) {
+	s := newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 10, AnalysisSeconds: 60}, trimtabv1.CanaryStep{Weight: 30, AnalysisSeconds: 60}))
+	s.adopt()
+	s.target = "rev2"
+	s.runFor(30*time.Second, 10*time.Second)
+
+	s.paused = true
+	s.tick()
+	require.Equal(t, StatePaused, s.st.State)
+	looks := s.looks
+	s.runFor(time.Hour, time.Minute)
+	require.Equal(t, StatePaused, s.st.State)
+	require.Equal(t, int32(10), s.world.Weight, "a pause holds the weight")
+	require.True(t, s.world.Canary)
+	require.Equal(t, looks, s.looks, "no analysis while paused")
+
+	s.paused = false
+	s.tick()
+	require.Equal(t, StateProgressing, s.st.State)
+	require.Contains(t, s.reasons(), ReasonResumed)
+	require.Equal(t, s.now, s.st.StepStartTime.Time, "the step's analysis starts again after a pause")
+
+	// A freeze holds even against a failing analysis: nothing rolls back.
+	s.frozen = true
+	s.look = func(*sim) LookAction { return LookRollback }
+	s.runFor(time.Hour, time.Minute)
+	require.Equal(t, StateFrozen, s.st.State)
+	require.Equal(t, int32(10), s.world.Weight)
+	// An explicit abort is honoured while frozen.
+	s.request = &Request{Verb: VerbAbort, Revision: "rev2"}
+	s.tick()
+	require.Equal(t, StateRolledBack, s.st.State)
+	require.Contains(t, s.st.Revisions[0].Reason, "aborted on request")
+}
+
+func TestNewRevisionMidAnalysisRestartsForTheNewest(t *testing.T) {
+	s := newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 10, AnalysisSeconds: 60}, trimtabv1.CanaryStep{Weight: 50, AnalysisSeconds: 60}))
+	s.adopt()
+	s.target = "rev2"
+	s.runFor(90*time.Second, 10*time.Second)
+	require.Equal(t, int32(2), s.st.Step)
+
+	s.target = "rev3"
+	s.tick()
+	require.Equal(t, "rev3", s.st.CanaryRevision)
+	require.Equal(t, int32(1), s.st.Step)
+	require.Equal(t, OutcomeSuperseded, s.st.Revisions[0].Outcome)
+	require.Equal(t, "rev2", s.st.Revisions[0].Revision)
+
+	// Reverting the target to the stable template cancels the release.
+	s.target = "rev1"
+	s.tick()
+	require.Equal(t, StateIdle, s.st.State)
+	require.False(t, s.world.Canary)
+	require.Contains(t, s.reasons(), ReasonReleaseCancelled)
+}
+
+func TestCanaryNotReadyRollsBackAtTheProgressDeadline(t *testing.T) {
+	s := newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 10, AnalysisSeconds: 60}))
+	s.adopt()
+	s.target = "rev2"
+	s.canaryUp = false
+	took := s.runUntil(StateRolledBack, 5*time.Second, 10*time.Minute)
+	require.InDelta(t, 120, took.Seconds(), 5)
+	require.Equal(t, []int32{0}, s.weights, "a canary that is not ready never gets traffic")
+}
+
+func TestHooks(t *testing.T) {
+	hooks := []trimtabv1.Hook{
+		{Name: "smoke", Phase: trimtabv1.HookPreRollout, URL: "http://127.0.0.1/"},
+		{Name: "confirm", Phase: trimtabv1.HookPrePromotion, URL: "http://127.0.0.1/"},
+		{Name: "notify", Phase: trimtabv1.HookPostRollout, URL: "http://127.0.0.1/"},
+	}
+	cases := []struct {
+		name    string
+		failing trimtabv1.HookPhase
+		state   string
+		reason  string
+	}{
+		{"all pass", "", StatePromoted, ReasonPromoted},
+		{"pre-rollout fails before any traffic", trimtabv1.HookPreRollout, StateRolledBack, ReasonRolledBack},
+		{"pre-promotion fails", trimtabv1.HookPrePromotion, StateRolledBack, ReasonRolledBack},
+		{"post-rollout failure is reported", trimtabv1.HookPostRollout, StatePromoted, ReasonHookFailed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := canarySpec(trimtabv1.CanaryStep{Weight: 50, AnalysisSeconds: 60})
+			spec.Analysis.Hooks = hooks
+			s := newSim(t, spec)
+			ran := map[trimtabv1.HookPhase]int{}
+			s.hook = func(p trimtabv1.HookPhase) bool { ran[p]++; return p != tc.failing }
+			s.adopt()
+			s.target = "rev2"
+			s.runUntil(tc.state, 10*time.Second, 10*time.Minute)
+			s.runFor(time.Minute, 10*time.Second)
+			require.Contains(t, s.reasons(), tc.reason)
+			for p, n := range ran {
+				require.Equal(t, 1, n, "hooks of %s ran %d times", p, n)
+			}
+			if tc.failing == trimtabv1.HookPreRollout {
+				require.Equal(t, []int32{0}, s.weights)
+			}
+		})
+	}
+}
+
+func TestBlueGreen(t *testing.T) {
+	spec := trimtabv1.ReleaseSpec{
+		TargetRef: trimtabv1.TargetRef{Name: "web"},
+		Strategy:  trimtabv1.Strategy{BlueGreen: &trimtabv1.BlueGreenStrategy{AnalysisSeconds: 120, RollbackWindowSeconds: 300}},
+		Traffic:   trimtabv1.Traffic{Router: trimtabv1.RouterGatewayAPI, HTTPRoute: "web"},
+	}
+	t.Run("success", func(t *testing.T) {
+		s := newSim(t, spec)
+		s.adopt()
+		s.target = "rev2"
+		s.tick()
+		require.Equal(t, SizeFull, s.world.Sizing)
+		require.Equal(t, int32(0), s.world.Weight, "verification happens through the preview, without live traffic")
+		took := s.runUntil(StatePromoted, 10*time.Second, time.Hour)
+		require.Equal(t, []int32{0, 100, 0}, s.weights)
+		require.InDelta(t, 420, took.Seconds(), 20)
+	})
+	t.Run("rollback inside the window is instant", func(t *testing.T) {
+		s := newSim(t, spec)
+		s.adopt()
+		s.target = "rev2"
+		s.runFor(130*time.Second, 10*time.Second)
+		require.Equal(t, int32(100), s.world.Weight)
+		require.Equal(t, "rev1", s.primary, "the old version stays up during the rollback window")
+		s.request = &Request{Verb: VerbAbort, Revision: "rev2"}
+		s.tick()
+		require.Equal(t, StateRolledBack, s.st.State)
+		require.Equal(t, int32(0), s.world.Weight)
+	})
+}
+
+func TestReleaseWithoutMetricsAdvancesOnTime(t *testing.T) {
+	spec := canarySpec(trimtabv1.CanaryStep{Weight: 30, AnalysisSeconds: 60}, trimtabv1.CanaryStep{Weight: 60, AnalysisSeconds: 60})
+	spec.Analysis.Metrics = nil
+	s := newSim(t, spec)
+	s.adopt()
+	s.target = "rev2"
+	took := s.runUntil(StatePromoted, 10*time.Second, 10*time.Minute)
+	require.InDelta(t, 120, took.Seconds(), 15)
+	require.Zero(t, s.looks)
+}
+
+func TestPromoteRequestSkipsRemainingSteps(t *testing.T) {
+	s := newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 10, AnalysisSeconds: 3600}))
+	s.adopt()
+	s.target = "rev2"
+	s.tick()
+	s.request = &Request{Verb: VerbPromote, Revision: "rev2"}
+	s.runUntil(StatePromoted, time.Second, 10*time.Second)
+	require.Equal(t, "rev2", s.primary)
+}
+
+func TestNextIsDeterministic(t *testing.T) {
+	s := newSim(t, canarySpec())
+	s.adopt()
+	s.target = "rev2"
+	s.runFor(20*time.Minute, 10*time.Second)
+	o := Observed{TargetRevision: "rev2", PrimaryRevision: "rev1", PrimaryReady: true, CanaryReady: true,
+		Look: &Look{Action: LookContinue, Score: 99}}
+	a := Next(s.plan, s.st, o, s.now)
+	b := Next(s.plan, s.st, o, s.now)
+	require.Equal(t, a, b)
+}
+
+func TestHistoryIsBounded(t *testing.T) {
+	s := newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 10, AnalysisSeconds: 3600}))
+	s.adopt()
+	s.target = "rev2"
+	s.runFor(30*time.Minute, 10*time.Second)
+	require.Len(t, s.st.History, maxHistory)
+	require.True(t, slices.IsSortedFunc(s.st.History, func(a, b trimtabv1.AnalysisRecord) int { return b.Time.Compare(a.Time.Time) }), "newest first")
+}
+
+func TestNewPlan(t *testing.T) {
+	cases := []struct {
+		name    string
+		spec    trimtabv1.ReleaseSpec
+		steps   []Step
+		wantErr string
+	}{
+		{"default schedule", trimtabv1.ReleaseSpec{Strategy: trimtabv1.Strategy{Canary: &trimtabv1.CanaryStrategy{}}}, DefaultSteps, ""},
+		{"explicit steps", canarySpec(trimtabv1.CanaryStep{Weight: 5, AnalysisSeconds: 30, ManualGate: true}),
+			[]Step{{Weight: 5, Analysis: 30 * time.Second, Gate: true}}, ""},
+		{"decreasing weights", canarySpec(trimtabv1.CanaryStep{Weight: 50}, trimtabv1.CanaryStep{Weight: 20}), nil,
+			"spec.strategy.canary.steps[1].weight: 20 is below the previous step's 50"},
+		{"no strategy", trimtabv1.ReleaseSpec{}, nil, "spec.strategy: set exactly one of canary or blueGreen"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewPlan(tc.spec)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.steps, p.Steps)
+		})
+	}
+}
+
+func TestParseRequest(t *testing.T) {
+	cases := []struct {
+		in      string
+		want    *Request
+		wantErr string
+	}{
+		{"abort:abc123", &Request{Verb: VerbAbort, Revision: "abc123"}, ""},
+		{" promote:abc ", &Request{Verb: VerbPromote, Revision: "abc"}, ""},
+		{"retry:abc", &Request{Verb: VerbRetry, Revision: "abc"}, ""},
+		{"approve:abc:2", &Request{Verb: VerbApprove, Revision: "abc", Step: 2}, ""},
+		{"abort", nil, "missing the revision"},
+		{"abort:", nil, "missing the revision"},
+		{"approve:abc", nil, "approve needs the step"},
+		{"approve:abc:zero", nil, "the step must be a number from 1"},
+		{"approve:abc:0", nil, "the step must be a number from 1"},
+		{"abort:abc:1", nil, "too many parts"},
+		{"rollback:abc", nil, `unknown verb "rollback"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseRequest(tc.in)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				require.ErrorContains(t, err, AnnotationRequest, "the error names the annotation")
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+			require.Equal(t, strings.TrimSpace(tc.in), got.String())
+		})
+	}
+}
+
+func FuzzParseRequest(f *testing.F) {
+	for _, s := range []string{"abort:x", "approve:x:1", "approve:x:-1", ":::", "promote:"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRequest(s)
+		if err != nil {
+			return
+		}
+		again, err := ParseRequest(r.String())
+		require.NoError(t, err)
+		require.Equal(t, r, again)
+	})
+}

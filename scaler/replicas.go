@@ -1,0 +1,443 @@
+package scaler
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// ErrNoData means the collector returned nothing for a metric.
+var ErrNoData = errors.New("no data")
+
+// tolerances is the band around a ratio of 1 inside which nothing changes.
+type tolerances struct{ down, up float64 }
+
+// within is inclusive at both ends, as upstream's Tolerances.isWithin.
+func (t tolerances) within(ratio float64) bool {
+	return (1-t.down) <= ratio && ratio <= (1+t.up)
+}
+
+// metricOutcome is one metric's proposal and what status reports for it.
+type metricOutcome struct {
+	replicas int32
+	// value is the reported current value: utilization percent for
+	// Utilization targets, otherwise the average or total in milli-units.
+	value int64
+	// demand is the load in replicas at target (see Decision.Demand);
+	// hasDemand is false for Value targets, whose load is not additive.
+	demand    float64
+	hasDemand bool
+}
+
+// metricFailure is a failed metric with the HPA condition reason it maps to.
+type metricFailure struct {
+	reason string
+	err    error
+}
+
+func (f *metricFailure) Error() string { return f.err.Error() }
+func (f *metricFailure) Unwrap() error { return f.err }
+
+// failedReason is the ScalingActive reason upstream sets for a failure of
+// a metric of this kind.
+func failedReason(k MetricKind) string {
+	switch k {
+	case KindResource:
+		return "FailedGetResourceMetric"
+	case KindPods:
+		return "FailedGetPodsMetric"
+	case KindObject:
+		return "FailedGetObjectMetric"
+	case KindExternal:
+		return "FailedGetExternalMetric"
+	}
+	return "InvalidMetricSourceType"
+}
+
+// computeMetric is upstream's computeReplicasForMetric for one metric spec.
+func computeMetric(m MetricSpec, res MetricResult, found bool, in Input, tol tolerances, now time.Time) (metricOutcome, error) {
+	fail := func(err error) (metricOutcome, error) {
+		return metricOutcome{}, &metricFailure{reason: failedReason(m.Kind), err: fmt.Errorf("metric %q: %w", m.Name, err)}
+	}
+	if !found {
+		return fail(ErrNoData)
+	}
+	if res.Err != nil {
+		return fail(res.Err)
+	}
+	p := in.Config.Params
+	switch {
+	case m.Kind == KindResource && m.Target.Type == Utilization:
+		out, err := resourceUtilizationReplicas(in.SpecReplicas, m.Target.Utilization, m.Resource, tol, in.Pods, res.PodValues, p, now)
+		if err != nil {
+			return fail(err)
+		}
+		return out, nil
+	case (m.Kind == KindResource || m.Kind == KindPods) && m.Target.Type == AverageValue:
+		// Only resource metrics get the CPU readiness rules; pods metrics
+		// pass no resource name upstream.
+		resource := ""
+		if m.Kind == KindResource {
+			resource = m.Resource
+		}
+		out, err := plainMetricReplicas(in.SpecReplicas, m.Target.AverageMilli, resource, tol, in.Pods, res.PodValues, p, now)
+		if err != nil {
+			return fail(err)
+		}
+		return out, nil
+	case (m.Kind == KindObject || m.Kind == KindExternal) && m.Target.Type == Value:
+		usage, err := sumValues(m.Kind, res.Values)
+		if err != nil {
+			return fail(err)
+		}
+		ratio := float64(usage) / float64(m.Target.ValueMilli)
+		r, err := usageRatioReplicas(in.SpecReplicas, ratio, tol, in.Pods)
+		if err != nil {
+			return fail(err)
+		}
+		return metricOutcome{replicas: r, value: usage}, nil
+	case (m.Kind == KindObject || m.Kind == KindExternal) && m.Target.Type == AverageValue:
+		usage, err := sumValues(m.Kind, res.Values)
+		if err != nil {
+			return fail(err)
+		}
+		return perReplicaReplicas(in.StatusReplicas, usage, m.Target.AverageMilli, tol), nil
+	}
+	return metricOutcome{}, &metricFailure{
+		reason: "InvalidMetricSourceType",
+		err:    fmt.Errorf("metric %q: unsupported combination of kind %q and target type %q", m.Name, m.Kind, m.Target.Type),
+	}
+}
+
+// sumValues is the object metric's single value, or the sum of an external
+// metric's series saturating at MaxInt64.
+func sumValues(k MetricKind, values []int64) (int64, error) {
+	if len(values) == 0 {
+		return 0, ErrNoData
+	}
+	if k == KindObject {
+		if len(values) != 1 {
+			return 0, fmt.Errorf("object metric returned %d values, want exactly 1", len(values))
+		}
+		return values[0], nil
+	}
+	var sum int64
+	for _, v := range values {
+		if v > 0 && sum > math.MaxInt64-v {
+			return math.MaxInt64, nil
+		}
+		sum += v
+	}
+	return sum, nil
+}
+
+// podGroups is the result of upstream's groupPods.
+type podGroups struct {
+	readyCount int
+	unready    map[string]bool
+	missing    map[string]bool
+	ignored    map[string]bool
+}
+
+// groupPods sorts pods into ready, unready, missing and ignored. resource
+// is "cpu" only for resource metrics on CPU, which alone get the
+// initialization rules.
+func groupPods(pods []Pod, samples map[string]PodSample, resource string, p Params, now time.Time) podGroups {
+	var g podGroups
+	for _, pod := range pods {
+		if pod.Deleting || pod.Phase == PodFailed {
+			g.ignored = insert(g.ignored, pod.Name)
+			continue
+		}
+		if pod.Phase == PodPending {
+			g.unready = insert(g.unready, pod.Name)
+			continue
+		}
+		sample, ok := samples[pod.Name]
+		if !ok {
+			g.missing = insert(g.missing, pod.Name)
+			continue
+		}
+		if resource == ResourceCPU && cpuUnready(pod, sample, p, now) {
+			g.unready = insert(g.unready, pod.Name)
+			continue
+		}
+		g.readyCount++
+	}
+	return g
+}
+
+// insert adds name to a set allocated on first use: most syncs have no
+// unready, missing or ignored pods.
+func insert(set map[string]bool, name string) map[string]bool {
+	if set == nil {
+		set = map[string]bool{}
+	}
+	set[name] = true
+	return set
+}
+
+// cpuUnready distrusts CPU samples of pods that are still warming up: during
+// the initialization period a sample must cover one full window since the
+// last readiness transition; afterwards only never-ready pods are excluded.
+func cpuUnready(pod Pod, sample PodSample, p Params, now time.Time) bool {
+	if pod.Ready == nil || pod.StartTime == nil {
+		return true
+	}
+	if pod.StartTime.Add(p.CPUInitializationPeriod).After(now) {
+		return pod.Ready.Status == ConditionFalse || sample.Timestamp.Before(pod.Ready.LastTransitionTime.Add(sample.Window))
+	}
+	return pod.Ready.Status == ConditionFalse && pod.StartTime.Add(p.InitialReadinessDelay).After(pod.Ready.LastTransitionTime)
+}
+
+// usableSamples copies the samples without those of ignored and unready pods.
+func usableSamples(samples map[string]PodSample, g podGroups) map[string]int64 {
+	out := make(map[string]int64, len(samples))
+	for name, s := range samples {
+		if g.ignored[name] || g.unready[name] {
+			continue
+		}
+		out[name] = s.Milli
+	}
+	return out
+}
+
+var (
+	errNoPods        = errors.New("no pods returned by selector while calculating replica count")
+	errNoPodSamples  = errors.New("did not receive metrics for targeted pods (pods might be unready)")
+	errNoKnownSample = errors.New("no metrics returned matched known pods")
+)
+
+// podRequest is upstream's calculateRequests for one pod without a
+// container name: pod-level requests when set, otherwise the sum over
+// containers and sidecars, each of which must have a request.
+func podRequest(pod Pod, resource string) (int64, error) {
+	if pod.PodRequests != nil {
+		r, ok := pod.PodRequests[resource]
+		if !ok {
+			return 0, fmt.Errorf("missing pod-level request for %s in Pod %s", resource, pod.Name)
+		}
+		return r, nil
+	}
+	var sum int64
+	for _, c := range pod.Containers {
+		r, ok := c.Requests[resource]
+		if !ok {
+			return 0, fmt.Errorf("missing request for %s in container %s of Pod %s", resource, c.Name, pod.Name)
+		}
+		sum += r
+	}
+	return sum, nil
+}
+
+// utilization is upstream's GetResourceUtilizationRatio: integer percent,
+// truncated, over the samples whose pod has a request.
+type utilizationResult struct {
+	ratio       float64
+	utilization int32
+	rawAverage  int64
+	usage       int64
+	request     int64
+	entries     int
+}
+
+func utilization(samples map[string]int64, requests map[string]int64, target int32) (utilizationResult, error) {
+	var r utilizationResult
+	for name, v := range samples {
+		req, ok := requests[name]
+		if !ok {
+			continue
+		}
+		r.usage += v
+		r.request += req
+		r.entries++
+	}
+	if r.request == 0 {
+		return r, errNoKnownSample
+	}
+	r.utilization = int32((r.usage * 100) / r.request)
+	r.ratio = float64(r.utilization) / float64(target)
+	r.rawAverage = r.usage / int64(r.entries)
+	return r, nil
+}
+
+// resourceUtilizationReplicas is upstream's GetResourceReplicas.
+func resourceUtilizationReplicas(current, target int32, resource string, tol tolerances, pods []Pod, podValues map[string]PodSample, p Params, now time.Time) (metricOutcome, error) {
+	g, samples, err := groupedSamples(pods, podValues, resource, p, now)
+	if err != nil {
+		return metricOutcome{}, err
+	}
+	requests := make(map[string]int64, len(pods))
+	for _, pod := range pods {
+		r, err := podRequest(pod, resource)
+		if err != nil {
+			return metricOutcome{}, err
+		}
+		requests[pod.Name] = r
+	}
+	first, err := utilization(samples, requests, target)
+	if err != nil {
+		return metricOutcome{}, err
+	}
+	// Missing pods on a scale-down use 100 % of their request, or the
+	// target when it is above 100 %.
+	fill := int64(max(100, target))
+	replicas, err := perPodReplicas(current, first.ratio, tol, g, samples,
+		func(name string) int64 { return requests[name] * fill / 100 },
+		func(s map[string]int64) (float64, error) {
+			r, err := utilization(s, requests, target)
+			return r.ratio, err
+		})
+	if err != nil {
+		return metricOutcome{}, err
+	}
+	return metricOutcome{
+		replicas:  replicas,
+		value:     int64(first.utilization),
+		demand:    float64(first.usage) * 100 * float64(first.entries) / (float64(target) * float64(first.request)),
+		hasDemand: true,
+	}, nil
+}
+
+// plainMetricReplicas is upstream's calcPlainMetricReplicas: per-pod
+// averages of pods metrics and of resource AverageValue targets.
+func plainMetricReplicas(current int32, target int64, resource string, tol tolerances, pods []Pod, podValues map[string]PodSample, p Params, now time.Time) (metricOutcome, error) {
+	g, samples, err := groupedSamples(pods, podValues, resource, p, now)
+	if err != nil {
+		return metricOutcome{}, err
+	}
+	ratio, usage, total := usageRatio(samples, target)
+	// Missing pods on a scale-down use exactly the target.
+	replicas, err := perPodReplicas(current, ratio, tol, g, samples,
+		func(string) int64 { return target },
+		func(s map[string]int64) (float64, error) {
+			r, _, _ := usageRatio(s, target)
+			return r, nil
+		})
+	if err != nil {
+		return metricOutcome{}, err
+	}
+	return metricOutcome{replicas: replicas, value: usage, demand: float64(total) / float64(target), hasDemand: true}, nil
+}
+
+// groupedSamples is the common start of the per-pod calculators: group the
+// pods and keep the samples of the ready and missing ones.
+func groupedSamples(pods []Pod, podValues map[string]PodSample, resource string, p Params, now time.Time) (podGroups, map[string]int64, error) {
+	if len(pods) == 0 {
+		return podGroups{}, nil, errNoPods
+	}
+	g := groupPods(pods, podValues, resource, p, now)
+	samples := usableSamples(podValues, g)
+	if len(samples) == 0 {
+		return podGroups{}, nil, errNoPodSamples
+	}
+	return g, samples, nil
+}
+
+// perPodReplicas is the common rest of the per-pod calculators: with no
+// unready pods on a scale-up and none missing, the first-pass ratio decides;
+// otherwise missing pods are filled with downFill on a scale-down and 0 on a
+// scale-up, unready pods with 0 on a scale-up, and the ratio is recomputed.
+func perPodReplicas(current int32, ratio float64, tol tolerances, g podGroups, samples map[string]int64,
+	downFill func(pod string) int64, recompute func(map[string]int64) (float64, error)) (int32, error) {
+	scaleUpWithUnready := len(g.unready) > 0 && ratio > 1
+	if !scaleUpWithUnready && len(g.missing) == 0 {
+		if tol.within(ratio) {
+			return current, nil
+		}
+		return int32(math.Ceil(ratio * float64(g.readyCount))), nil
+	}
+	for name := range g.missing {
+		switch {
+		case ratio < 1:
+			samples[name] = downFill(name)
+		case ratio > 1:
+			samples[name] = 0
+		}
+	}
+	if scaleUpWithUnready {
+		for name := range g.unready {
+			samples[name] = 0
+		}
+	}
+	newRatio, err := recompute(samples)
+	if err != nil {
+		return 0, err
+	}
+	return secondPass(current, ratio, newRatio, len(samples), tol), nil
+}
+
+// secondPass holds within tolerance or on a direction flip, and never moves
+// against the first pass's direction.
+func secondPass(current int32, ratio, newRatio float64, n int, tol tolerances) int32 {
+	if tol.within(newRatio) || (ratio < 1 && newRatio > 1) || (ratio > 1 && newRatio < 1) {
+		return current
+	}
+	r := int32(math.Ceil(newRatio * float64(n)))
+	if (newRatio < 1 && r > current) || (newRatio > 1 && r < current) {
+		return current
+	}
+	return r
+}
+
+// usageRatio is upstream's GetMetricUsageRatio: the truncated integer
+// average against the target. It also returns the sum.
+func usageRatio(samples map[string]int64, target int64) (ratio float64, average, total int64) {
+	for _, v := range samples {
+		total += v
+	}
+	average = total / int64(len(samples))
+	return float64(average) / float64(target), average, total
+}
+
+// usageRatioReplicas is upstream's getUsageRatioReplicaCount for Value
+// targets: the ratio times the ready pods (not the current replicas), and
+// tolerance ignored when scaling from zero.
+func usageRatioReplicas(current int32, ratio float64, tol tolerances, pods []Pod) (int32, error) {
+	if current == 0 {
+		return int32(math.Ceil(ratio)), nil
+	}
+	if tol.within(ratio) {
+		return current, nil
+	}
+	if len(pods) == 0 {
+		return 0, fmt.Errorf("unable to calculate ready pods: %w", errNoPods)
+	}
+	ready := 0
+	for _, pod := range pods {
+		if pod.Phase == PodRunning && pod.Ready != nil && pod.Ready.Status == ConditionTrue {
+			ready++
+		}
+	}
+	x := ratio * float64(ready)
+	if x > math.MaxInt32 {
+		return math.MaxInt32, nil
+	}
+	return int32(math.Ceil(x)), nil
+}
+
+// perReplicaReplicas is upstream's Get{Object,External}PerPodMetricReplicas:
+// AverageValue targets of one value, against status.replicas.
+func perReplicaReplicas(statusReplicas int32, usage, targetAvg int64, tol tolerances) metricOutcome {
+	out := metricOutcome{replicas: statusReplicas, demand: float64(usage) / float64(targetAvg), hasDemand: true}
+	ratio := float64(usage) / (float64(targetAvg) * float64(statusReplicas))
+	if !tol.within(ratio) {
+		c := math.Ceil(float64(usage) / float64(targetAvg))
+		if c > math.MaxInt32 {
+			out.replicas = math.MaxInt32
+		} else {
+			out.replicas = int32(c)
+		}
+	}
+	switch {
+	case usage == math.MaxInt64:
+		out.value = math.MaxInt64
+	case statusReplicas == 0:
+		// Upstream divides by zero here; only the reported value is affected.
+		out.value = usage
+	default:
+		out.value = int64(math.Ceil(float64(usage) / float64(statusReplicas)))
+	}
+	return out
+}

@@ -1,0 +1,269 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/scaler"
+	"github.com/trimtab/trimtab/scaler/predict"
+)
+
+// podRequestMilli is every simulated pod's request; only ratios matter.
+const podRequestMilli = 1000
+
+// Options describe the simulated workload and controller.
+type Options struct {
+	// Capacity is the requests per second one ready replica serves at the
+	// policy's utilization target.
+	Capacity float64
+	// Startup is the time from a replica's creation to readiness.
+	Startup time.Duration
+	// Sync is the controller's resync period (the HPA's 15 s).
+	Sync time.Duration
+	// MetricWindow is the span each utilization sample averages, as
+	// metrics-server's window.
+	MetricWindow time.Duration
+	// Observe, when set, is called once per simulated second.
+	Observe func(Point)
+}
+
+// DefaultOptions are the HPA's 15 s sync and a 30 s metrics window, with a
+// 60 s start-up and capacity 1 rps.
+func DefaultOptions() Options {
+	return Options{Capacity: 1, Startup: time.Minute, Sync: 15 * time.Second, MetricWindow: 30 * time.Second}
+}
+
+// Point is one simulated second.
+type Point struct {
+	T        int64
+	RPS      float64
+	Replicas int32
+	Ready    int32
+	// Forecast is the forecast's proposal at the latest sync (0 without).
+	Forecast int32
+}
+
+// Result scores one run.
+type Result struct {
+	// ReplicaSeconds is the cost: replicas existing (ready or starting),
+	// integrated over time.
+	ReplicaSeconds float64 `json:"replicaSeconds"`
+	// ViolationSeconds is the time offered load exceeded ready replicas ×
+	// capacity.
+	ViolationSeconds float64 `json:"violationSeconds"`
+	// ScaleEvents counts replica count changes.
+	ScaleEvents int `json:"scaleEvents"`
+	// PeakReplicas is the highest replica count.
+	PeakReplicas int32 `json:"peakReplicas"`
+	// ForecastSyncs counts syncs at which the forecast raised the proposal.
+	ForecastSyncs int `json:"forecastSyncs"`
+}
+
+// ReplayConfig narrows a policy's configuration to what the simulator can
+// drive: its first Utilization metric, fed with the utilization of ready
+// capacity. Other metrics have no simulated source and are dropped.
+func ReplayConfig(cfg scaler.Config) (scaler.Config, error) {
+	for _, m := range cfg.Metrics {
+		if m.Kind == scaler.KindResource && m.Target.Type == scaler.Utilization {
+			cfg.Metrics = []scaler.MetricSpec{m}
+			return cfg, nil
+		}
+	}
+	return scaler.Config{}, errors.New("spec.metrics: replay needs a metric of kind resource with target.type Utilization; it drives it with the utilization of ready capacity")
+}
+
+func (o Options) validate(cfg scaler.Config) error {
+	switch {
+	case !(o.Capacity > 0) || math.IsInf(o.Capacity, 0):
+		return fmt.Errorf("capacity must be a positive number of requests per second, got %v", o.Capacity)
+	case o.Startup < 0 || o.Startup%time.Second != 0:
+		return fmt.Errorf("startup must be a whole number of seconds ≥ 0, got %s", o.Startup)
+	case o.Sync < time.Second || o.Sync%time.Second != 0:
+		return fmt.Errorf("sync must be a whole number of seconds ≥ 1s, got %s", o.Sync)
+	case o.MetricWindow < time.Second || o.MetricWindow%time.Second != 0:
+		return fmt.Errorf("metric window must be a whole number of seconds ≥ 1s, got %s", o.MetricWindow)
+	case cfg.Predictive.Mode != v1alpha1.PredictiveOff && cfg.Predictive.Horizon < o.Startup:
+		return fmt.Errorf("spec.predictive.horizonSeconds (%d) must be at least the start-up time (%s): a forecast must see past the time a new pod takes to become ready",
+			int(cfg.Predictive.Horizon/time.Second), o.Startup)
+	}
+	return nil
+}
+
+// Run replays the trace under cfg (see ReplayConfig) and scores it. Each
+// second the offered load is the trace's rate; every Sync the simulated
+// controller builds the pods and their CPU samples and calls scaler.Decide.
+// New replicas become ready after Startup; scale-down removes starting
+// replicas first, then the newest.
+func Run(tr Trace, cfg scaler.Config, opt Options) (Result, error) {
+	if err := opt.validate(cfg); err != nil {
+		return Result{}, err
+	}
+	if len(cfg.Metrics) != 1 || cfg.Metrics[0].Target.Type != scaler.Utilization {
+		return Result{}, errors.New("sim: config must come from ReplayConfig")
+	}
+	if len(tr.RPS) == 0 || tr.Step < 1 {
+		return Result{}, errors.New("sim: empty trace")
+	}
+	s := newState(tr, cfg, opt)
+	if cfg.Predictive.Mode != v1alpha1.PredictiveOff {
+		m, err := predict.New(predict.DefaultConfig(cfg.Predictive.Season))
+		if err != nil {
+			return Result{}, fmt.Errorf("spec.predictive.seasonSeconds: %w", err)
+		}
+		s.model = m
+	}
+	var res Result
+	sync := int64(opt.Sync / time.Second)
+	for t := tr.Start; t < tr.End(); t++ {
+		if (t-tr.Start)%sync == 0 {
+			s.sync(t, &res)
+		}
+		rps := tr.At(t)
+		n := int32(len(s.readyAt))
+		ready := int32(sort.Search(len(s.readyAt), func(i int) bool { return s.readyAt[i] > t }))
+		res.ReplicaSeconds += float64(n)
+		if rps > float64(ready)*opt.Capacity*(1+1e-9) {
+			res.ViolationSeconds++
+		}
+		res.PeakReplicas = max(res.PeakReplicas, n)
+		if opt.Observe != nil {
+			opt.Observe(Point{T: t, RPS: rps, Replicas: n, Ready: ready, Forecast: s.lastForecast})
+		}
+	}
+	return res, nil
+}
+
+// state is the simulated cluster and controller memory.
+type state struct {
+	tr      Trace
+	cfg     scaler.Config
+	opt     Options
+	startup int64
+	window  int64
+	metric  scaler.MetricSpec
+
+	// readyAt holds each replica's ready time, ascending: replicas are
+	// created in order with the same start-up, so the ready ones are a prefix.
+	readyAt []int64
+	names   []string
+	// meta holds each replica's start time and Ready condition, which never
+	// change, so that building the pods every sync allocates nothing.
+	meta   []*podMeta
+	nextID int
+
+	history      scaler.History
+	model        *predict.Model
+	lastForecast int32
+
+	// buffers reused across syncs; containers is shared read-only by all pods
+	containers []scaler.Container
+	pods       []scaler.Pod
+	samples    map[string]scaler.PodSample
+	results    map[string]scaler.MetricResult
+}
+
+func newState(tr Trace, cfg scaler.Config, opt Options) *state {
+	s := &state{
+		tr: tr, cfg: cfg, opt: opt,
+		startup: int64(opt.Startup / time.Second), window: int64(opt.MetricWindow / time.Second),
+		metric:     cfg.Metrics[0],
+		containers: []scaler.Container{{Name: "app", Requests: map[string]int64{cfg.Metrics[0].Resource: podRequestMilli}}},
+		samples:    map[string]scaler.PodSample{},
+		results:    map[string]scaler.MetricResult{},
+	}
+	initial := int32(math.Ceil(tr.RPS[0] / opt.Capacity))
+	initial = min(max(initial, cfg.MinReplicas), cfg.MaxReplicas)
+	for range initial {
+		s.add(tr.Start - s.startup - 3600)
+	}
+	return s
+}
+
+// podMeta is the fixed part of one replica's status.
+type podMeta struct {
+	start time.Time
+	ready scaler.PodReady
+}
+
+func (s *state) add(created int64) {
+	s.readyAt = append(s.readyAt, created+s.startup)
+	s.names = append(s.names, "pod-"+strconv.Itoa(s.nextID))
+	s.meta = append(s.meta, &podMeta{
+		start: time.Unix(created, 0),
+		ready: scaler.PodReady{Status: scaler.ConditionTrue, LastTransitionTime: time.Unix(created+s.startup, 0)},
+	})
+	s.nextID++
+}
+
+// load is the mean offered rate over the metrics window before t.
+func (s *state) load(t int64) float64 {
+	var sum float64
+	for u := t - s.window; u < t; u++ {
+		sum += s.tr.At(u)
+	}
+	return sum / float64(s.window)
+}
+
+func (s *state) sync(t int64, res *Result) {
+	now := time.Unix(t, 0)
+	ready := sort.Search(len(s.readyAt), func(i int) bool { return s.readyAt[i] > t })
+	// Each ready replica takes an equal share; at Capacity rps it sits at
+	// the target utilization.
+	var perPod int64
+	if ready > 0 {
+		perPod = int64(math.Round(podRequestMilli * float64(s.metric.Target.Utilization) / 100 * s.load(t) / (float64(ready) * s.opt.Capacity)))
+	}
+	s.pods = s.pods[:0]
+	clear(s.samples)
+	for i, ra := range s.readyAt {
+		m := s.meta[i]
+		p := scaler.Pod{
+			Name:       s.names[i],
+			StartTime:  &m.start,
+			Containers: s.containers,
+		}
+		if ra > t {
+			p.Phase = scaler.PodPending
+		} else {
+			p.Phase = scaler.PodRunning
+			p.Ready = &m.ready
+			s.samples[p.Name] = scaler.PodSample{Milli: perPod, Timestamp: now, Window: s.opt.MetricWindow}
+		}
+		s.pods = append(s.pods, p)
+	}
+	s.results[s.metric.Name] = scaler.MetricResult{PodValues: s.samples}
+
+	current := int32(len(s.readyAt))
+	in := scaler.Input{Config: s.cfg, SpecReplicas: current, StatusReplicas: current, Pods: s.pods, Results: s.results, History: s.history}
+	if s.model != nil {
+		if f, ok := s.model.Forecast(now, s.cfg.Predictive.Horizon); ok {
+			in.Forecast = &scaler.Forecast{PeakDemand: f.Upper}
+		}
+	}
+	d := scaler.Decide(in, now)
+	s.history = d.History
+	s.lastForecast = d.ForecastReplicas
+	if s.model != nil && d.HasDemand {
+		s.model.Observe(now, d.Demand)
+	}
+	if d.ForecastApplied {
+		res.ForecastSyncs++
+	}
+	if d.Replicas == current {
+		return
+	}
+	res.ScaleEvents++
+	for int32(len(s.readyAt)) < d.Replicas {
+		s.add(t)
+	}
+	if int32(len(s.readyAt)) > d.Replicas {
+		// The newest replicas go first, which removes starting ones first.
+		s.readyAt, s.names, s.meta = s.readyAt[:d.Replicas], s.names[:d.Replicas], s.meta[:d.Replicas]
+	}
+	s.history = s.history.RecordScale(s.cfg.Behavior, current, d.Replicas, now)
+}

@@ -1,0 +1,135 @@
+// Package sim replays a request-rate trace through the scaler's Decide, the
+// same function the controller calls, and scores the result: cost in
+// replica-seconds and SLO violation as seconds of demand above ready
+// capacity.
+package sim
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// maxTraceSeconds bounds a trace's span (about 10 years) so that a
+// malformed timestamp cannot make the dense series huge.
+const maxTraceSeconds = 10 * 366 * 24 * 3600
+
+// maxTracePoints bounds the dense series (steps between first and last row).
+const maxTracePoints = 50_000_000
+
+// Trace is a request-rate series on a fixed step, dense: rows missing from
+// the CSV are zero.
+type Trace struct {
+	// Start is the Unix second of the first row.
+	Start int64
+	// Step is the spacing in seconds.
+	Step int64
+	// RPS holds one rate per step from Start.
+	RPS []float64
+}
+
+// End is the Unix second just after the last step.
+func (t Trace) End() int64 { return t.Start + int64(len(t.RPS))*t.Step }
+
+// At is the rate at Unix second s (0 outside the trace).
+func (t Trace) At(s int64) float64 {
+	if s < t.Start || s >= t.End() {
+		return 0
+	}
+	return t.RPS[(s-t.Start)/t.Step]
+}
+
+// Slice returns the part of the trace within [from, to), aligned to steps.
+func (t Trace) Slice(from, to int64) Trace {
+	i := max(int64(0), ceilDiv(from-t.Start, t.Step))
+	j := min(int64(len(t.RPS)), ceilDiv(to-t.Start, t.Step))
+	if j < i {
+		j = i
+	}
+	return Trace{Start: t.Start + i*t.Step, Step: t.Step, RPS: t.RPS[i:j]}
+}
+
+func ceilDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a > 0) == (b > 0) {
+		q++
+	}
+	return q
+}
+
+// ParseTrace reads CSV rows `timestamp,rps` (Unix seconds, rate ≥ 0),
+// ascending, on a fixed step: the smallest gap between rows, of which every
+// gap must be a multiple. A first row whose timestamp is not a number is a
+// header. Errors name the line.
+func ParseTrace(r io.Reader) (Trace, error) {
+	type row struct {
+		ts   int64
+		rps  float64
+		line int
+	}
+	var rows []row
+	sc := bufio.NewScanner(r)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" {
+			continue
+		}
+		ts, rate, ok := strings.Cut(text, ",")
+		if !ok {
+			return Trace{}, fmt.Errorf("line %d: want \"timestamp,rps\", got %q", line, text)
+		}
+		t, err := strconv.ParseInt(strings.TrimSpace(ts), 10, 64)
+		if err != nil {
+			if line == 1 && len(rows) == 0 {
+				continue // header
+			}
+			return Trace{}, fmt.Errorf("line %d: timestamp %q is not a whole number of Unix seconds", line, ts)
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(rate), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			return Trace{}, fmt.Errorf("line %d: rps %q must be a finite number ≥ 0", line, rate)
+		}
+		if n := len(rows); n > 0 {
+			if t <= rows[n-1].ts {
+				return Trace{}, fmt.Errorf("line %d: timestamp %d is not after the previous row's %d; rows must be ascending", line, t, rows[n-1].ts)
+			}
+			if t-rows[0].ts > maxTraceSeconds {
+				return Trace{}, fmt.Errorf("line %d: timestamp %d is more than 10 years after the first row", line, t)
+			}
+		}
+		rows = append(rows, row{t, v, line})
+	}
+	if err := sc.Err(); err != nil {
+		return Trace{}, fmt.Errorf("line %d: %w", line+1, err)
+	}
+	if len(rows) == 0 {
+		return Trace{}, errors.New("trace has no rows; want CSV lines \"timestamp,rps\"")
+	}
+	step := int64(1)
+	if len(rows) > 1 {
+		step = int64(math.MaxInt64)
+		for i := 1; i < len(rows); i++ {
+			step = min(step, rows[i].ts-rows[i-1].ts)
+		}
+		for i := 1; i < len(rows); i++ {
+			if (rows[i].ts-rows[0].ts)%step != 0 {
+				return Trace{}, fmt.Errorf("line %d: timestamp %d is off the trace's %d s step (rows must be on a fixed step; missing rows count as 0)", rows[i].line, rows[i].ts, step)
+			}
+		}
+	}
+	n := (rows[len(rows)-1].ts-rows[0].ts)/step + 1
+	if n > maxTracePoints {
+		return Trace{}, fmt.Errorf("trace spans %d steps of %d s, more than the %d supported", n, step, maxTracePoints)
+	}
+	tr := Trace{Start: rows[0].ts, Step: step, RPS: make([]float64, n)}
+	for _, r := range rows {
+		tr.RPS[(r.ts-tr.Start)/step] = r.rps
+	}
+	return tr, nil
+}
