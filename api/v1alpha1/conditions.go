@@ -16,6 +16,18 @@ const (
 	ReasonTargetFound        = "TargetFound"
 	ReasonTargetUnsupported  = "TargetUnsupported"
 	ReasonTargetLookupFailed = "TargetLookupFailed"
+	// ReasonTargetHasHPA: a HorizontalPodAutoscaler already scales the target.
+	ReasonTargetHasHPA = "TargetHasHPA"
+	// ReasonServiceNotFound: the Service in front of the target is missing.
+	ReasonServiceNotFound = "ServiceNotFound"
+	// ReasonTrafficMisconfigured: the router's Ingress or HTTPRoute is missing or wrong.
+	ReasonTrafficMisconfigured = "TrafficMisconfigured"
+	// ReasonInvalidSpec: the spec passed the schema but cannot be acted on.
+	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonOwnedElsewhere: an object trimtab would manage exists and is not its own.
+	ReasonOwnedElsewhere = "OwnedElsewhere"
+	// ReasonReconciled: everything the object references is in place.
+	ReasonReconciled = "Reconciled"
 )
 
 // Targeted is implemented by every trimtab resource that manages a

@@ -281,6 +281,12 @@ type ReleaseStatus struct {
 	// StableRevision is the hash of the pod template serving as primary.
 	// +optional
 	StableRevision string `json:"stableRevision,omitempty"`
+	// TotalReplicas is the workload's size, split between primary, canary
+	// and baseline during a release. It is taken from the target's
+	// spec.replicas whenever that is above 0 (the target itself then goes
+	// back to 0), and a ScalingPolicy on the target sets it.
+	// +optional
+	TotalReplicas int32 `json:"totalReplicas,omitempty"`
 	// StepStartTime is when the current step (or phase) began; it anchors
 	// the step's analysis duration and the progress deadline.
 	// +optional

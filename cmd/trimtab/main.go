@@ -87,6 +87,7 @@ baselines, scales workloads and promotes or rolls back releases.`,
 		newControllerCmd(),
 		newVersionCmd(),
 		newReplayCmd(),
+		newJudgeCmd(),
 	)
 	return root
 }

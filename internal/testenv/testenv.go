@@ -58,7 +58,11 @@ func RepoRoot() string {
 // trimtab's own, and third-party ones the routers need.
 func CRDDirs() []string {
 	root := RepoRoot()
-	return []string{filepath.Join(root, "deploy", "crds")}
+	return []string{
+		filepath.Join(root, "deploy", "crds"),
+		// Gateway API's standard channel, for the gatewayAPI router.
+		filepath.Join(root, "internal", "testenv", "crds", "gateway-api"),
+	}
 }
 
 // Env is a running control plane.

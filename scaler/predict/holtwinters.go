@@ -7,7 +7,11 @@
 //	level_t  = α (y_t − s_slot) + (1−α)(level + trend)
 //	trend_t  = β (level_t − level) + (1−β) trend
 //	s_slot   = γ (y_t − level_t) + (1−γ) s_slot
-//	ŷ_{t+h}  = level + h·trend + s_slot(t+h)
+//	ŷ_{t+h}  = level + h·trend + s̄_slot(t+h)
+//
+// where s̄ is the seasonal term averaged over SeasonSmoothing slots on either
+// side: each slot learns from one noisy bin per season, so its neighbours'
+// average is a better estimate of the shape than the slot alone.
 //
 // Observations arrive with timestamps at any rate; each bin's mean is one
 // sample y_t. During the first season the model is Holt's (level and trend,
@@ -45,11 +49,19 @@ type Config struct {
 	ErrorDecay float64
 	// Warmup is how many bins must be observed before forecasts are given.
 	Warmup int
+	// SeasonSmoothing is the half-width, in bins, of the moving average
+	// through which the seasonal slots are read: a slot learns from one
+	// noisy bin per season, and its neighbours carry the same shape.
+	SeasonSmoothing int
 }
 
 // DefaultConfig is the configuration trimtab uses for a season: one-minute
-// bins (fewer for seasons under a day, at most 1440 slots). The factors
-// favour a stable daily shape (small γ relative to α) and a slow trend.
+// bins (longer for seasons over a day, at most 1440 slots). The level moves
+// slowly (α = 0.1) because one-minute bins are mostly noise around the
+// season's shape, the trend slower still; the seasonal slots are read
+// through a moving average 1/96 of the season wide (15 minutes of a day)
+// and the band is Z = 1.75 one-step error deviations. These values were
+// chosen on the traces of docs/autoscaling.md, which shows the trade-off.
 func DefaultConfig(season time.Duration) Config {
 	step := time.Minute
 	if season/step > 1440 {
@@ -57,8 +69,9 @@ func DefaultConfig(season time.Duration) Config {
 	}
 	return Config{
 		Step: step, Season: season,
-		Alpha: 0.3, Beta: 0.01, Gamma: 0.2,
-		Z: 2, ErrorDecay: 0.02, Warmup: 30,
+		Alpha: 0.1, Beta: 0.01, Gamma: 0.2,
+		Z: 1.75, ErrorDecay: 0.02, Warmup: 30,
+		SeasonSmoothing: int(season/step) / 192,
 	}
 }
 
@@ -75,6 +88,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("predict: errorDecay must be in (0, 1], got %v", c.ErrorDecay)
 	case c.Z < 0 || c.Warmup < 0:
 		return errors.New("predict: z and warmup must not be negative")
+	case c.SeasonSmoothing < 0 || int64(2*c.SeasonSmoothing+1) > int64(c.Season/c.Step):
+		return fmt.Errorf("predict: seasonSmoothing must be between 0 and half the season's bins, got %d", c.SeasonSmoothing)
 	}
 	return nil
 }
@@ -162,7 +177,7 @@ func (m *Model) close(y float64) {
 	case m.reanchor:
 		m.level, m.trend, m.reanchor = y-m.season[s], 0, false
 	default:
-		e := y - (m.level + m.trend + m.season[s])
+		e := y - (m.level + m.trend + m.smoothSeason(s))
 		m.lastErr = e
 		d := m.cfg.ErrorDecay
 		m.errVar = (1-d)*m.errVar + d*e*e
@@ -228,12 +243,26 @@ func (m *Model) Forecast(from time.Time, horizon time.Duration) (Forecast, bool)
 	// Bins are relative to the last closed bin (m.bin - 1).
 	for b := first; b <= last; b++ {
 		h := float64(b - (m.bin - 1))
-		p := m.level + h*m.trend + m.season[m.slot(b)]
+		p := m.level + h*m.trend + m.smoothSeason(m.slot(b))
 		f.Peak = max(f.Peak, p)
 		f.Upper = max(f.Upper, p+sigma)
 	}
 	f.Peak, f.Upper = max(f.Peak, 0), max(f.Upper, 0)
 	return f, true
+}
+
+// smoothSeason is slot s's seasonal term averaged with its SeasonSmoothing
+// neighbours on either side (wrapping around the season).
+func (m *Model) smoothSeason(s int64) float64 {
+	k := int64(m.cfg.SeasonSmoothing)
+	if k == 0 {
+		return m.season[s]
+	}
+	var sum float64
+	for i := s - k; i <= s+k; i++ {
+		sum += m.season[m.slot(i)]
+	}
+	return sum / float64(2*k+1)
 }
 
 // Accuracy is the one-step forecast error, for dashboards.

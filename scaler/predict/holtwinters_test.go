@@ -118,11 +118,12 @@ func TestConfigValidate(t *testing.T) {
 	require.Equal(t, time.Minute, base.Step)
 	require.Equal(t, time.Hour*24*7/1440, DefaultConfig(7*24*time.Hour).Step, "at most 1440 slots")
 	cases := map[string]func(*Config){
-		"step":       func(c *Config) { c.Step = 1500 * time.Millisecond },
-		"season":     func(c *Config) { c.Season = 90 * time.Second },
-		"alpha":      func(c *Config) { c.Alpha = 1.5 },
-		"errorDecay": func(c *Config) { c.ErrorDecay = 0 },
-		"z":          func(c *Config) { c.Z = -1 },
+		"step":            func(c *Config) { c.Step = 1500 * time.Millisecond },
+		"season":          func(c *Config) { c.Season = 90 * time.Second },
+		"alpha":           func(c *Config) { c.Alpha = 1.5 },
+		"errorDecay":      func(c *Config) { c.ErrorDecay = 0 },
+		"z":               func(c *Config) { c.Z = -1 },
+		"seasonSmoothing": func(c *Config) { c.SeasonSmoothing = 720 },
 	}
 	for name, edit := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -132,4 +133,51 @@ func TestConfigValidate(t *testing.T) {
 			require.ErrorContains(t, err, name)
 		})
 	}
+}
+
+// TestSeasonSmoothing learns a noisy hourly cycle for a few seasons and
+// compares the point forecast of the next season with the noise-free cycle:
+// each slot has seen one noisy bin per season, and averaging neighbouring
+// slots recovers the shape better, up to the width where it flattens it.
+func TestSeasonSmoothing(t *testing.T) {
+	rmse := func(smoothing int) float64 {
+		c := DefaultConfig(time.Hour)
+		c.SeasonSmoothing = smoothing
+		m, err := New(c)
+		require.NoError(t, err)
+		r := rand.New(rand.NewPCG(3, 4))
+		end := epoch.Add(5 * time.Hour)
+		for ts := epoch; ts.Before(end); ts = ts.Add(time.Minute) {
+			m.Observe(ts, hourly(ts)+r.NormFloat64())
+		}
+		var sum float64
+		for ts := end; ts.Before(end.Add(time.Hour)); ts = ts.Add(time.Minute) {
+			f, ok := m.Forecast(ts, 0)
+			require.True(t, ok)
+			sum += (f.Peak - hourly(ts)) * (f.Peak - hourly(ts))
+		}
+		return math.Sqrt(sum / 60)
+	}
+	raw := rmse(0)
+	cases := []struct {
+		name      string
+		smoothing int
+		better    bool
+	}{
+		{"two slots either side cut the noise", 2, true},
+		{"four slots either side still do", 4, true},
+		{"two thirds of the season flatten the cycle", 20, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := rmse(tc.smoothing)
+			if tc.better {
+				require.Less(t, got, 0.8*raw, "smoothed %v, raw %v", got, raw)
+			} else {
+				require.Greater(t, got, raw, "smoothed %v, raw %v", got, raw)
+			}
+		})
+	}
+	require.Equal(t, 7, DefaultConfig(24*time.Hour).SeasonSmoothing, "15 minutes of a day")
+	require.Zero(t, DefaultConfig(time.Hour).SeasonSmoothing)
 }

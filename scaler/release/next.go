@@ -102,8 +102,10 @@ type Observed struct {
 	PrimaryRevision string
 	// PrimaryReady: the primary's rollout of PrimaryRevision is complete.
 	PrimaryReady bool
-	// CanaryReady: the canary runs its wanted size, all ready.
-	CanaryReady bool
+	// CanaryReadyWeight is the largest traffic weight the canary's ready pods
+	// of TargetRevision can carry (100 when it runs at full size), or -1
+	// when it has none. The controller computes it with the router's split.
+	CanaryReadyWeight int32
 	// Paused and Frozen come from the Release's annotations.
 	Paused, Frozen bool
 	// Request is a one-shot request (abort, approve, promote, retry).
@@ -139,6 +141,9 @@ type World struct {
 	Baseline bool
 	// Weight is the canary's share of traffic in percent.
 	Weight int32
+	// SizeWeight is the weight the canary is sized for: the current step's,
+	// so its pods are ready before its traffic grows.
+	SizeWeight int32
 	// PrimaryRevision is the template revision the primary must carry. The
 	// controller copies the target's template into the primary only when the
 	// target's revision is this one, so an unreleased revision never reaches
@@ -276,7 +281,7 @@ func (m *machine) progress() {
 	if step.Weight == 100 && m.st.Weight < 100 && m.hookPending(trimtabv1.HookPrePromotion) {
 		return
 	}
-	if !m.o.CanaryReady {
+	if m.o.CanaryReadyWeight < step.Weight || m.o.CanaryReadyWeight < 0 {
 		if m.now.Sub(m.st.StepStartTime.Time) >= m.p.ProgressDeadline {
 			m.rollback(fmt.Sprintf("the canary was not ready within the progress deadline (%v)", m.p.ProgressDeadline))
 			return
@@ -495,9 +500,10 @@ func (m *machine) world() World {
 	switch m.st.State {
 	case StateProgressing, StateWaitingApproval, StatePaused, StateFrozen:
 		w.Canary, w.Baseline, w.Weight = true, m.p.Baseline, m.st.Weight
+		w.SizeWeight = max(w.Weight, m.p.Steps[min(max(m.st.Step, 1), int32(len(m.p.Steps)))-1].Weight)
 	case StatePromoting:
 		// The canary keeps its share until the primary runs its template.
-		w.Canary, w.Baseline, w.Weight = true, m.p.Baseline, m.st.Weight
+		w.Canary, w.Baseline, w.Weight, w.SizeWeight = true, m.p.Baseline, m.st.Weight, m.st.Weight
 		w.PrimaryRevision = m.st.CanaryRevision
 	}
 	return w

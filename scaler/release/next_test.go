@@ -49,8 +49,12 @@ func newSim(t *testing.T, spec trimtabv1.ReleaseSpec) *sim {
 // tick runs one reconcile: Next, answering its needs, then applying World.
 func (s *sim) tick() Decision {
 	s.t.Helper()
+	ready := int32(-1)
+	if s.canaryUp {
+		ready = 100
+	}
 	o := Observed{TargetRevision: s.target, PrimaryRevision: s.primary, PrimaryReady: s.primary != "",
-		CanaryReady: s.canaryUp, Paused: s.paused, Frozen: s.frozen, Request: s.request}
+		CanaryReadyWeight: ready, Paused: s.paused, Frozen: s.frozen, Request: s.request}
 	var d Decision
 	for range 4 {
 		d = Next(s.plan, s.st, o, s.now)
@@ -188,6 +192,7 @@ func TestRollbackIsImmediateAndComplete(t *testing.T) {
 	// The decision that rolls back also stops the canary and baseline and
 	// sends all traffic to the primary.
 	require.Equal(t, World{PrimaryRevision: "rev1", Sizing: SizeProportional}, s.world)
+	require.Zero(t, s.world.SizeWeight)
 	require.Equal(t, "rev2", s.st.FailedRevision)
 	require.Equal(t, "rev1", s.primary)
 	require.Equal(t, OutcomeRolledBack, s.st.Revisions[0].Outcome)
@@ -426,7 +431,7 @@ func TestNextIsDeterministic(t *testing.T) {
 	s.adopt()
 	s.target = "rev2"
 	s.runFor(20*time.Minute, 10*time.Second)
-	o := Observed{TargetRevision: "rev2", PrimaryRevision: "rev1", PrimaryReady: true, CanaryReady: true,
+	o := Observed{TargetRevision: "rev2", PrimaryRevision: "rev1", PrimaryReady: true, CanaryReadyWeight: 100,
 		Look: &Look{Action: LookContinue, Score: 99}}
 	a := Next(s.plan, s.st, o, s.now)
 	b := Next(s.plan, s.st, o, s.now)

@@ -30,6 +30,10 @@ type Options struct {
 	MetricWindow time.Duration
 	// Observe, when set, is called once per simulated second.
 	Observe func(Point)
+	// Model, when set, replaces the forecaster's configuration
+	// (predict.DefaultConfig of the policy's season), e.g. to measure
+	// another band width.
+	Model *predict.Config
 }
 
 // DefaultOptions are the HPA's 15 s sync and a 30 s metrics window, with a
@@ -111,7 +115,11 @@ func Run(tr Trace, cfg scaler.Config, opt Options) (Result, error) {
 	}
 	s := newState(tr, cfg, opt)
 	if cfg.Predictive.Mode != v1alpha1.PredictiveOff {
-		m, err := predict.New(predict.DefaultConfig(cfg.Predictive.Season))
+		mc := predict.DefaultConfig(cfg.Predictive.Season)
+		if opt.Model != nil {
+			mc = *opt.Model
+		}
+		m, err := predict.New(mc)
 		if err != nil {
 			return Result{}, fmt.Errorf("spec.predictive.seasonSeconds: %w", err)
 		}

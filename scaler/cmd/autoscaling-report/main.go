@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"errors"
 	"flag"
@@ -14,6 +15,7 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -23,6 +25,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/scaler/predict"
 	"github.com/trimtab/trimtab/scaler/sim"
 )
 
@@ -52,6 +55,9 @@ type scenario struct {
 	PlotStep int64
 	// Zone the plot's clock is drawn in.
 	Zone *time.Location
+	// SweepZ are band widths replayed besides the default, to show what
+	// the band trades (see sweepRow).
+	SweepZ []float64
 }
 
 // The NASA spans leave out the 3.5 days that were never logged (no rows
@@ -61,6 +67,7 @@ type scenario struct {
 var scenarios = []scenario{
 	{
 		Name: "NASA-HTTP 1995", File: "nasa95_rps.csv", Capacities: []float64{0.25, 0.5, 1, 2}, PlotCapacity: 0.5, PlotStep: 60, Zone: edt,
+		SweepZ: []float64{0, 1, 2.5},
 		Segments: []segment{
 			{"Jul 1 00:00 – Jul 28 13:32 EDT", 804571200, 806952780},
 			{"Aug 1 00:00 – Aug 1 14:52 EDT (until the outage)", 807249600, 807303180},
@@ -91,18 +98,39 @@ type row struct {
 	Met                              bool
 	HasViol                          bool
 	BaseReplicaHours, PredReplicaHrs float64
+	// LeastCostDelta is leastCost's bound for halving the baseline's
+	// violations, relative to the baseline's replica-seconds (percent).
+	LeastCostDelta float64
 }
 
 // docData feeds the template.
 type docData struct {
 	Policy                string
 	Startup, Sync, Window time.Duration
+	// Horizon is the evaluated policy's spec.predictive.horizonSeconds.
+	Horizon time.Duration
 	// Rows are per trace and capacity, summed over the scored spans;
 	// Segments split the NASA rows by span.
 	Rows, Segments []row
-	Plots          []plotRef
-	PolicyYAML     string
-	GoalMet        int
+	// Sweep is the NASA trace under other band widths Z, per capacity.
+	Sweep      []sweepRow
+	DefaultZ   float64
+	Model      predict.Config
+	Plots      []plotRef
+	PolicyYAML string
+	GoalMet    int
+}
+
+// sweepRow is one capacity replayed with several band widths.
+type sweepRow struct {
+	Capacity float64
+	// Cells are per Z, ascending, the default's included.
+	Cells []sweepCell
+}
+
+type sweepCell struct {
+	Z float64
+	row
 }
 
 type plotRef struct{ Title, Path string }
@@ -117,7 +145,9 @@ func run(tracesDir, outDir, policyPath string) error {
 		return fmt.Errorf("%s: %w", policyPath, err)
 	}
 	opt := sim.DefaultOptions()
-	doc := docData{Policy: policyPath, Startup: opt.Startup, Sync: opt.Sync, Window: opt.MetricWindow, PolicyYAML: strings.TrimSpace(string(data))}
+	model := predict.DefaultConfig(cfg.Predictive.Season)
+	doc := docData{Policy: policyPath, Startup: opt.Startup, Sync: opt.Sync, Window: opt.MetricWindow, PolicyYAML: strings.TrimSpace(string(data)),
+		Horizon: cfg.Predictive.Horizon, DefaultZ: model.Z, Model: model}
 	if err := os.MkdirAll(filepath.Join(outDir, "img"), 0o755); err != nil {
 		return err
 	}
@@ -134,6 +164,7 @@ func run(tracesDir, outDir, policyPath string) error {
 		var series [2][]sim.Point
 		for _, capacity := range sc.Capacities {
 			var base, pred sim.Result
+			sweep := make([]sim.Result, len(sc.SweepZ))
 			for _, seg := range segs {
 				o := opt
 				o.Capacity = capacity
@@ -153,8 +184,27 @@ func run(tracesDir, outDir, policyPath string) error {
 					doc.Segments = append(doc.Segments, newRow(sc.Name, seg.Label, capacity, res[0], res[1]))
 				}
 				base, pred = add(base, res[0]), add(pred, res[1])
+				for i, z := range sc.SweepZ {
+					mc := model
+					mc.Z = z
+					o.Observe, o.Model = nil, &mc
+					r, err := sim.Run(tr.Slice(seg.From, seg.To), cfg, o)
+					if err != nil {
+						return fmt.Errorf("%s %s, Z = %g: %w", sc.Name, seg.Label, z, err)
+					}
+					sweep[i] = add(sweep[i], r)
+				}
 			}
 			r := newRow(sc.Name, "", capacity, base, pred)
+			r.LeastCostDelta = 100 * (leastCost(tr, segs, capacity, int64(opt.Sync/time.Second), cfg.MinReplicas, cfg.MaxReplicas, base.ViolationSeconds/2)/base.ReplicaSeconds - 1)
+			if len(sc.SweepZ) > 0 {
+				sr := sweepRow{Capacity: capacity, Cells: []sweepCell{{model.Z, r}}}
+				for i, res := range sweep {
+					sr.Cells = append(sr.Cells, sweepCell{sc.SweepZ[i], newRow(sc.Name, "", capacity, base, res)})
+				}
+				slices.SortFunc(sr.Cells, func(a, b sweepCell) int { return cmp.Compare(a.Z, b.Z) })
+				doc.Sweep = append(doc.Sweep, sr)
+			}
 			doc.Rows = append(doc.Rows, r)
 			if r.Met {
 				doc.GoalMet++

@@ -57,3 +57,25 @@ func TestCollectorAverages(t *testing.T) {
 	require.Equal(t, []sim.Point{{T: 100, RPS: 104.5, Ready: 2}, {T: 110, RPS: 114.5, Ready: 2}}, pts,
 		"points inside the day, averaged per step; the last open step is not emitted")
 }
+
+// TestLeastCost checks the bound against schedules computed by hand: four
+// 15 s intervals at demands 1, 3, 1, 3 replicas (capacity 1), 1–5 replicas.
+func TestLeastCost(t *testing.T) {
+	tr := sim.Trace{Start: 0, Step: 15, RPS: []float64{1, 3, 1, 3}}
+	segs := []segment{{From: 0, To: 60}}
+	cases := []struct {
+		name    string
+		maxViol float64
+		want    float64
+	}{
+		{"no violations: every interval at its demand", 0, 15 * (1 + 3 + 1 + 3)},
+		// Leaving one busy interval at 1 replica saves 2 replicas × 15 s.
+		{"one interval may violate", 15, 15 * (1 + 3 + 1 + 1)},
+		{"all may violate: minReplicas throughout", 60, 15 * 4},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			require.InDelta(t, tc.want, leastCost(tr, segs, 1, 15, 1, 5, tc.maxViol), 1e-3)
+		})
+	}
+}

@@ -1,0 +1,109 @@
+package analyzer
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const exampleRequest = `{"mode": "kayenta",
+ "config": {"confidence": 0.98, "tolerance": 0.25, "passScore": 95, "marginalScore": 75, "groupWeights": {"app": 60, "business": 40}},
+ "metrics": [{"name": "latency_p99", "groups": ["app"], "direction": "increase",
+              "critical": false, "mustHaveData": false, "nanStrategy": "remove",
+              "confidence": 0.95, "tolerance": 0.1,
+              "effectSize": {"measure": "meanRatio", "allowedIncrease": 1.0, "allowedDecrease": 1.0, "criticalIncrease": 1.0, "criticalDecrease": 1.0},
+              "outliers": "keep",
+              "thresholds": {"max": 500, "statistic": "p99"},
+              "baseline": [1.0, 2.0, null, "NaN"], "canary": [1.1, 2.2]}]}`
+
+func TestDecodeRequest(t *testing.T) {
+	req, err := DecodeRequest([]byte(exampleRequest))
+	require.NoError(t, err)
+	require.Equal(t, ModeKayenta, req.Config.Mode)
+	require.Equal(t, 0.98, req.Config.Confidence)
+	require.Equal(t, 0.25, *req.Config.Tolerance)
+	require.Equal(t, map[string]float64{"app": 60, "business": 40}, req.Config.GroupWeights)
+	require.Len(t, req.Metrics, 1)
+	m := req.Metrics[0]
+	require.Equal(t, "latency_p99", m.Name)
+	require.Equal(t, Increase, m.Direction)
+	require.Equal(t, 0.95, m.Confidence)
+	require.Equal(t, 0.1, *m.Tolerance)
+	require.Equal(t, 1.0, *m.EffectSize.CriticalDecrease)
+	require.Equal(t, 500.0, *m.Thresholds.Max)
+	require.Equal(t, StatP99, m.Thresholds.Statistic)
+	require.Len(t, m.Baseline, 4)
+	require.True(t, math.IsNaN(m.Baseline[2]))
+	require.True(t, math.IsNaN(m.Baseline[3]))
+	require.Equal(t, []float64{1.1, 2.2}, m.Canary)
+}
+
+func TestDecodeRequestYAML(t *testing.T) {
+	req, err := DecodeRequest([]byte(`
+mode: trimtab
+config:
+  confidence: 0.95
+metrics:
+  - name: errors
+    direction: increase
+    baseline: [0.01, 0.02, null, "NaN", "-Inf"]
+    canary: [0.02]
+`))
+	require.NoError(t, err)
+	require.Equal(t, ModeTrimtab, req.Config.Mode)
+	require.True(t, math.IsInf(req.Metrics[0].Baseline[4], -1))
+}
+
+func TestDecodeRequestErrors(t *testing.T) {
+	cases := []struct {
+		name, input, want string
+	}{
+		{"empty input", ``, "input: empty"},
+		{"not an object", `[1,2]`, "input: want an object, got a list"},
+		{"broken JSON", `{"metrics": [`, "input: not valid JSON"},
+		{"unknown top-level field", `{"metrics": [{"name": "a"}], "colour": 1}`, "colour: unknown field"},
+		{"unknown metric field", `{"metrics": [{"name": "a", "tolerence": 0.1}]}`, "metrics[0].tolerence: unknown field"},
+		{"unknown nested field", `{"metrics": [{"name": "a", "effectSize": {"measure": "meanRatio", "allowed": 1}}]}`, "metrics[0].effectSize.allowed: unknown field"},
+		{"wrong type", `{"config": {"confidence": "high"}, "metrics": [{"name": "a"}]}`, `config.confidence: want a number, got a string "high"`},
+		{"wrong sample type", `{"metrics": [{"name": "a", "canary": [1, true]}]}`, "metrics[0].canary[1]: want a number"},
+		{"bad sample string", `{"metrics": [{"name": "a", "canary": ["fast"]}]}`, `metrics[0].canary[0]: want a number, null or "NaN"`},
+		{"huge number", `{"metrics": [{"name": "a", "canary": [1e999]}]}`, "metrics[0].canary[0]: number 1e999 is out of range"},
+		{"empty metrics", `{"metrics": []}`, "metrics: at least one metric is required"},
+		{"missing metrics", `{"config": {}}`, "metrics: at least one metric is required"},
+		{"confidence above 1", `{"config": {"confidence": 1.5}, "metrics": [{"name": "a"}]}`, "config.confidence: must be in (0,1)"},
+		{"confidence zero", `{"metrics": [{"name": "a", "confidence": 0}]}`, "metrics[0].confidence: must be in (0,1)"},
+		{"negative tolerance", `{"metrics": [{"name": "a", "tolerance": -1}]}`, "metrics[0].tolerance: must be a finite number ≥ 0"},
+		{"unknown direction", `{"metrics": [{"name": "a", "direction": "up"}]}`, `metrics[0].direction: unknown value "up", want one of increase, decrease, either`},
+		{"unknown mode", `{"mode": "netflix", "metrics": [{"name": "a"}]}`, `mode: unknown value "netflix"`},
+		{"missing name", `{"metrics": [{"canary": [1]}]}`, "metrics[0].name: must not be empty"},
+		{"duplicate name", `{"metrics": [{"name": "a"}, {"name": "a"}]}`, `metrics[1].name: "a" is already used by metrics[0]`},
+		{"fractional minSamples", `{"metrics": [{"name": "a", "minSamples": 2.5}]}`, "metrics[0].minSamples: want a whole number"},
+		{"marginal above pass", `{"config": {"passScore": 50, "marginalScore": 70}, "metrics": [{"name": "a"}]}`, "config.marginalScore"},
+		{"thresholds min above max", `{"metrics": [{"name": "a", "thresholds": {"min": 5, "max": 1}}]}`, "metrics[0].thresholds: min 5 is above max 1"},
+		{"null groups", `{"metrics": [{"name": "a", "groups": null}]}`, "metrics[0].groups: want a list of strings, got null"},
+		{"bad weight", `{"config": {"groupWeights": {"app": "x"}}, "metrics": [{"name": "a"}]}`, "config.groupWeights.app: want a number"},
+		{"weight above 100", `{"config": {"groupWeights": {"app": 120}}, "metrics": [{"name": "a"}]}`, "config.groupWeights.app: must be in [0,100]"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := DecodeRequest([]byte(c.input))
+			require.Error(t, err)
+			require.Contains(t, err.Error(), c.want)
+		})
+	}
+}
+
+func TestResultJSONWritesNonFiniteAsNull(t *testing.T) {
+	res, err := Judge(Config{}, []MetricInput{{MetricConfig: MetricConfig{Name: "a"}, Baseline: rep(0, 10), Canary: rep(0, 3)}})
+	require.NoError(t, err)
+	raw, err := json.Marshal(res)
+	require.NoError(t, err)
+	var back map[string]any
+	require.NoError(t, json.Unmarshal(raw, &back))
+	m := back["metrics"].([]any)[0].(map[string]any)
+	require.Nil(t, m["estimate"])
+	require.Equal(t, "Nodata", m["classification"])
+	require.Equal(t, float64(3), m["canary"].(map[string]any)["count"])
+}

@@ -1,0 +1,203 @@
+package collector_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+	"github.com/stretchr/testify/require"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/collector/collectortest"
+)
+
+// providerFunc adapts a function to collector.Provider.
+type providerFunc func(ctx context.Context, qs []collector.Query) []collector.Result
+
+func (f providerFunc) Collect(ctx context.Context, qs []collector.Query) []collector.Result {
+	return f(ctx, qs)
+}
+
+// constant answers every query with value, or err when set.
+func constant(value float64, err error) providerFunc {
+	return func(_ context.Context, qs []collector.Query) []collector.Result {
+		out := make([]collector.Result, len(qs))
+		for i := range out {
+			if err != nil {
+				out[i].Err = err
+				continue
+			}
+			out[i].Series = []collector.Series{{Samples: []collector.Sample{{Time: time.Unix(1, 0), Value: value}}}}
+		}
+		return out
+	}
+}
+
+func metric(name, group string, src trimtabv1.MetricSource) collector.Query {
+	return collector.Query{
+		Owner:  collector.Owner{Kind: "release", Name: "checkout"},
+		Metric: trimtabv1.Metric{Name: name, Group: group, MetricSource: src},
+		Target: collector.Target{Namespace: "shop", Name: "checkout", Variant: collector.VariantCanary},
+	}
+}
+
+var (
+	promSrc  = trimtabv1.MetricSource{Prometheus: &trimtabv1.PrometheusSource{Query: "up"}}
+	webSrc   = trimtabv1.MetricSource{Web: &trimtabv1.WebSource{URL: "http://127.0.0.1/x", JSONPath: "{.x}"}}
+	cwSrc    = trimtabv1.MetricSource{CloudWatch: &trimtabv1.CloudWatchSource{Expression: "x"}}
+	bothSrcs = trimtabv1.MetricSource{Prometheus: promSrc.Prometheus, Web: webSrc.Web}
+)
+
+func TestCollectorDispatch(t *testing.T) {
+	hang := providerFunc(func(ctx context.Context, qs []collector.Query) []collector.Result {
+		time.Sleep(5 * time.Second) // ignores ctx on purpose
+		return make([]collector.Result, len(qs))
+	})
+	c := collector.New(map[collector.Kind]collector.Provider{
+		collector.KindPrometheus: constant(0, nil),
+		collector.KindWeb:        hang,
+	}, collector.Options{Timeout: 200 * time.Millisecond})
+	res := c.Collect(context.Background(), []collector.Query{
+		metric("zero", "app", promSrc),
+		metric("no-source", "app", trimtabv1.MetricSource{}),
+		metric("two-sources", "app", bothSrcs),
+		metric("no-provider", "app", cwSrc),
+		metric("hangs", "business", webSrc),
+	})
+	s, err := res[0].Latest()
+	require.NoError(t, err)
+	require.Equal(t, 0.0, s.Value, "zero is a value, not no data")
+
+	require.ErrorIs(t, res[1].Err, collector.ErrPermanent)
+	require.ErrorContains(t, res[1].Err, "set exactly one")
+	require.ErrorContains(t, res[2].Err, "sets 2 of prometheus")
+	require.ErrorIs(t, res[3].Err, collector.ErrPermanent)
+	require.ErrorContains(t, res[3].Err, "no cloudwatch provider configured")
+	require.ErrorIs(t, res[4].Err, collector.ErrRetryable)
+	require.ErrorIs(t, res[4].Err, collector.ErrNoData)
+	require.Equal(t, collector.ReasonTimeout, collector.ReasonOf(res[4].Err))
+}
+
+func TestRenderVariables(t *testing.T) {
+	q := metric("m", "app", promSrc)
+	q.Target.Revision = "7d9f"
+	q.Interval = 90 * time.Second
+	cases := []struct {
+		name, text, want, err string
+		podRegex              string
+	}{
+		{name: "all variables", text: "{{.Namespace}} {{.Name}} {{.Variant}} {{.Revision}} {{.Interval}} {{.PodRegex}}",
+			want: "shop checkout canary 7d9f 1m30s checkout-[a-z0-9]+-[a-z0-9]+"},
+		{name: "pod regex from pods", text: "{{.PodRegex}}", podRegex: collector.PodRegexFor([]string{"web-1.a", "web-2"}), want: "web-1[.]a|web-2"},
+		{name: "unknown variable", text: "{{.Cluster}}", err: "prometheus.query: template: prometheus.query:1:2: executing"},
+		{name: "broken template", text: "{{.Name", err: "prometheus.query: invalid template"},
+		{name: "plain text", text: "up", want: "up"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			q := q
+			q.Target.PodRegex = tc.podRegex
+			got, err := collector.Render("prometheus.query", tc.text, q.Vars())
+			if tc.err != "" {
+				require.ErrorIs(t, err, collector.ErrPermanent)
+				require.ErrorContains(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestResultNoDataIsNotZero(t *testing.T) {
+	cases := []struct {
+		name   string
+		series []collector.Series
+		want   string
+	}{
+		{"no series", nil, "no series"},
+		{"only NaN", []collector.Series{{Samples: []collector.Sample{{Value: nanValue()}}}}, "only NaN"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := collector.DropNaN(tc.series)
+			require.ErrorIs(t, err, collector.ErrNoData)
+			require.NotErrorIs(t, err, collector.ErrPermanent)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+	_, err := collector.Result{Series: []collector.Series{{Samples: []collector.Sample{{}}}, {Samples: []collector.Sample{{}}}}}.Latest()
+	require.ErrorContains(t, err, "aggregate it")
+}
+
+func nanValue() float64 {
+	zero := 0.0
+	return zero / zero
+}
+
+// exercised returns a registry whose collection metrics all have samples.
+func exercised(t *testing.T) (*prometheus.Registry, *collector.Metrics) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m := collector.NewMetrics(reg)
+	c := collector.New(map[collector.Kind]collector.Provider{
+		collector.KindPrometheus: constant(0.42, nil),
+		collector.KindWeb:        constant(0, collector.Errorf(collector.ReasonUnavailable, "down")),
+	}, collector.Options{Metrics: m})
+	c.Collect(context.Background(), []collector.Query{metric("error-ratio", "app", promSrc), metric("orders", "business", webSrc)})
+	pm := m.Provider("scrape")
+	pm.Request(30*time.Millisecond, 4)
+	pm.CacheHits(2)
+	pm.Samples(100)
+	pm.BufferedSeries(12)
+	return reg, m
+}
+
+func TestExportedMetrics(t *testing.T) {
+	reg, m := exercised(t)
+	require.Equal(t, 0.42, collectortest.Value(t, reg, "trimtab_metric_value",
+		map[string]string{"namespace": "shop", "owner_kind": "release", "owner": "checkout", "metric": "error-ratio", "group": "app", "variant": "canary"}))
+	require.Equal(t, 1.0, collectortest.Value(t, reg, "trimtab_collector_errors_total", map[string]string{"provider": "web", "reason": "unavailable"}))
+	require.Equal(t, 2.0, collectortest.Value(t, reg, "trimtab_collector_queries_total", nil))
+
+	problems, err := testutil.GatherAndLint(reg)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+
+	m.Forget("shop", collector.Owner{Kind: "release", Name: "checkout"})
+	require.Zero(t, testutil.CollectAndCount(reg, "trimtab_metric_value"), "a deleted release leaves no stale values")
+}
+
+func TestExportedMetricsPassPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatal("promtool is not installed: run `apt-get install -y --no-install-recommends prometheus`")
+	}
+	reg, _ := exercised(t)
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	var exposition bytes.Buffer
+	enc := expfmt.NewEncoder(&exposition, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		require.NoError(t, enc.Encode(mf))
+	}
+	require.Contains(t, exposition.String(), "trimtab_collector_request_duration_seconds_bucket")
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = &exposition
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		t.Fatalf("promtool check metrics exit %d: %s", exit.ExitCode(), stderr.String())
+	}
+	require.NoError(t, err)
+	require.Empty(t, stderr.String())
+}

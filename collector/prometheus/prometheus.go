@@ -1,0 +1,407 @@
+// Package prometheus answers PromQL sources with client_golang's api/v1.
+//
+// Queries that share a template, a server and an evaluation time are sent
+// as one request (see planBatch): 1,000 ScalingPolicies with one template
+// cost one query per step, where a per-object design sends 1,000. Instant
+// queries are evaluated at At truncated to Options.Step, which makes
+// consumers in the same step ask the same question, and answers are cached
+// per server, query and step. Templates are parsed with Prometheus's own
+// PromQL parser before anything is sent, so invalid PromQL is a per-metric
+// permanent error that costs no request.
+package prometheus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/trimtab/trimtab/collector"
+)
+
+// API is the part of the Prometheus HTTP API the provider calls.
+type API interface {
+	Query(ctx context.Context, query string, ts time.Time, opts ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error)
+	QueryRange(ctx context.Context, query string, r promv1.Range, opts ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error)
+}
+
+// Options configure a Provider; zero fields take the documented defaults.
+type Options struct {
+	// DefaultURL is used by sources without an address (--prometheus.url).
+	DefaultURL string
+	// HTTPClient is shared by all servers; default http.DefaultClient.
+	HTTPClient *http.Client
+	// NewAPI builds the client of one server; default client_golang's.
+	NewAPI func(address string) (API, error)
+	// Step is the resolution instant queries are evaluated at and cached
+	// by (default 15 s, a common scrape interval).
+	Step time.Duration
+	// Timeout bounds one request, and is passed to Prometheus (default 10 s).
+	Timeout time.Duration
+	// Backoff retries retryable failures (default collector.DefaultBackoff).
+	Backoff collector.Backoff
+	// MaxBatch bounds the targets of one request (default 1,000).
+	MaxBatch int
+	// CacheEntries bounds the cache (default 100,000 answers).
+	CacheEntries int
+	// Now is the clock for queries without At (default time.Now).
+	Now func() time.Time
+	// Metrics records requests; nil records nothing.
+	Metrics *collector.Metrics
+}
+
+// Provider implements collector.Provider for prometheus sources.
+type Provider struct {
+	opts    Options
+	metrics *collector.ProviderMetrics
+
+	mu    sync.Mutex
+	apis  map[string]API
+	cache map[string]cached
+}
+
+type cached struct {
+	res     collector.Result
+	expires time.Time
+}
+
+// New returns a Prometheus provider.
+func New(opts Options) *Provider {
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = http.DefaultClient
+	}
+	if opts.NewAPI == nil {
+		hc := opts.HTTPClient
+		opts.NewAPI = func(address string) (API, error) {
+			c, err := api.NewClient(api.Config{Address: address, Client: hc})
+			if err != nil {
+				return nil, err
+			}
+			return promv1.NewAPI(c), nil
+		}
+	}
+	if opts.Step <= 0 {
+		opts.Step = 15 * time.Second
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.Backoff.Attempts <= 0 {
+		opts.Backoff = collector.DefaultBackoff
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1000
+	}
+	if opts.CacheEntries <= 0 {
+		opts.CacheEntries = 100_000
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Provider{opts: opts, metrics: opts.Metrics.Provider(string(collector.KindPrometheus)),
+		apis: map[string]API{}, cache: map[string]cached{}}
+}
+
+// prepared is one query ready to send.
+type prepared struct {
+	address  string
+	rendered string
+	at       time.Time
+	rng      *promv1.Range
+	group    string // template, server and time: what may share a request
+	cacheKey string
+}
+
+// Collect implements collector.Provider.
+func (p *Provider) Collect(ctx context.Context, qs []collector.Query) []collector.Result {
+	out := make([]collector.Result, len(qs))
+	now := p.opts.Now()
+	groups := map[string]map[string][]int{} // group -> rendered -> query indexes
+	preps := make([]prepared, len(qs))
+	hits := 0
+	for i, q := range qs {
+		pr, err := p.prepare(q, now)
+		if err != nil {
+			out[i].Err = fmt.Errorf("metric %q: %w", q.Metric.Name, err)
+			continue
+		}
+		preps[i] = pr
+		if res, ok := p.cached(pr.cacheKey, now); ok {
+			out[i] = res
+			hits++
+			continue
+		}
+		if groups[pr.group] == nil {
+			groups[pr.group] = map[string][]int{}
+		}
+		groups[pr.group][pr.rendered] = append(groups[pr.group][pr.rendered], i)
+	}
+	p.metrics.CacheHits(hits)
+	var wg sync.WaitGroup
+	for _, byRendered := range groups {
+		rendered := make([]string, 0, len(byRendered))
+		for r := range byRendered {
+			rendered = append(rendered, r)
+		}
+		sort.Strings(rendered)
+		for lo := 0; lo < len(rendered); lo += p.opts.MaxBatch {
+			chunk := rendered[lo:min(lo+p.opts.MaxBatch, len(rendered))]
+			first := preps[byRendered[chunk[0]][0]]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results := p.run(ctx, first, chunk)
+				for j, r := range chunk {
+					for _, i := range byRendered[r] {
+						out[i] = results[j]
+						if results[j].Err == nil || !errors.Is(results[j].Err, collector.ErrRetryable) {
+							p.store(preps[i].cacheKey, results[j], now)
+						}
+						if out[i].Err != nil {
+							out[i].Err = fmt.Errorf("metric %q: %w", qs[i].Metric.Name, out[i].Err)
+						}
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	return out
+}
+
+func (p *Provider) prepare(q collector.Query, now time.Time) (prepared, error) {
+	src := q.Metric.Prometheus
+	if src == nil {
+		return prepared{}, collector.Errorf(collector.ReasonConfig, "prometheus provider got a metric without a prometheus source")
+	}
+	pr := prepared{address: src.Address}
+	if pr.address == "" {
+		pr.address = p.opts.DefaultURL
+	}
+	if pr.address == "" {
+		return prepared{}, collector.Errorf(collector.ReasonConfig, "prometheus.address is empty and the controller has no --prometheus.url")
+	}
+	rendered, err := collector.Render("prometheus.query", src.Query, q.Vars())
+	if err != nil {
+		return prepared{}, err
+	}
+	if _, err := parser.ParseExpr(rendered); err != nil {
+		return prepared{}, collector.Errorf(collector.ReasonBadQuery, "prometheus.query is not valid PromQL: %w (rendered: %s)", err, rendered)
+	}
+	pr.rendered = rendered
+	var when string
+	if r := q.Range; r != nil {
+		step := r.Step
+		if step <= 0 {
+			step = p.opts.Step
+		}
+		pr.rng = &promv1.Range{Start: r.Start.Truncate(step), End: r.End.Truncate(step), Step: step}
+		when = fmt.Sprintf("range %d %d %d", pr.rng.Start.UnixMilli(), pr.rng.End.UnixMilli(), step.Milliseconds())
+	} else {
+		at := q.At
+		if at.IsZero() {
+			at = now
+		}
+		pr.at = at.Truncate(p.opts.Step)
+		when = fmt.Sprintf("at %d", pr.at.UnixMilli())
+	}
+	pr.group = pr.address + "\x00" + src.Query + "\x00" + q.Vars().Interval + "\x00" + when
+	pr.cacheKey = pr.address + "\x00" + rendered + "\x00" + when
+	return pr, nil
+}
+
+func (p *Provider) cached(key string, now time.Time) (collector.Result, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c, ok := p.cache[key]
+	if !ok || now.After(c.expires) {
+		return collector.Result{}, false
+	}
+	return c.res, true
+}
+
+func (p *Provider) store(key string, res collector.Result, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.cache) >= p.opts.CacheEntries {
+		for k, c := range p.cache {
+			if now.After(c.expires) {
+				delete(p.cache, k)
+			}
+		}
+		for k := range p.cache { // still full: drop arbitrary entries
+			if len(p.cache) < p.opts.CacheEntries/2 {
+				break
+			}
+			delete(p.cache, k)
+		}
+	}
+	p.cache[key] = cached{res: res, expires: now.Add(p.opts.Step)}
+}
+
+func (p *Provider) api(address string) (API, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if a := p.apis[address]; a != nil {
+		return a, nil
+	}
+	a, err := p.opts.NewAPI(address)
+	if err != nil {
+		return nil, collector.Errorf(collector.ReasonConfig, "prometheus.address %q: %w", address, err)
+	}
+	p.apis[address] = a
+	return a, nil
+}
+
+// run answers distinct rendered queries of one group, batched when it can.
+func (p *Provider) run(ctx context.Context, pr prepared, rendered []string) []collector.Result {
+	a, err := p.api(pr.address)
+	if err != nil {
+		return collector.Fail(len(rendered), err)
+	}
+	if len(rendered) > 1 {
+		if b, ok := planBatch(rendered); ok {
+			series, warnings, err := p.send(ctx, a, pr, b.query, len(rendered))
+			if err == nil {
+				return splitBatch(b, series, warnings, len(rendered))
+			}
+			if !errors.Is(err, collector.ErrPermanent) {
+				return collector.Fail(len(rendered), err)
+			}
+			// A permanent failure of the combined query: ask one by one so
+			// that each metric gets its own error.
+		}
+	}
+	out := make([]collector.Result, len(rendered))
+	var wg sync.WaitGroup
+	for i, r := range rendered {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			series, warnings, err := p.send(ctx, a, pr, r, 1)
+			out[i].Warnings = warnings
+			if err != nil {
+				out[i].Err = err
+				return
+			}
+			out[i].Series, out[i].Err = collector.DropNaN(series)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func splitBatch(b batch, series []collector.Series, warnings []string, n int) []collector.Result {
+	per := make([][]collector.Series, n)
+	for _, s := range series {
+		for _, i := range b.split(s.Labels) {
+			per[i] = append(per[i], s)
+		}
+		if b.strip != "" {
+			delete(s.Labels, b.strip)
+		}
+	}
+	out := make([]collector.Result, n)
+	for i := range out {
+		out[i].Warnings = warnings
+		out[i].Series, out[i].Err = collector.DropNaN(per[i])
+	}
+	return out
+}
+
+// send runs one query with retries.
+func (p *Provider) send(ctx context.Context, a API, pr prepared, query string, batch int) ([]collector.Series, []string, error) {
+	var (
+		val      model.Value
+		warnings promv1.Warnings
+	)
+	err := p.opts.Backoff.Do(ctx, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
+		defer cancel()
+		began := time.Now()
+		var err error
+		if pr.rng != nil {
+			val, warnings, _, err = a.QueryRange(ctx, query, *pr.rng, promv1.WithTimeout(p.opts.Timeout))
+		} else {
+			val, warnings, _, err = a.Query(ctx, query, pr.at, promv1.WithTimeout(p.opts.Timeout))
+		}
+		p.metrics.Request(time.Since(began), batch)
+		return classify(err, pr.address)
+	})
+	if err != nil {
+		return nil, warnings, err
+	}
+	series, err := toSeries(val)
+	return series, warnings, err
+}
+
+// classify maps client_golang errors to collector reasons.
+func classify(err error, address string) error {
+	if err == nil {
+		return nil
+	}
+	var pe *promv1.Error
+	if errors.As(err, &pe) {
+		switch pe.Type {
+		case promv1.ErrBadData, promv1.ErrExec:
+			return collector.Errorf(collector.ReasonBadQuery, "prometheus at %s rejected the query: %s", address, pe.Msg)
+		case promv1.ErrClient:
+			return collector.Errorf(collector.ReasonBadQuery, "prometheus at %s: %s", address, pe.Msg)
+		case promv1.ErrTimeout:
+			return collector.Errorf(collector.ReasonTimeout, "prometheus at %s: %s", address, pe.Msg)
+		case promv1.ErrServer:
+			return collector.Errorf(collector.ReasonUnavailable, "prometheus at %s: %s", address, pe.Msg)
+		case promv1.ErrCanceled:
+			return collector.Errorf(collector.ReasonCanceled, "prometheus at %s: %s", address, pe.Msg)
+		}
+	}
+	return collector.Classify(fmt.Errorf("prometheus at %s: %w", address, err))
+}
+
+func toSeries(v model.Value) ([]collector.Series, error) {
+	switch v := v.(type) {
+	case model.Vector:
+		out := make([]collector.Series, len(v))
+		for i, s := range v {
+			out[i] = collector.Series{Labels: labelMap(s.Metric), Samples: []collector.Sample{{Time: s.Timestamp.Time(), Value: float64(s.Value)}}}
+		}
+		return out, nil
+	case model.Matrix:
+		out := make([]collector.Series, len(v))
+		for i, s := range v {
+			out[i].Labels = labelMap(s.Metric)
+			out[i].Samples = make([]collector.Sample, len(s.Values))
+			for j, p := range s.Values {
+				out[i].Samples[j] = collector.Sample{Time: p.Timestamp.Time(), Value: float64(p.Value)}
+			}
+		}
+		return out, nil
+	case *model.Scalar:
+		return []collector.Series{{Samples: []collector.Sample{{Time: v.Timestamp.Time(), Value: float64(v.Value)}}}}, nil
+	default:
+		return nil, collector.Errorf(collector.ReasonBadQuery, "query returned a %v; it must return a number or series", typeOf(v))
+	}
+}
+
+func typeOf(v model.Value) string {
+	if v == nil {
+		return "nothing"
+	}
+	return v.Type().String()
+}
+
+func labelMap(m model.Metric) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[string(k)] = string(v)
+	}
+	return out
+}

@@ -1,0 +1,112 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/collector/collectortest"
+	"github.com/trimtab/trimtab/collector/web"
+	"github.com/trimtab/trimtab/internal/testenv"
+)
+
+func webQuery(name, url, path string, secret string, timeout int32) collector.Query {
+	src := &trimtabv1.WebSource{URL: url, JSONPath: path, TimeoutSeconds: timeout}
+	if secret != "" {
+		src.HeadersSecretRef = &trimtabv1.LocalObjectReference{Name: secret}
+	}
+	return collector.Query{
+		Metric: trimtabv1.Metric{Name: name, Group: "business", Direction: trimtabv1.DecreaseIsBad, MetricSource: trimtabv1.MetricSource{Web: src}},
+		Target: collector.Target{Namespace: "shop", Name: "checkout", Variant: collector.VariantCanary, Revision: "v2"},
+	}
+}
+
+func TestWebBusinessMetrics(t *testing.T) {
+	env := testenv.Start(t)
+	ctx := context.Background()
+	require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}))
+	require.NoError(t, env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "stats-token"},
+		Data: map[string][]byte{"X-Token": []byte("s3cr3t-header")}}))
+
+	var hits atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("/stats/{variant}", func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if r.Header.Get("X-Token") != "s3cr3t-header" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintf(w, `{"variant":%q,"orders":{"perMinute":120,"asText":"12.5","nothing":null,"byRegion":{"eu":1}}}`, r.PathValue("variant"))
+	})
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	mux.HandleFunc("/broken", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) })
+	srv := httptest.NewServer(mux) // 127.0.0.1, one port for every endpoint
+	t.Cleanup(srv.Close)
+
+	p := web.New(web.Options{Secrets: web.ClientSecrets{Reader: env.Client}, Backoff: collector.Backoff{Attempts: 2, Base: 10 * time.Millisecond}})
+	stats := srv.URL + "/stats/{{.Variant}}?token=url-secret"
+	cases := []struct {
+		name    string
+		q       collector.Query
+		want    float64
+		class   error
+		reason  collector.Reason
+		message string
+	}{
+		{name: "orders per minute", q: webQuery("orders", stats, "{.orders.perMinute}", "stats-token", 5), want: 120},
+		{name: "numeric string", q: webQuery("orders-text", stats, "{.orders.asText}", "stats-token", 5), want: 12.5},
+		{name: "missing JSONPath", q: webQuery("missing", stats, "{.orders.perHour}", "stats-token", 5),
+			class: collector.ErrPermanent, reason: collector.ReasonBadQuery, message: "matches nothing"},
+		{name: "invalid JSONPath", q: webQuery("invalid", stats, "{.orders[", "stats-token", 5),
+			class: collector.ErrPermanent, reason: collector.ReasonConfig, message: "web.jsonPath"},
+		{name: "object instead of number", q: webQuery("object", stats, "{.orders.byRegion}", "stats-token", 5),
+			class: collector.ErrPermanent, reason: collector.ReasonBadQuery, message: "not a number"},
+		{name: "string instead of number", q: webQuery("string", stats, "{.variant}", "stats-token", 5),
+			class: collector.ErrPermanent, reason: collector.ReasonBadQuery, message: `the string "canary"`},
+		{name: "null is no data", q: webQuery("null", stats, "{.orders.nothing}", "stats-token", 5),
+			class: collector.ErrNoData, reason: collector.ReasonNoData, message: "selects null"},
+		{name: "missing headers", q: webQuery("unauthorized", stats, "{.orders.perMinute}", "", 5),
+			class: collector.ErrPermanent, reason: collector.ReasonConfig, message: "HTTP 401"},
+		{name: "missing secret", q: webQuery("nosecret", stats, "{.orders.perMinute}", "nope", 5),
+			class: collector.ErrPermanent, reason: collector.ReasonConfig, message: "Secret shop/nope not found"},
+		{name: "slow endpoint", q: webQuery("slow", srv.URL+"/slow", "{.x}", "", 1),
+			class: collector.ErrRetryable, reason: collector.ReasonTimeout, message: "no answer within 1s"},
+		{name: "endpoint down", q: webQuery("down", "http://127.0.0.1:1/stats", "{.x}", "", 1),
+			class: collector.ErrRetryable, reason: collector.ReasonUnavailable, message: "connection refused"},
+		{name: "bad gateway", q: webQuery("gateway", srv.URL+"/broken", "{.x}", "", 1),
+			class: collector.ErrRetryable, reason: collector.ReasonUnavailable, message: "HTTP 502"},
+	}
+	qs := make([]collector.Query, len(cases))
+	for i, tc := range cases {
+		qs[i] = tc.q
+	}
+	res := p.Collect(ctx, qs)
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := res[i]
+			if tc.class == nil {
+				require.NoError(t, r.Err)
+				s, err := r.Latest()
+				require.NoError(t, err)
+				require.Equal(t, tc.want, s.Value)
+				return
+			}
+			collectortest.RequireError(t, r.Err, tc.class, tc.reason, tc.message)
+			require.NotContains(t, r.Err.Error(), "url-secret", "query strings are redacted")
+			require.NotContains(t, r.Err.Error(), "s3cr3t-header", "header values never appear")
+		})
+	}
+	// Six queries share one URL and header set: one request, not six; the
+	// request without headers is its own (401, permanent, not retried).
+	require.Equal(t, int32(2), hits.Load())
+}

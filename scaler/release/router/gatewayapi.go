@@ -1,0 +1,263 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+)
+
+// originalBackendRefsAnnotation keeps, on the HTTPRoute, the backendRefs of
+// each rule trimtab changed, as the user wrote them.
+const originalBackendRefsAnnotation = "trimtab.dev/original-backend-refs"
+
+// GatewayAPI splits traffic with backendRef weights on the user's Gateway
+// API HTTPRoute (spec.traffic.httpRoute, in the Release's namespace).
+//
+// Every rule whose backendRefs lead to the user's Service <service> (or to
+// the variant Services, once trimtab has changed it) gets exactly two
+// backendRefs: <service>-primary with weight 100−w and <service>-canary
+// with weight w, on the port (and with the filters) of the user's ref.
+// Before changing a rule, trimtab saves its backendRefs in the annotation
+// trimtab.dev/original-backend-refs; Restore puts them back and removes the
+// annotation. Other rules and every other field of the route are never
+// touched. A rule that mixes the Service with other backends is refused:
+// its other backends would lose their traffic.
+type GatewayAPI struct {
+	Client client.Client
+}
+
+// savedRule is one rule's backendRefs before trimtab changed them.
+type savedRule struct {
+	// Rule is the rule's index. Name, when the rule has one, finds it even
+	// if rules were reordered since.
+	Rule        int                        `json:"rule"`
+	Name        string                     `json:"name,omitempty"`
+	BackendRefs []gatewayv1.HTTPBackendRef `json:"backendRefs"`
+}
+
+// Route sets the weights of every rule that leads to the release's Service;
+// it writes nothing when they are already set.
+func (g *GatewayAPI) Route(ctx context.Context, rel *trimtabv1.Release, weight int32) error {
+	if err := checkWeight(weight); err != nil {
+		return err
+	}
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		route, err := g.route(ctx, rel)
+		if err != nil {
+			return err
+		}
+		saved, err := savedRules(route)
+		if err != nil {
+			return err
+		}
+		matched, changed := 0, false
+		for i := range route.Spec.Rules {
+			rule := &route.Spec.Rules[i]
+			want, err := weighted(rel, route, i, weight)
+			if err != nil {
+				return err
+			}
+			if want == nil {
+				continue
+			}
+			matched++
+			if equality.Semantic.DeepEqual(rule.BackendRefs, want) {
+				continue
+			}
+			// Save the refs unless they are trimtab's own from an earlier
+			// step; the user may have reapplied the route since.
+			j := findSaved(saved, i, rule)
+			switch {
+			case j < 0:
+				saved = append(saved, savedRule{Rule: i, Name: ruleName(rule), BackendRefs: rule.BackendRefs})
+			case !onlyVariants(rel, route.Namespace, rule.BackendRefs):
+				saved[j] = savedRule{Rule: i, Name: ruleName(rule), BackendRefs: rule.BackendRefs}
+			}
+			rule.BackendRefs = want
+			changed = true
+		}
+		if matched == 0 {
+			return misconfigured("HTTPRoute %s/%s has no rule with a backendRef to Service %s: point the backendRefs of the rule to release at %s, or fix spec.traffic.httpRoute", route.Namespace, route.Name, ServiceName(rel), ServiceName(rel))
+		}
+		if !changed {
+			return nil
+		}
+		raw, err := json.Marshal(saved)
+		if err != nil {
+			return fmt.Errorf("encode backendRefs of HTTPRoute %s/%s: %w", route.Namespace, route.Name, err)
+		}
+		if route.Annotations == nil {
+			route.Annotations = map[string]string{}
+		}
+		route.Annotations[originalBackendRefsAnnotation] = string(raw)
+		// route carries the resourceVersion it was read at, so a concurrent
+		// edit fails with a conflict and is retried from a fresh read.
+		if err := g.Client.Update(ctx, route); err != nil {
+			return fmt.Errorf("update HTTPRoute %s/%s: %w", route.Namespace, route.Name, err)
+		}
+		return nil
+	})
+}
+
+// Restore puts back the backendRefs saved by Route and removes the
+// annotation. A rule the user has changed since (it no longer leads only to
+// the variant Services) or removed keeps what the user made of it.
+func (g *GatewayAPI) Restore(ctx context.Context, rel *trimtabv1.Release) error {
+	if rel.Spec.Traffic.HTTPRoute == "" {
+		return nil
+	}
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		route, err := g.route(ctx, rel)
+		if errors.Is(err, ErrMisconfigured) {
+			// The route is gone (the name was checked above): there is
+			// nothing left to restore.
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, ok := route.Annotations[originalBackendRefsAnnotation]; !ok {
+			return nil
+		}
+		saved, err := savedRules(route)
+		if err != nil {
+			return err
+		}
+		for _, s := range saved {
+			i := findRule(route.Spec.Rules, s)
+			if i >= 0 && onlyVariants(rel, route.Namespace, route.Spec.Rules[i].BackendRefs) {
+				route.Spec.Rules[i].BackendRefs = s.BackendRefs
+			}
+		}
+		delete(route.Annotations, originalBackendRefsAnnotation)
+		if err := g.Client.Update(ctx, route); err != nil {
+			return fmt.Errorf("restore HTTPRoute %s/%s: %w", route.Namespace, route.Name, err)
+		}
+		return nil
+	})
+}
+
+// Replicas keeps the primary whole: the Gateway weighs requests, not pods.
+func (*GatewayAPI) Replicas(total, weight int32, s Sizing) Split {
+	return separate(total, weight, s)
+}
+
+// route reads the user's HTTPRoute; an empty name or a missing route is
+// ErrMisconfigured.
+func (g *GatewayAPI) route(ctx context.Context, rel *trimtabv1.Release) (*gatewayv1.HTTPRoute, error) {
+	var route gatewayv1.HTTPRoute
+	if err := getUsers(ctx, g.Client, rel, &route, "HTTPRoute", "spec.traffic.httpRoute", rel.Spec.Traffic.HTTPRoute, ServiceName(rel)); err != nil {
+		return nil, err
+	}
+	return &route, nil
+}
+
+// weighted returns the backendRefs rule i should have at weight, or nil when
+// the rule does not lead to the release's Services.
+func weighted(rel *trimtabv1.Release, route *gatewayv1.HTTPRoute, i int, weight int32) ([]gatewayv1.HTTPBackendRef, error) {
+	names := []string{ServiceName(rel), VariantService(rel, Primary), VariantService(rel, Canary)}
+	var first *gatewayv1.HTTPBackendRef
+	var others []string
+	for j := range route.Spec.Rules[i].BackendRefs {
+		ref := &route.Spec.Rules[i].BackendRefs[j]
+		switch {
+		case !toServiceIn(ref, route.Namespace, names):
+			others = append(others, describeRef(ref))
+		case first == nil:
+			first = ref
+		}
+	}
+	if first == nil {
+		return nil, nil
+	}
+	if len(others) > 0 {
+		return nil, misconfigured("HTTPRoute %s/%s rule %d sends traffic to Service %s and also to %s: trimtab would take their traffic away; move them to a rule of their own", route.Namespace, route.Name, i, ServiceName(rel), strings.Join(others, ", "))
+	}
+	primary, canary := first.DeepCopy(), first.DeepCopy()
+	primary.Name, primary.Weight = gatewayv1.ObjectName(VariantService(rel, Primary)), new(100-weight)
+	canary.Name, canary.Weight = gatewayv1.ObjectName(VariantService(rel, Canary)), new(weight)
+	return []gatewayv1.HTTPBackendRef{*primary, *canary}, nil
+}
+
+// onlyVariants says whether refs lead only to the variant Services, that is
+// whether they are what Route wrote.
+func onlyVariants(rel *trimtabv1.Release, ns string, refs []gatewayv1.HTTPBackendRef) bool {
+	names := []string{VariantService(rel, Primary), VariantService(rel, Canary)}
+	for i := range refs {
+		if !toServiceIn(&refs[i], ns, names) {
+			return false
+		}
+	}
+	return len(refs) > 0
+}
+
+// toServiceIn says whether ref is a Service in namespace ns with one of names.
+func toServiceIn(ref *gatewayv1.HTTPBackendRef, ns string, names []string) bool {
+	return (ref.Group == nil || *ref.Group == "") &&
+		(ref.Kind == nil || *ref.Kind == "Service") &&
+		(ref.Namespace == nil || string(*ref.Namespace) == ns) &&
+		slices.Contains(names, string(ref.Name))
+}
+
+func describeRef(ref *gatewayv1.HTTPBackendRef) string {
+	kind := "Service"
+	if ref.Kind != nil {
+		kind = string(*ref.Kind)
+	}
+	if ref.Namespace != nil {
+		return fmt.Sprintf("%s %s/%s", kind, *ref.Namespace, ref.Name)
+	}
+	return fmt.Sprintf("%s %s", kind, ref.Name)
+}
+
+func ruleName(rule *gatewayv1.HTTPRouteRule) string {
+	if rule.Name == nil {
+		return ""
+	}
+	return string(*rule.Name)
+}
+
+// savedRules decodes the annotation; a route without it has none saved.
+func savedRules(route *gatewayv1.HTTPRoute) ([]savedRule, error) {
+	raw, ok := route.Annotations[originalBackendRefsAnnotation]
+	if !ok {
+		return nil, nil
+	}
+	var saved []savedRule
+	if err := json.Unmarshal([]byte(raw), &saved); err != nil {
+		return nil, misconfigured("annotation %s on HTTPRoute %s/%s is not what trimtab wrote (%v): put the rules' original backendRefs back by hand and remove the annotation", originalBackendRefsAnnotation, route.Namespace, route.Name, err)
+	}
+	return saved, nil
+}
+
+// findSaved returns the index in saved of rule i, or -1.
+func findSaved(saved []savedRule, i int, rule *gatewayv1.HTTPRouteRule) int {
+	name := ruleName(rule)
+	return slices.IndexFunc(saved, func(s savedRule) bool {
+		if name != "" || s.Name != "" {
+			return s.Name == name
+		}
+		return s.Rule == i
+	})
+}
+
+// findRule returns the index of the rule s was saved from, or -1.
+func findRule(rules []gatewayv1.HTTPRouteRule, s savedRule) int {
+	if s.Name != "" {
+		return slices.IndexFunc(rules, func(r gatewayv1.HTTPRouteRule) bool { return ruleName(&r) == s.Name })
+	}
+	if s.Rule < 0 || s.Rule >= len(rules) || ruleName(&rules[s.Rule]) != "" {
+		return -1
+	}
+	return s.Rule
+}

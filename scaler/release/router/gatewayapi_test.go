@@ -1,0 +1,278 @@
+package router
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+)
+
+func backendRef(name string, port int32, weight *int32) gatewayv1.HTTPBackendRef {
+	return gatewayv1.HTTPBackendRef{BackendRef: gatewayv1.BackendRef{
+		BackendObjectReference: gatewayv1.BackendObjectReference{Name: gatewayv1.ObjectName(name), Port: new(gatewayv1.PortNumber(port))},
+		Weight:                 weight,
+	}}
+}
+
+func pathRule(path string, refs ...gatewayv1.HTTPBackendRef) gatewayv1.HTTPRouteRule {
+	return gatewayv1.HTTPRouteRule{
+		Matches:     []gatewayv1.HTTPRouteMatch{{Path: &gatewayv1.HTTPPathMatch{Type: new(gatewayv1.PathMatchPathPrefix), Value: new(path)}}},
+		BackendRefs: refs,
+	}
+}
+
+// addHeader is a per-backend filter, which must follow the user's ref to
+// both variants.
+var addHeader = []gatewayv1.HTTPRouteFilter{{
+	Type:                  gatewayv1.HTTPRouteFilterRequestHeaderModifier,
+	RequestHeaderModifier: &gatewayv1.HTTPHeaderFilter{Add: []gatewayv1.HTTPHeader{{Name: "X-Shop", Value: "1"}}},
+}}
+
+// storeRoute is a user's HTTPRoute: two rules lead to Service store (the
+// one named by spec.traffic.service), one to static.
+func storeRoute(ns string) *gatewayv1.HTTPRoute {
+	api := backendRef("store", 8080, nil)
+	api.Filters = addHeader
+	return &gatewayv1.HTTPRoute{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop", Annotations: map[string]string{"team": "shop"}},
+		Spec: gatewayv1.HTTPRouteSpec{
+			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "public"}}},
+			Hostnames:       []gatewayv1.Hostname{"shop.example.com"},
+			Rules: []gatewayv1.HTTPRouteRule{
+				pathRule("/api", api),
+				pathRule("/static", backendRef("static", 80, nil)),
+				pathRule("/", backendRef("store", 8080, new(int32(1)))),
+			},
+		},
+	}
+}
+
+// variantRefs is what a rule leading to store on port 8080 must hold at weight w.
+func variantRefs(w int32, filters []gatewayv1.HTTPRouteFilter) []gatewayv1.HTTPBackendRef {
+	refs := []gatewayv1.HTTPBackendRef{backendRef("store-primary", 8080, new(100-w)), backendRef("store-canary", 8080, new(w))}
+	for i := range refs {
+		// As the API server defaults them.
+		refs[i].Group, refs[i].Kind = new(gatewayv1.Group("")), new(gatewayv1.Kind("Service"))
+		refs[i].Filters = filters
+	}
+	return refs
+}
+
+func gatewayRelease(t *testing.T, ns string) *trimtabv1.Release {
+	return newRelease(t, ns, "web", trimtabv1.Traffic{Router: trimtabv1.RouterGatewayAPI, HTTPRoute: "shop", Service: "store"})
+}
+
+// gatewaySetup creates a namespace with Release web for router gatewayAPI
+// and the user's HTTPRoute shop.
+func gatewaySetup(t *testing.T) *trimtabv1.Release {
+	t.Helper()
+	rel := gatewayRelease(t, newNamespace(t))
+	require.NoError(t, env.Client.Create(t.Context(), storeRoute(rel.Namespace)))
+	return rel
+}
+
+func TestGatewayAPIRouteSequence(t *testing.T) {
+	ctx := t.Context()
+	rel := gatewaySetup(t)
+	ns := rel.Namespace
+	original := get(t, storeRoute(ns))
+	var w writes
+	r, err := New(trimtabv1.RouterGatewayAPI, w.client(t))
+	require.NoError(t, err)
+
+	for i, weight := range steps {
+		require.NoError(t, r.Route(ctx, rel, weight), "weight %d", weight)
+		require.Equal(t, int32(i+1), w.n.Load(), "one write per step")
+		route := get(t, original)
+		rules := route.Spec.Rules
+		require.Equal(t, variantRefs(weight, addHeader), rules[0].BackendRefs, "weight %d", weight)
+		require.Equal(t, variantRefs(weight, nil), rules[2].BackendRefs, "weight %d", weight)
+		require.Equal(t, original.Spec.Rules[1], rules[1], "the rule to static is untouched")
+		for i := range rules {
+			rules[i].BackendRefs = original.Spec.Rules[i].BackendRefs
+		}
+		require.True(t, equality.Semantic.DeepEqual(original.Spec, route.Spec), "only backendRefs change")
+		require.Equal(t, "shop", route.Annotations["team"])
+
+		require.NoError(t, r.Route(ctx, rel, weight), "weight %d again", weight)
+		require.Equal(t, int32(i+1), w.n.Load(), "a repeated Route at %d writes nothing", weight)
+		require.Equal(t, route.ResourceVersion, get(t, original).ResourceVersion, "a repeated Route at %d changes nothing", weight)
+	}
+
+	require.NoError(t, r.Restore(ctx, rel))
+	restored := get(t, original)
+	require.Equal(t, original.Spec, restored.Spec, "backendRefs put back exactly")
+	require.Equal(t, original.Annotations, restored.Annotations, "the saved refs are removed")
+	writesBefore := w.n.Load()
+	require.NoError(t, r.Restore(ctx, rel), "Restore with nothing left to undo")
+	require.Equal(t, writesBefore, w.n.Load(), "a second Restore writes nothing")
+}
+
+func TestGatewayAPISavesWhatTheUserAppliedLast(t *testing.T) {
+	ctx := t.Context()
+	rel := gatewaySetup(t)
+	ns := rel.Namespace
+	g := &GatewayAPI{Client: env.Client}
+	require.NoError(t, g.Route(ctx, rel, 10))
+
+	// Mid-release the user reapplies the route with rule 2 on another
+	// port, and points rule 0 at another Service.
+	route := get(t, storeRoute(ns))
+	route.Spec.Rules[2].BackendRefs = []gatewayv1.HTTPBackendRef{backendRef("store", 9090, nil)}
+	route.Spec.Rules[0].BackendRefs = []gatewayv1.HTTPBackendRef{backendRef("legacy", 80, nil)}
+	require.NoError(t, env.Client.Update(ctx, route))
+	reapplied := get(t, route)
+
+	require.NoError(t, g.Route(ctx, rel, 25))
+	during := get(t, route)
+	require.Equal(t, reapplied.Spec.Rules[0], during.Spec.Rules[0], "a rule no longer leading to store is left alone")
+	wantRefs := variantRefs(25, nil)
+	for i := range wantRefs {
+		wantRefs[i].Port = new(gatewayv1.PortNumber(9090))
+	}
+	require.Equal(t, wantRefs, during.Spec.Rules[2].BackendRefs, "the port the user applied last")
+
+	require.NoError(t, g.Restore(ctx, rel))
+	restored := get(t, route)
+	require.Equal(t, reapplied.Spec, restored.Spec, "Restore gives back what the user applied last and keeps their own change")
+	require.NotContains(t, restored.Annotations, originalBackendRefsAnnotation)
+}
+
+func TestGatewayAPIMisconfigured(t *testing.T) {
+	cases := []struct {
+		name    string
+		route   func(*gatewayv1.HTTPRoute) // nil: no HTTPRoute at all
+		wantMsg string
+	}{
+		{
+			name:    "missing HTTPRoute",
+			wantMsg: "HTTPRoute NS/shop not found: create it or fix spec.traffic.httpRoute",
+		},
+		{
+			name: "no rule leads to the Service",
+			route: func(r *gatewayv1.HTTPRoute) {
+				r.Spec.Rules = []gatewayv1.HTTPRouteRule{pathRule("/", backendRef("web", 80, nil))}
+			},
+			wantMsg: "HTTPRoute NS/shop has no rule with a backendRef to Service store: point the backendRefs of the rule to release at store, or fix spec.traffic.httpRoute",
+		},
+		{
+			name: "a Service of that name in another namespace",
+			route: func(r *gatewayv1.HTTPRoute) {
+				ref := backendRef("store", 80, nil)
+				ref.Namespace = new(gatewayv1.Namespace("elsewhere"))
+				r.Spec.Rules = []gatewayv1.HTTPRouteRule{pathRule("/", ref)}
+			},
+			wantMsg: "has no rule with a backendRef to Service store",
+		},
+		{
+			name: "a rule mixes the Service with other backends",
+			route: func(r *gatewayv1.HTTPRoute) {
+				r.Spec.Rules[2].BackendRefs = append(r.Spec.Rules[2].BackendRefs, backendRef("legacy", 80, new(int32(1))))
+			},
+			wantMsg: "HTTPRoute NS/shop rule 2 sends traffic to Service store and also to Service legacy: trimtab would take their traffic away; move them to a rule of their own",
+		},
+		{
+			name: "the saved backendRefs are damaged",
+			route: func(r *gatewayv1.HTTPRoute) {
+				r.Annotations[originalBackendRefsAnnotation] = "[{"
+			},
+			wantMsg: "annotation trimtab.dev/original-backend-refs on HTTPRoute NS/shop is not what trimtab wrote",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			ns := newNamespace(t)
+			rel := gatewayRelease(t, ns)
+			var before gatewayv1.HTTPRouteList
+			if tc.route != nil {
+				route := storeRoute(ns)
+				tc.route(route)
+				require.NoError(t, env.Client.Create(ctx, route))
+			}
+			require.NoError(t, env.Client.List(ctx, &before, client.InNamespace(ns)))
+
+			var w writes
+			err := (&GatewayAPI{Client: w.client(t)}).Route(ctx, rel, 10)
+			require.ErrorIs(t, err, ErrMisconfigured)
+			require.Contains(t, err.Error(), strings.ReplaceAll(tc.wantMsg, "NS", ns))
+			require.Zero(t, w.n.Load(), "no writes")
+
+			var after gatewayv1.HTTPRouteList
+			require.NoError(t, env.Client.List(ctx, &after, client.InNamespace(ns)))
+			require.Equal(t, before.Items, after.Items, "nothing created, changed or deleted")
+		})
+	}
+}
+
+func TestGatewayAPIRestoreWithoutRoute(t *testing.T) {
+	ctx := t.Context()
+	rel := gatewaySetup(t)
+	ns := rel.Namespace
+	g := &GatewayAPI{Client: env.Client}
+	require.NoError(t, g.Route(ctx, rel, 50))
+	require.NoError(t, env.Client.Delete(ctx, storeRoute(ns)))
+	require.NoError(t, g.Restore(ctx, rel), "a deleted route has nothing to restore")
+}
+
+func TestGatewayAPIRestoresNamedRulesAfterReorder(t *testing.T) {
+	ctx := t.Context()
+	ns := newNamespace(t)
+	rel := gatewayRelease(t, ns)
+	route := storeRoute(ns)
+	for i, name := range []gatewayv1.SectionName{"api", "static", "root"} {
+		route.Spec.Rules[i].Name = new(name)
+	}
+	require.NoError(t, env.Client.Create(ctx, route))
+	original := get(t, route)
+	g := &GatewayAPI{Client: env.Client}
+	require.NoError(t, g.Route(ctx, rel, 10))
+
+	// The user moves rule root to the front during the release.
+	moved := get(t, route)
+	moved.Spec.Rules = append(moved.Spec.Rules[2:], moved.Spec.Rules[:2]...)
+	require.NoError(t, env.Client.Update(ctx, moved))
+	require.NoError(t, g.Route(ctx, rel, 25))
+
+	require.NoError(t, g.Restore(ctx, rel))
+	restored := get(t, route)
+	require.NotContains(t, restored.Annotations, originalBackendRefsAnnotation)
+	want := original.Spec.DeepCopy()
+	want.Rules = append(want.Rules[2:], want.Rules[:2]...)
+	require.Equal(t, *want, restored.Spec, "each rule gets its own refs back, found by name")
+}
+
+func TestGatewayAPIKeepsAConcurrentEdit(t *testing.T) {
+	ctx := t.Context()
+	rel := gatewaySetup(t)
+	ns := rel.Namespace
+	c, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Client.Scheme()})
+	require.NoError(t, err)
+	updates := 0
+	// Someone else edits the route between the router's read and its write.
+	racing := interceptor.NewClient(c, interceptor.Funcs{
+		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+			updates++
+			if updates == 1 {
+				other := get(t, storeRoute(ns))
+				other.Spec.Hostnames = append(other.Spec.Hostnames, "www.example.com")
+				require.NoError(t, env.Client.Update(ctx, other))
+			}
+			return c.Update(ctx, obj, opts...)
+		},
+	})
+
+	require.NoError(t, (&GatewayAPI{Client: racing}).Route(ctx, rel, 10))
+	require.Equal(t, 2, updates, "the stale write is refused and retried from a fresh read")
+	route := get(t, storeRoute(ns))
+	require.Equal(t, []gatewayv1.Hostname{"shop.example.com", "www.example.com"}, route.Spec.Hostnames, "the other edit survives")
+	require.Equal(t, variantRefs(10, nil), route.Spec.Rules[2].BackendRefs)
+}
