@@ -39,6 +39,9 @@ line wins over the environment.`,
 			if err := applyEnv(cmd.Flags(), os.LookupEnv); err != nil {
 				return usageError{err}
 			}
+			if r := opts.FalseRollbackRate; !(r > 0 && r < 1) {
+				return newUsageError("--analysis.false-rollback-rate %v: must be between 0 and 1, e.g. 0.01", r)
+			}
 			logger, err := logging.New(cmd.ErrOrStderr(), logLevel, logFormat)
 			if err != nil {
 				return usageError{err}
@@ -72,6 +75,10 @@ line wins over the environment.`,
 	f.StringVar(&opts.MetricsAddress, "metrics.address", ":9090", "address serving /metrics, /livez, /readyz and /healthz")
 	f.StringVar(&opts.APIAddress, "api.address", ":8081", "address serving trimtab's /api/v1")
 	f.DurationVar(&opts.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown may take")
+	f.StringVar(&opts.PrometheusURL, "prometheus.url", "", "default Prometheus server for metrics with a prometheus source, e.g. http://prometheus.monitoring:9090")
+	f.StringVar(&opts.AWSRegion, "aws.region", "", "AWS region for CloudWatch metrics (default: the AWS SDK's own lookup)")
+	f.StringVar(&opts.CloudWatchEndpoint, "cloudwatch.endpoint", "", "CloudWatch endpoint override (default: the region's)")
+	f.Float64Var(&opts.FalseRollbackRate, "analysis.false-rollback-rate", 0.01, "chance that a whole release of a healthy canary is rolled back; the judge stops early only on evidence stronger than this allows")
 	f.StringVar(&logLevel, "log.level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&logFormat, "log.format", "json", "log format: json or logfmt")
 	return cmd

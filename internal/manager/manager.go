@@ -25,6 +25,8 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/collector/providers"
 	"github.com/trimtab/trimtab/internal/controller"
 	"github.com/trimtab/trimtab/internal/httpapi"
 	"github.com/trimtab/trimtab/internal/kube"
@@ -46,6 +48,14 @@ type Options struct {
 	// ShutdownTimeout bounds the graceful stop of servers and controllers.
 	ShutdownTimeout time.Duration
 	Version         httpapi.Info
+	// Metric sources: the default Prometheus server, and CloudWatch's
+	// region and endpoint (credentials come from the AWS default chain).
+	PrometheusURL      string
+	AWSRegion          string
+	CloudWatchEndpoint string
+	// FalseRollbackRate bounds the chance that a release of a healthy
+	// canary is rolled back (default 0.01).
+	FalseRollbackRate float64
 }
 
 // Manager is a configured, not yet running, controller process. Its
@@ -105,7 +115,21 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 	if err != nil {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
-	if err := controller.Setup(mgr, metrics); err != nil {
+	// One pooled client for every outbound call (scrapes, hooks, web).
+	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}}
+	coll, err := providers.NewCollector(providers.Config{
+		Kube: mgr.GetClient(), HTTPClient: httpClient, Metrics: collector.NewMetrics(m.registry),
+		// Release analysis looks as often as every second and needs a
+		// fresh scrape at each look.
+		ScrapeMinInterval: 500 * time.Millisecond,
+		PrometheusURL:     opts.PrometheusURL, AWSRegion: opts.AWSRegion, CloudWatchEndpoint: opts.CloudWatchEndpoint,
+	}, collector.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("metric collector: %w", err)
+	}
+	if err := controller.Setup(mgr, controller.Deps{
+		Metrics: metrics, Collector: coll, HTTPClient: httpClient, FalseRollbackRate: opts.FalseRollbackRate,
+	}); err != nil {
 		return nil, fmt.Errorf("set up controllers: %w", err)
 	}
 	if err := m.registry.Register(collectors.NewBuildInfoCollector()); err != nil {

@@ -1,0 +1,109 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/scaler/release"
+)
+
+// HTTPHooks runs release hooks as HTTP requests.
+type HTTPHooks struct {
+	// Client is shared by every hook; its transport is reused.
+	Client *http.Client
+	// RetryDelay separates attempts (default 1 s).
+	RetryDelay time.Duration
+}
+
+// Run calls every hook of the phase in order and stops at the first that
+// fails all its attempts. A hook passes on any 2xx answer.
+func (h *HTTPHooks) Run(ctx context.Context, hooks []trimtabv1.Hook, phase trimtabv1.HookPhase) release.HookResult {
+	res := release.HookResult{Phase: phase, Passed: true}
+	for _, hook := range hooks {
+		if hook.Phase != phase {
+			continue
+		}
+		if err := h.call(ctx, hook); err != nil {
+			res.Passed = false
+			res.Message = fmt.Sprintf("hook %s: %v", hook.Name, err)
+			return res
+		}
+	}
+	return res
+}
+
+func (h *HTTPHooks) call(ctx context.Context, hook trimtabv1.Hook) error {
+	attempts := int(hook.Retries) + 1
+	delay := h.RetryDelay
+	if delay == 0 {
+		delay = time.Second
+	}
+	var last error
+	for i := range attempts {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%w (last attempt: %v)", ctx.Err(), last)
+			case <-time.After(delay):
+			}
+		}
+		if last = h.once(ctx, hook); last == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s after %d attempt(s)", last, attempts)
+}
+
+func (h *HTTPHooks) once(ctx context.Context, hook trimtabv1.Hook) error {
+	timeout := time.Duration(max(hook.TimeoutSeconds, 1)) * time.Second
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	method, body := http.MethodGet, io.Reader(nil)
+	if hook.Body != "" {
+		method, body = http.MethodPost, strings.NewReader(hook.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, hook.URL, body)
+	if err != nil {
+		return fmt.Errorf("bad url %s: %w", redact(hook.URL), err)
+	}
+	resp, err := h.Client.Do(req)
+	if err != nil {
+		// The transport's error repeats the URL, query string and all.
+		return fmt.Errorf("%s %s: request failed (%s)", method, redact(hook.URL), transportReason(err))
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("%s %s answered %s", method, redact(hook.URL), resp.Status)
+	}
+	return nil
+}
+
+// redact drops credentials and the query string, where tokens travel.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparseable url>"
+	}
+	u.User = nil
+	if u.RawQuery != "" {
+		u.RawQuery = "<redacted>"
+	}
+	return u.String()
+}
+
+func transportReason(err error) string {
+	if ue, ok := err.(*url.Error); ok {
+		if ue.Timeout() {
+			return "timed out"
+		}
+		return ue.Err.Error()
+	}
+	return "transport error"
+}

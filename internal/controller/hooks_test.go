@@ -1,0 +1,71 @@
+package controller
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+)
+
+func TestHTTPHooks(t *testing.T) {
+	var flakyCalls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/ok":
+			w.WriteHeader(http.StatusNoContent)
+		case "/flaky":
+			if flakyCalls.Add(1) < 3 {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			w.WriteHeader(http.StatusOK)
+		case "/slow":
+			time.Sleep(1500 * time.Millisecond)
+		case "/post":
+			if r.Method != http.MethodPost {
+				w.WriteHeader(http.StatusMethodNotAllowed)
+			}
+		default:
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	hook := func(name, path string, retries int32) trimtabv1.Hook {
+		return trimtabv1.Hook{Name: name, Phase: trimtabv1.HookPreRollout, URL: srv.URL + path, Retries: retries, TimeoutSeconds: 1}
+	}
+	cases := []struct {
+		name   string
+		hooks  []trimtabv1.Hook
+		passed bool
+		msg    []string
+	}{
+		{"2xx passes", []trimtabv1.Hook{hook("ok", "/ok", 0)}, true, nil},
+		{"retries until it passes", []trimtabv1.Hook{hook("flaky", "/flaky", 3)}, true, nil},
+		{"POST with a body", []trimtabv1.Hook{func() trimtabv1.Hook { h := hook("post", "/post", 0); h.Body = "{}"; return h }()}, true, nil},
+		{"error status fails after its retries", []trimtabv1.Hook{hook("ok", "/ok", 0), hook("broken", "/broken?token=s3cret", 1)}, false,
+			[]string{"hook broken", "answered 500 Internal Server Error", "after 2 attempt(s)", "/broken?<redacted>"}},
+		{"timeout fails", []trimtabv1.Hook{hook("slow", "/slow", 0)}, false, []string{"hook slow", "timed out"}},
+		{"unreachable fails", []trimtabv1.Hook{{Name: "down", Phase: trimtabv1.HookPreRollout, URL: "http://127.0.0.1:1/", TimeoutSeconds: 1}}, false,
+			[]string{"hook down", "request failed"}},
+		{"hooks of other phases do not run", []trimtabv1.Hook{{Name: "later", Phase: trimtabv1.HookPostRollout, URL: srv.URL + "/broken"}}, true, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			flakyCalls.Store(0)
+			h := &HTTPHooks{Client: srv.Client(), RetryDelay: 10 * time.Millisecond}
+			res := h.Run(context.Background(), tc.hooks, trimtabv1.HookPreRollout)
+			require.Equal(t, tc.passed, res.Passed, res.Message)
+			require.Equal(t, trimtabv1.HookPreRollout, res.Phase)
+			for _, m := range tc.msg {
+				require.Contains(t, res.Message, m)
+			}
+			require.NotContains(t, res.Message, "s3cret", "hook URLs' query strings may carry tokens")
+		})
+	}
+}

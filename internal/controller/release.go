@@ -1,0 +1,340 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/scaler/release"
+	"github.com/trimtab/trimtab/scaler/release/router"
+)
+
+// releaseFinalizer lets trimtab hand traffic back to the target before a
+// Release disappears.
+const releaseFinalizer = "trimtab.dev/release"
+
+// Analyst takes one analysis look for a release step: it collects canary
+// and baseline samples and judges them.
+type Analyst interface {
+	Look(ctx context.Context, rel *trimtabv1.Release, plan release.Plan, st trimtabv1.ReleaseStatus, now time.Time) release.Look
+}
+
+// HookRunner runs every hook of one phase.
+type HookRunner interface {
+	Run(ctx context.Context, hooks []trimtabv1.Hook, phase trimtabv1.HookPhase) release.HookResult
+}
+
+// ReleaseReconciler drives Releases: it observes the target and its
+// variants, asks release.Next what to do, records the decision in status,
+// and then makes the Deployments and the traffic match it.
+type ReleaseReconciler struct {
+	Client  client.Client
+	Events  events.EventRecorder
+	Metrics *Metrics
+	Analyst Analyst
+	Hooks   HookRunner
+	// Now is the clock; decisions get it as an argument.
+	Now func() time.Time
+}
+
+// Reconcile implements reconcile.Reconciler.
+func (r *ReleaseReconciler) Reconcile(ctx context.Context, req reconcile.Request) (res reconcile.Result, err error) {
+	defer func(start time.Time) { r.Metrics.observe("release", start, err) }(time.Now())
+	var rel trimtabv1.Release
+	if err := r.Client.Get(ctx, req.NamespacedName, &rel); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if !rel.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, &rel)
+	}
+	if !slices.Contains(rel.Finalizers, releaseFinalizer) {
+		rel.Finalizers = append(rel.Finalizers, releaseFinalizer)
+		if err := r.Client.Update(ctx, &rel, fieldOwner); err != nil {
+			return reconcile.Result{}, fmt.Errorf("add finalizer: %w", err)
+		}
+	}
+	w, err := r.observe(ctx, &rel)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if w.problem != nil {
+		return r.reportProblem(ctx, &rel, w.problem, nil)
+	}
+	d := r.decide(ctx, &rel, w)
+	d.Status.TotalReplicas = w.total
+	if err := r.writeStatus(ctx, &rel, d); err != nil {
+		return reconcile.Result{}, err
+	}
+	for _, e := range d.Events {
+		r.Events.Eventf(&rel, nil, e.Type, e.Reason, "Release", "%s", e.Message)
+	}
+	if err := r.apply(ctx, &rel, w, d.World); err != nil {
+		var p *problem
+		if errors.As(err, &p) {
+			return r.reportProblem(ctx, &rel, p, nil)
+		}
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{RequeueAfter: d.RequeueAfter}, nil
+}
+
+// decide asks release.Next, answering the looks and hooks it needs.
+func (r *ReleaseReconciler) decide(ctx context.Context, rel *trimtabv1.Release, w *workload) release.Decision {
+	now := r.Now()
+	var d release.Decision
+	for range 4 {
+		d = release.Next(w.plan, rel.Status, w.observed, now)
+		switch d.Need {
+		case release.NeedLook:
+			l := r.Analyst.Look(ctx, rel, w.plan, d.Status, now)
+			w.observed.Look = &l
+			continue
+		case release.NeedHooks:
+			h := r.Hooks.Run(ctx, rel.Spec.Analysis.Hooks, d.NeedHook)
+			w.observed.Hook = &h
+			continue
+		}
+		break
+	}
+	return d
+}
+
+// writeStatus records the decision: this is the commit point of a
+// reconcile. The world is changed only after it succeeds, and the update
+// carries the resourceVersion that was read, so two controllers (or a stale
+// cache) can never both advance a release.
+func (r *ReleaseReconciler) writeStatus(ctx context.Context, rel *trimtabv1.Release, d release.Decision) error {
+	st := d.Status
+	st.ObservedGeneration = rel.Generation
+	setReleaseConditions(&st, rel.Generation, nil)
+	if equalStatus(rel.Status, st) {
+		return nil
+	}
+	rel.Status = st
+	if err := r.Client.Status().Update(ctx, rel, fieldOwner); err != nil {
+		return fmt.Errorf("record release %s/%s status: %w", rel.Namespace, rel.Name, err)
+	}
+	return nil
+}
+
+// reportProblem records a condition the user must fix (missing target,
+// Service, Ingress…) without touching anything else.
+func (r *ReleaseReconciler) reportProblem(ctx context.Context, rel *trimtabv1.Release, p *problem, cause error) (reconcile.Result, error) {
+	if p == nil {
+		return reconcile.Result{}, cause
+	}
+	st := rel.Status.DeepCopy()
+	st.ObservedGeneration = rel.Generation
+	before := meta.FindStatusCondition(st.Conditions, trimtabv1.ConditionReady)
+	setReleaseConditions(st, rel.Generation, p)
+	if !equalStatus(rel.Status, *st) {
+		rel.Status = *st
+		if err := r.Client.Status().Update(ctx, rel, fieldOwner); err != nil {
+			return reconcile.Result{}, fmt.Errorf("record release %s/%s status: %w", rel.Namespace, rel.Name, err)
+		}
+		if before == nil || before.Reason != p.reason {
+			r.Events.Eventf(rel, nil, corev1.EventTypeWarning, p.reason, "Reconcile", "%s", p.message)
+		}
+	}
+	// A problem is fixed by a change that our watches see; the periodic
+	// retry covers the ones they do not (an Ingress or HTTPRoute).
+	return reconcile.Result{RequeueAfter: time.Minute}, cause
+}
+
+// problem is something only the user can fix.
+type problem struct{ reason, message string }
+
+func (p *problem) Error() string { return p.message }
+
+func misconfigured(reason, format string, args ...any) *problem {
+	return &problem{reason: reason, message: fmt.Sprintf(format, args...)}
+}
+
+// setReleaseConditions derives Ready, Progressing and Degraded from the
+// state and the problem, if any.
+func setReleaseConditions(st *trimtabv1.ReleaseStatus, generation int64, p *problem) {
+	set := func(typ string, status metav1.ConditionStatus, reason, msg string) {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: generation})
+	}
+	if p != nil {
+		set(trimtabv1.ConditionReady, metav1.ConditionFalse, p.reason, p.message)
+		return
+	}
+	set(trimtabv1.ConditionReady, metav1.ConditionTrue, trimtabv1.ReasonReconciled, fmt.Sprintf("state %s", st.State))
+	switch st.State {
+	case release.StateProgressing, release.StateWaitingApproval, release.StatePaused, release.StateFrozen, release.StatePromoting:
+		set(trimtabv1.ConditionProgressing, metav1.ConditionTrue, st.State,
+			fmt.Sprintf("releasing revision %s: step %d, canary weight %d%%", st.CanaryRevision, st.Step, st.Weight))
+	default:
+		set(trimtabv1.ConditionProgressing, metav1.ConditionFalse, orDefault(st.State, release.StateInitializing),
+			fmt.Sprintf("stable revision %s serves all traffic", st.StableRevision))
+	}
+	if st.State == release.StateRolledBack && len(st.Revisions) > 0 {
+		set(trimtabv1.ConditionDegraded, metav1.ConditionTrue, release.ReasonRolledBack,
+			fmt.Sprintf("revision %s was rolled back: %s", st.Revisions[0].Revision, st.Revisions[0].Reason))
+	} else {
+		set(trimtabv1.ConditionDegraded, metav1.ConditionFalse, orDefault(st.State, release.StateInitializing), "no failed release pending")
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// equalStatus reports whether writing b over a would change anything;
+// condition transition times move only on real changes (SetStatusCondition).
+func equalStatus(a, b trimtabv1.ReleaseStatus) bool {
+	return equality.Semantic.DeepEqual(a, b)
+}
+
+// finalize hands traffic and capacity back to the target, then lets the
+// Release go. The variant Deployments and Services are trimtab's (owned by
+// the Release) and are deleted; nothing of the user's is.
+func (r *ReleaseReconciler) finalize(ctx context.Context, rel *trimtabv1.Release) (reconcile.Result, error) {
+	if !slices.Contains(rel.Finalizers, releaseFinalizer) {
+		return reconcile.Result{}, nil
+	}
+	var target appsv1.Deployment
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: rel.Namespace, Name: rel.Spec.TargetRef.Name}, &target)
+	switch {
+	case apierrors.IsNotFound(err):
+		// Nothing to hand back to.
+	case err != nil:
+		return reconcile.Result{}, fmt.Errorf("get target: %w", err)
+	default:
+		total := max(rel.Status.TotalReplicas, 1)
+		if err := scaleTo(ctx, r.Client, &target, total); err != nil {
+			return reconcile.Result{}, err
+		}
+		if !rolledOut(&target, total) {
+			// Keep the primary serving until the target can take over.
+			return reconcile.Result{RequeueAfter: 2 * time.Second}, nil
+		}
+		if rt, err := router.New(rel.Spec.Traffic.Router, r.Client); err == nil {
+			if err := rt.Restore(ctx, rel); err != nil && !errors.Is(err, router.ErrMisconfigured) {
+				return reconcile.Result{}, fmt.Errorf("restore traffic: %w", err)
+			}
+		}
+		if rel.Status.CanaryRevision != "" && rel.Status.CanaryRevision != rel.Status.StableRevision && revisionOf(target.Spec.Template) == rel.Status.CanaryRevision {
+			r.Events.Eventf(rel, nil, corev1.EventTypeWarning, "ReleaseDeleted", "Release",
+				"The Release was deleted during the release of %s: the target now serves it to all traffic without analysis", rel.Status.CanaryRevision)
+		}
+	}
+	if err := r.deleteOwned(ctx, rel); err != nil {
+		return reconcile.Result{}, err
+	}
+	rel.Finalizers = slices.DeleteFunc(rel.Finalizers, func(f string) bool { return f == releaseFinalizer })
+	if err := r.Client.Update(ctx, rel, fieldOwner); err != nil {
+		return reconcile.Result{}, fmt.Errorf("remove finalizer: %w", err)
+	}
+	return reconcile.Result{}, nil
+}
+
+// deleteOwned deletes the variant Deployments and Services this Release
+// controls (and only those).
+func (r *ReleaseReconciler) deleteOwned(ctx context.Context, rel *trimtabv1.Release) error {
+	var objs []client.Object
+	for _, v := range []string{router.Primary, router.Canary, router.Baseline} {
+		objs = append(objs, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: rel.Namespace, Name: variantName(rel, v)}})
+	}
+	for _, v := range []string{router.Primary, router.Canary} {
+		objs = append(objs, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: rel.Namespace, Name: router.VariantService(rel, v)}})
+	}
+	if p := previewService(rel); p != "" {
+		objs = append(objs, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: rel.Namespace, Name: p}})
+	}
+	for _, o := range objs {
+		if err := r.Client.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return err
+		}
+		if !metav1.IsControlledBy(o, rel) {
+			continue
+		}
+		if err := r.Client.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete %s: %w", o.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// hasHPA reports an HPA that scales the target: two autoscalers would fight.
+func hasHPA(ctx context.Context, c client.Reader, namespace, deployment string) (string, error) {
+	var list autoscalingv2.HorizontalPodAutoscalerList
+	if err := c.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return "", fmt.Errorf("list HorizontalPodAutoscalers: %w", err)
+	}
+	for _, h := range list.Items {
+		ref := h.Spec.ScaleTargetRef
+		if ref.Kind == "Deployment" && ref.Name == deployment {
+			return h.Name, nil
+		}
+	}
+	return "", nil
+}
+
+// serviceIndex maps a Service name to the Releases in front of which it stands.
+const serviceIndex = "trimtab.dev/service"
+
+// SetupWithManager registers the controller: Releases, the objects it owns,
+// and the target Deployments and user Services mapped back to their
+// Releases, so a fix to either is acted on at once.
+func (r *ReleaseReconciler) SetupWithManager(mgr manager.Manager) error {
+	indexes := map[string]func(*trimtabv1.Release) string{
+		targetIndex:  func(rel *trimtabv1.Release) string { return rel.Spec.TargetRef.Name },
+		serviceIndex: router.ServiceName,
+	}
+	for field, key := range indexes {
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), &trimtabv1.Release{}, field, func(o client.Object) []string {
+			return []string{key(o.(*trimtabv1.Release))}
+		}); err != nil {
+			return fmt.Errorf("index releases by %s: %w", field, err)
+		}
+	}
+	return ctrl.ControllerManagedBy(mgr).
+		Named("release").
+		For(&trimtabv1.Release{}).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Watches(&appsv1.Deployment{}, r.releasesBy(targetIndex)).
+		Watches(&corev1.Service{}, r.releasesBy(serviceIndex)).
+		Complete(r)
+}
+
+// releasesBy maps an object to the Releases whose field index names it.
+func (r *ReleaseReconciler) releasesBy(field string) handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+		var list trimtabv1.ReleaseList
+		if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{field: o.GetName()}); err != nil {
+			return nil
+		}
+		reqs := make([]reconcile.Request, len(list.Items))
+		for i := range list.Items {
+			reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
+		}
+		return reqs
+	})
+}

@@ -1,0 +1,195 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/trimtab/trimtab/analyzer"
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/scaler/release"
+	"github.com/trimtab/trimtab/scaler/release/router"
+)
+
+// ReleaseLabel on variant pods names their Release, so queries and
+// Services never mix two releases' pods in one namespace.
+const ReleaseLabel = "trimtab.dev/release"
+
+// Collector gathers metric samples for a batch of queries.
+type Collector interface {
+	Collect(ctx context.Context, qs []collector.Query) []collector.Result
+}
+
+// ReleaseAnalyst collects the canary's and its reference's samples since
+// the step began and takes one sequential look with the analyzer.
+type ReleaseAnalyst struct {
+	Collector Collector
+	// FalseRollbackRate is the chance that a whole release of a canary
+	// identical to its baseline rolls back; each step gets an equal share.
+	FalseRollbackRate float64
+}
+
+// Look implements Analyst.
+func (a *ReleaseAnalyst) Look(ctx context.Context, rel *trimtabv1.Release, plan release.Plan, st trimtabv1.ReleaseStatus, now time.Time) release.Look {
+	step := plan.Steps[st.Step-1]
+	reference := router.Primary
+	if plan.Baseline {
+		reference = router.Baseline
+	}
+	start := now
+	if st.StepStartTime != nil {
+		start = st.StepStartTime.Time
+	}
+	metrics := rel.Spec.Analysis.Metrics
+	qs := make([]collector.Query, 0, 2*len(metrics))
+	for _, m := range metrics {
+		for _, v := range []string{router.Canary, reference} {
+			qs = append(qs, collector.Query{
+				Owner:  collector.Owner{Kind: "release", Name: rel.Name},
+				Metric: m,
+				Target: variantTarget(rel, v, st),
+				// Rates over two intervals always span two looks' scrapes
+				// (Prometheus' rule of thumb: a window of at least twice
+				// the scrape interval).
+				Interval: 2 * plan.Interval,
+				Range:    &collector.Range{Start: start, End: now, Step: plan.Interval},
+			})
+		}
+	}
+	results := a.Collector.Collect(ctx, qs)
+	inputs := make([]analyzer.MetricInput, len(metrics))
+	problems := map[string]string{}
+	for i, m := range metrics {
+		canary, cErr := results[2*i].Values()
+		base, bErr := results[2*i+1].Values()
+		if err := errors.Join(cErr, bErr); err != nil && !errors.Is(err, collector.ErrNoData) {
+			problems[m.Name] = err.Error()
+		}
+		inputs[i] = analyzer.MetricInput{MetricConfig: metricConfig(m), Canary: canary, Baseline: base}
+	}
+	seq := analyzer.Plan{Duration: max(step.Analysis, time.Second), FalseRollbackRate: a.FalseRollbackRate / float64(len(plan.Steps))}
+	d, err := analyzer.Decide(seq, judgeConfig(rel.Spec.Analysis), sequentialState(st.Analysis), inputs, now)
+	if err != nil {
+		return release.Look{Action: release.LookHold, Verdict: "Error", Reason: fmt.Sprintf("the analysis cannot run: %v", err)}
+	}
+	look := release.Look{
+		Action:  release.LookAction(d.Action),
+		Score:   d.Result.Score,
+		Verdict: string(d.Result.Verdict),
+		Reason:  d.Reason,
+		Analysis: trimtabv1.AnalysisProgress{
+			StartTime:  metav1.NewTime(d.State.Start),
+			Looks:      int32(d.State.Looks),
+			SpentAlpha: strconv.FormatFloat(d.State.Spent, 'g', 6, 64),
+		},
+	}
+	for _, r := range d.Result.Metrics {
+		reason := r.Reason
+		if p, ok := problems[r.Name]; ok {
+			reason = p
+		}
+		look.Metrics = append(look.Metrics, trimtabv1.MetricOutcome{
+			Name: r.Name, Classification: string(r.Classification), Reason: reason,
+			Baseline: summary(r.Baseline), Canary: summary(r.Canary),
+		})
+	}
+	if len(problems) > 0 && look.Action != release.LookContinue {
+		names := make([]string, 0, len(problems))
+		for n, p := range problems {
+			names = append(names, n+": "+p)
+		}
+		look.Reason += "; metric errors: " + strings.Join(names, "; ")
+	}
+	return look
+}
+
+// variantTarget names the pods of one variant of a release for queries.
+func variantTarget(rel *trimtabv1.Release, variant string, st trimtabv1.ReleaseStatus) collector.Target {
+	rev := st.StableRevision
+	if variant == router.Canary {
+		rev = st.CanaryRevision
+	}
+	return collector.Target{
+		Namespace: rel.Namespace,
+		Name:      variantName(rel, variant),
+		Variant:   collector.Variant(variant),
+		Revision:  rev,
+		Selector:  labels.SelectorFromSet(labels.Set{ReleaseLabel: rel.Name, router.VariantLabel: variant}),
+	}
+}
+
+// metricConfig translates a CRD metric into the analyzer's configuration.
+func metricConfig(m trimtabv1.Metric) analyzer.MetricConfig {
+	c := analyzer.MetricConfig{
+		Name:     m.Name,
+		Groups:   []string{orDefault(m.Group, "app")},
+		Critical: m.Critical,
+		OnNoData: analyzer.NoDataPolicy(orDefault(string(m.OnNoData), string(trimtabv1.NoDataHold))),
+	}
+	switch m.Direction {
+	case trimtabv1.DecreaseIsBad:
+		c.Direction = analyzer.Decrease
+	case trimtabv1.EitherIsBad:
+		c.Direction = analyzer.Either
+	default:
+		c.Direction = analyzer.Increase
+	}
+	if t := m.Threshold; t != nil {
+		c.Thresholds = &analyzer.Thresholds{Min: parseBound(t.Min), Max: parseBound(t.Max)}
+	}
+	return c
+}
+
+// parseBound reads a threshold the API server has already checked
+// against a decimal pattern.
+func parseBound(s *string) *float64 {
+	if s == nil {
+		return nil
+	}
+	v, err := strconv.ParseFloat(*s, 64)
+	if err != nil {
+		return nil
+	}
+	return &v
+}
+
+func judgeConfig(a trimtabv1.Analysis) analyzer.Config {
+	c := analyzer.Config{Mode: analyzer.Mode(orDefault(string(a.Mode), string(trimtabv1.JudgeTrimtab)))}
+	if a.PassScore > 0 {
+		c.PassScore = ptrFloat(float64(a.PassScore))
+	}
+	if a.MarginalScore > 0 {
+		c.MarginalScore = ptrFloat(float64(a.MarginalScore))
+	}
+	if len(a.GroupWeights) > 0 {
+		c.GroupWeights = map[string]float64{}
+		for g, w := range a.GroupWeights {
+			c.GroupWeights[g] = float64(w)
+		}
+	}
+	return c
+}
+
+func sequentialState(p *trimtabv1.AnalysisProgress) analyzer.SequentialState {
+	if p == nil {
+		return analyzer.SequentialState{}
+	}
+	spent, _ := strconv.ParseFloat(p.SpentAlpha, 64)
+	return analyzer.SequentialState{Start: p.StartTime.Time, Looks: int(p.Looks), Spent: spent}
+}
+
+func summary(s analyzer.Summary) string {
+	if s.Count == 0 {
+		return "no data"
+	}
+	return fmt.Sprintf("mean %.4g p50 %.4g p99 %.4g (n=%d)", s.Mean, s.P50, s.P99, s.Count)
+}
+
+func ptrFloat(v float64) *float64 { return &v }

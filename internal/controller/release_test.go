@@ -1,0 +1,350 @@
+package controller_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/internal/logging"
+	"github.com/trimtab/trimtab/internal/manager"
+	"github.com/trimtab/trimtab/internal/testenv"
+	"github.com/trimtab/trimtab/scaler/release"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	var err error
+	if env, err = testenv.New(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+// controllerProcess runs a trimtab manager until stopped.
+type controllerProcess struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startController(t *testing.T, leaseNamespace string) *controllerProcess {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("TRIMTAB_TEST_LOG") != "" {
+		var err error
+		logger, err = logging.New(os.Stderr, "debug", "logfmt")
+		require.NoError(t, err)
+	}
+	m, err := manager.New(env.Config, manager.Options{
+		MetricsAddress: "127.0.0.1:0", APIAddress: "127.0.0.1:0", ShutdownTimeout: 10 * time.Second,
+		LeaderElection: true, LeaderElectionNamespace: leaseNamespace, LeaderElectionID: "trimtab",
+		LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 300 * time.Millisecond,
+	}, logger)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &controllerProcess{cancel: cancel, done: make(chan error, 1)}
+	go func() { p.done <- m.Run(ctx) }()
+	t.Cleanup(p.stop)
+	return p
+}
+
+func (p *controllerProcess) stop() {
+	p.cancel()
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+	}
+}
+
+// scenario is one namespace with a user's Deployment and Service, the apps
+// that serve each variant's metrics, and a kubelet stand-in.
+type scenario struct {
+	t       *testing.T
+	ns      string
+	kubelet *kubelet
+	primary *app
+	canary  *app
+	base    *app
+}
+
+func newScenario(t *testing.T) *scenario {
+	t.Helper()
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "rel-"}}
+	require.NoError(t, env.Client.Create(ctx, ns))
+	s := &scenario{t: t, ns: ns.Name,
+		primary: startApp(t, 1, 0.01, 100), canary: startApp(t, 2, 0.01, 100), base: startApp(t, 3, 0.01, 100)}
+	s.kubelet = &kubelet{c: env.Client, ns: s.ns, hold: map[string]bool{},
+		apps: map[string]*app{"": s.primary, "primary": s.primary, "canary": s.canary, "baseline": s.base}}
+	kctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(cancel)
+	s.kubelet.run(kctx, t)
+	require.NoError(t, env.Client.Create(ctx, userDeployment(s.ns, "web", "example.invalid/web:1", 4)))
+	require.NoError(t, env.Client.Create(ctx, userService(s.ns, "web")))
+	return s
+}
+
+func (s *scenario) release(mutate func(*trimtabv1.Release)) *trimtabv1.Release {
+	s.t.Helper()
+	rel := &trimtabv1.Release{
+		ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "web"},
+		Spec: trimtabv1.ReleaseSpec{
+			TargetRef: trimtabv1.TargetRef{Name: "web"},
+			Strategy: trimtabv1.Strategy{Canary: &trimtabv1.CanaryStrategy{Steps: []trimtabv1.CanaryStep{
+				{Weight: 25, AnalysisSeconds: 15}, {Weight: 50, AnalysisSeconds: 15},
+			}}},
+			ProgressDeadlineSeconds: 30,
+			Analysis: trimtabv1.Analysis{IntervalSeconds: 1, Metrics: []trimtabv1.Metric{
+				{Name: "error-ratio", Critical: true, MetricSource: trimtabv1.MetricSource{Scrape: &trimtabv1.ScrapeSource{
+					Metric: "http_requests_total", Kind: trimtabv1.ScrapeRatio, Denominator: "http_requests_total",
+					MatchLabels: map[string]string{"code": "5.."}}}},
+				{Name: "latency-p99", MetricSource: trimtabv1.MetricSource{Scrape: &trimtabv1.ScrapeSource{
+					Metric: "http_request_duration_seconds", Kind: trimtabv1.ScrapeQuantile, Quantile: "0.99"}}},
+			}},
+		},
+	}
+	if mutate != nil {
+		mutate(rel)
+	}
+	require.NoError(s.t, env.Client.Create(context.Background(), rel))
+	return rel
+}
+
+func (s *scenario) get(rel *trimtabv1.Release) *trimtabv1.Release {
+	s.t.Helper()
+	require.NoError(s.t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(rel), rel))
+	return rel
+}
+
+// waitState waits for a state and returns how long it took.
+func (s *scenario) waitState(rel *trimtabv1.Release, state string, within time.Duration) time.Duration {
+	s.t.Helper()
+	start := time.Now()
+	s.eventually(func() bool { return s.get(rel).Status.State == state }, within, rel)
+	return time.Since(start)
+}
+
+// eventually polls cond and, when it never holds, fails with the Release
+// as it is at the end, which is what explains the failure.
+func (s *scenario) eventually(cond func() bool, within time.Duration, rel *trimtabv1.Release) {
+	s.t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			st := s.get(rel).Status
+			s.t.Fatalf("condition not met within %v; state=%s step=%d weight=%d\nconditions=%+v\nrevisions=%+v\nmetrics=%+v\nhistory=%+v",
+				within, st.State, st.Step, st.Weight, st.Conditions, st.Revisions, st.Metrics, st.History[:min(3, len(st.History))])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (s *scenario) deployment(name string) *appsv1.Deployment {
+	s.t.Helper()
+	var d appsv1.Deployment
+	require.NoError(s.t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: name}, &d))
+	return &d
+}
+
+func (s *scenario) replicas(name string) int32 { return ptr.Deref(s.deployment(name).Spec.Replicas, 1) }
+
+// newImage changes the user's Deployment as a user would.
+func (s *scenario) newImage(image string) {
+	s.t.Helper()
+	require.Eventually(s.t, func() bool {
+		d := s.deployment("web")
+		d.Spec.Template.Spec.Containers[0].Image = image
+		return env.Client.Update(context.Background(), d) == nil
+	}, 5*time.Second, 100*time.Millisecond)
+}
+
+func (s *scenario) eventReasons(name string) []string {
+	var evs eventsv1.EventList
+	require.NoError(s.t, env.Client.List(context.Background(), &evs, client.InNamespace(s.ns)))
+	slices.SortFunc(evs.Items, func(a, b eventsv1.Event) int { return a.CreationTimestamp.Compare(b.CreationTimestamp.Time) })
+	var out []string
+	for _, e := range evs.Items {
+		if e.Regarding.Kind == "Release" && e.Regarding.Name == name {
+			out = append(out, e.Reason)
+		}
+	}
+	return out
+}
+
+func TestCanaryPromotesThroughEveryStep(t *testing.T) {
+	s := newScenario(t)
+	startController(t, s.ns)
+	rel := s.release(nil)
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+	require.Eventually(t, func() bool { return s.replicas("web") == 0 }, 10*time.Second, 100*time.Millisecond, "the target runs no pods once the primary serves")
+	require.Equal(t, int32(4), s.replicas("web-primary"))
+	require.Equal(t, int32(4), rel.Status.TotalReplicas)
+
+	s.newImage("example.invalid/web:2")
+	// Record the replica split the replicas router makes when each step's
+	// weight takes effect (near a step's end the canary grows for the next).
+	seen := map[int32][2]int32{}
+	s.eventually(func() bool {
+		st := s.get(rel).Status
+		if _, ok := seen[st.Weight]; !ok && st.State == release.StateProgressing && st.Weight > 0 {
+			seen[st.Weight] = [2]int32{s.replicas("web-primary"), s.replicas("web-canary")}
+		}
+		return st.State == release.StatePromoted
+	}, 60*time.Second, rel)
+
+	require.Equal(t, map[int32][2]int32{25: {3, 1}, 50: {2, 2}}, seen)
+	require.Equal(t, "example.invalid/web:2", s.deployment("web-primary").Spec.Template.Spec.Containers[0].Image)
+	require.Eventually(t, func() bool { return s.replicas("web-canary") == 0 && s.replicas("web-primary") == 4 }, 10*time.Second, 100*time.Millisecond)
+	require.Equal(t, rel.Status.CanaryRevision, rel.Status.StableRevision)
+	require.Equal(t, release.OutcomePromoted, rel.Status.Revisions[0].Outcome)
+	require.NotEmpty(t, rel.Status.History)
+	require.Len(t, rel.Status.Metrics, 2)
+	for _, m := range rel.Status.Metrics {
+		require.NotEqual(t, "no data", m.Canary, "metric %s had no canary data: %s", m.Name, m.Reason)
+	}
+	ready := meta.FindStatusCondition(rel.Status.Conditions, trimtabv1.ConditionReady)
+	require.Equal(t, metav1.ConditionTrue, ready.Status)
+	require.Subset(t, s.eventReasons("web"), []string{release.ReasonInitialized, release.ReasonReleaseStarted, release.ReasonWeightChanged, release.ReasonPromoting, release.ReasonPromoted})
+}
+
+func TestRegressionRollsBackEarly(t *testing.T) {
+	s := newScenario(t)
+	startController(t, s.ns)
+	rel := s.release(func(r *trimtabv1.Release) {
+		r.Spec.Strategy.Canary.Steps = []trimtabv1.CanaryStep{{Weight: 50, AnalysisSeconds: 60}}
+	})
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+
+	// The canary serves 3% errors and 40% more latency.
+	s.canary.set(0.03, 140)
+	s.newImage("example.invalid/web:bad")
+	s.waitState(rel, release.StateProgressing, 10*time.Second)
+	took := s.waitState(rel, release.StateRolledBack, 60*time.Second)
+	t.Logf("rolled back %v after the release started (step analysis 60 s)", took.Round(time.Millisecond))
+	require.Less(t, took, 45*time.Second, "the rollback should come well before the end of the 60 s step")
+
+	// Traffic is back on the primary and the canary is stopped.
+	require.Eventually(t, func() bool { return s.replicas("web-canary") == 0 && s.replicas("web-primary") == 4 }, 5*time.Second, 100*time.Millisecond)
+	require.Equal(t, "example.invalid/web:1", s.deployment("web-primary").Spec.Template.Spec.Containers[0].Image)
+	degraded := meta.FindStatusCondition(rel.Status.Conditions, trimtabv1.ConditionDegraded)
+	require.Equal(t, metav1.ConditionTrue, degraded.Status)
+	require.Equal(t, release.OutcomeRolledBack, rel.Status.Revisions[0].Outcome)
+	require.Contains(t, s.eventReasons("web"), release.ReasonRolledBack)
+}
+
+func TestInvalidReferencesGiveConditions(t *testing.T) {
+	cases := []struct {
+		name   string
+		setup  func(s *scenario)
+		reason string
+		msg    string
+	}{
+		{"missing service", func(s *scenario) {
+			require.NoError(t, env.Client.Delete(context.Background(), userService(s.ns, "web")))
+		}, trimtabv1.ReasonServiceNotFound, "Service %s/web does not exist"},
+		{"deployment with an HPA", func(s *scenario) {
+			require.NoError(t, env.Client.Create(context.Background(), &autoscalingv2.HorizontalPodAutoscaler{
+				ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "web-hpa"},
+				Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MaxReplicas: 5,
+					ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}},
+			}))
+		}, trimtabv1.ReasonTargetHasHPA, "HorizontalPodAutoscaler %s/web-hpa scales Deployment web"},
+		{"foreign object in the way", func(s *scenario) {
+			require.NoError(t, env.Client.Create(context.Background(), userDeployment(s.ns, "web-primary", "someone/else:1", 1)))
+		}, trimtabv1.ReasonOwnedElsewhere, "Deployment %s/web-primary exists and is not managed by this Release"},
+		{"bad request annotation", func(s *scenario) {}, trimtabv1.ReasonInvalidSpec, "annotation trimtab.dev/request=\"rollback-now\""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newScenario(t)
+			tc.setup(s)
+			startController(t, s.ns)
+			rel := s.release(func(r *trimtabv1.Release) {
+				if tc.reason == trimtabv1.ReasonInvalidSpec {
+					r.Annotations = map[string]string{release.AnnotationRequest: "rollback-now"}
+				}
+			})
+			msg := tc.msg
+			if n := countVerbs(msg); n > 0 {
+				msg = fmt.Sprintf(msg, s.ns)
+			}
+			require.Eventually(t, func() bool {
+				c := meta.FindStatusCondition(s.get(rel).Status.Conditions, trimtabv1.ConditionReady)
+				return c != nil && c.Reason == tc.reason
+			}, 15*time.Second, 100*time.Millisecond, "conditions: %v", rel.Status.Conditions)
+			c := meta.FindStatusCondition(rel.Status.Conditions, trimtabv1.ConditionReady)
+			require.Equal(t, metav1.ConditionFalse, c.Status)
+			require.Contains(t, c.Message, msg)
+			// Nothing of the user's was touched.
+			require.Equal(t, int32(4), s.replicas("web"))
+		})
+	}
+}
+
+func countVerbs(s string) int {
+	n := 0
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == '%' && s[i+1] == 's' {
+			n++
+		}
+	}
+	return n
+}
+
+func TestTargetDeletedMidRelease(t *testing.T) {
+	s := newScenario(t)
+	startController(t, s.ns)
+	rel := s.release(func(r *trimtabv1.Release) { r.Spec.Strategy.Canary.Steps[0].AnalysisSeconds = 120 })
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+	s.newImage("example.invalid/web:2")
+	s.waitState(rel, release.StateProgressing, 10*time.Second)
+
+	require.NoError(t, env.Client.Delete(context.Background(), s.deployment("web")))
+	require.Eventually(t, func() bool {
+		c := meta.FindStatusCondition(s.get(rel).Status.Conditions, trimtabv1.ConditionReady)
+		return c != nil && c.Reason == trimtabv1.ReasonTargetNotFound
+	}, 15*time.Second, 100*time.Millisecond)
+	// The primary keeps serving: nothing is deleted because the target went away.
+	require.Equal(t, int32(3), s.replicas("web-primary"))
+}
+
+func TestDeletingTheReleaseHandsBackToTheTarget(t *testing.T) {
+	s := newScenario(t)
+	startController(t, s.ns)
+	rel := s.release(nil)
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+	require.Eventually(t, func() bool { return s.replicas("web") == 0 }, 10*time.Second, 100*time.Millisecond)
+
+	require.NoError(t, env.Client.Delete(context.Background(), rel))
+	require.Eventually(t, func() bool {
+		err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(rel), &trimtabv1.Release{})
+		return apierrors.IsNotFound(err)
+	}, 20*time.Second, 100*time.Millisecond, "the finalizer did not finish")
+	require.Equal(t, int32(4), s.replicas("web"), "the target runs the workload again")
+	for _, name := range []string{"web-primary", "web-canary"} {
+		err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: name}, &appsv1.Deployment{})
+		require.True(t, apierrors.IsNotFound(err), "%s should be gone, got %v", name, err)
+	}
+	var svc corev1.Service
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web"}, &svc), "the user's Service stays")
+}
