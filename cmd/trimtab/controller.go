@@ -75,10 +75,13 @@ line wins over the environment.`,
 	f.StringVar(&opts.MetricsAddress, "metrics.address", ":9090", "address serving /metrics, /livez, /readyz and /healthz")
 	f.StringVar(&opts.APIAddress, "api.address", ":8081", "address serving trimtab's /api/v1")
 	f.DurationVar(&opts.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown may take")
+	f.StringSliceVar(&opts.Namespaces, "namespaces", nil, "watch only these namespaces (comma-separated; default: all)")
 	f.StringVar(&opts.PrometheusURL, "prometheus.url", "", "default Prometheus server for metrics with a prometheus source, e.g. http://prometheus.monitoring:9090")
 	f.StringVar(&opts.AWSRegion, "aws.region", "", "AWS region for CloudWatch metrics (default: the AWS SDK's own lookup)")
 	f.StringVar(&opts.CloudWatchEndpoint, "cloudwatch.endpoint", "", "CloudWatch endpoint override (default: the region's)")
 	f.Float64Var(&opts.FalseRollbackRate, "analysis.false-rollback-rate", 0.01, "chance that a whole release of a healthy canary is rolled back; the judge stops early only on evidence stronger than this allows")
+	f.DurationVar(&opts.ScalingSyncPeriod, "scaling.sync-period", 15*time.Second, "how often every ScalingPolicy is synced: one metric batch for all, then a decision each (the HPA's --horizontal-pod-autoscaler-sync-period)")
+	f.DurationVar(&opts.ScalingMetricInterval, "scaling.metric-interval", time.Minute, "window of ScalingPolicy queries ({{.Interval}}) and of the per-pod samples they return")
 	f.StringVar(&logLevel, "log.level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&logFormat, "log.format", "json", "log format: json or logfmt")
 	return cmd

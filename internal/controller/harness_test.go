@@ -100,12 +100,13 @@ type kubelet struct {
 	c    client.Client
 	ns   string
 	apps map[string]*app // by variant label; "" for the target's own pods
-	// hold lists Deployments whose pods must not become ready.
+	// hold lists Deployments whose rollouts stall: their pods and status
+	// stay as they are, as when new pods cannot be scheduled.
 	mu   sync.Mutex
 	hold map[string]bool
 }
 
-func (k *kubelet) holdNotReady(name string, on bool) {
+func (k *kubelet) stall(name string, on bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.hold[name] = on
@@ -142,6 +143,12 @@ func (k *kubelet) sync(ctx context.Context) error {
 }
 
 func (k *kubelet) syncDeployment(ctx context.Context, d *appsv1.Deployment) error {
+	k.mu.Lock()
+	held := k.hold[d.Name]
+	k.mu.Unlock()
+	if held {
+		return nil
+	}
 	want := int(ptr.Deref(d.Spec.Replicas, 1))
 	var pods corev1.PodList
 	if err := k.c.List(ctx, &pods, client.InNamespace(k.ns), client.MatchingLabels(d.Spec.Selector.MatchLabels)); err != nil {
@@ -161,9 +168,6 @@ func (k *kubelet) syncDeployment(ctx context.Context, d *appsv1.Deployment) erro
 		}
 		mine = append(mine, p)
 	}
-	k.mu.Lock()
-	held := k.hold[d.Name]
-	k.mu.Unlock()
 	variant := d.Spec.Template.Labels[router.VariantLabel]
 	a := k.apps[variant]
 	for i := len(mine); i < want; i++ {
@@ -184,9 +188,6 @@ func (k *kubelet) syncDeployment(ctx context.Context, d *appsv1.Deployment) erro
 	ready := int32(0)
 	for i := range mine {
 		p := &mine[i]
-		if held {
-			continue
-		}
 		ready++
 		if p.Status.Phase == corev1.PodRunning {
 			continue

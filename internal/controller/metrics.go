@@ -11,6 +11,7 @@ import (
 type Metrics struct {
 	reconciles *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
+	scaling    *scalingMetrics
 }
 
 // NewMetrics registers the reconciler metrics with reg.
@@ -30,6 +31,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
+	}
+	var err error
+	if m.scaling, err = newScalingMetrics(reg); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

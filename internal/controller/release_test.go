@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/internal/logging"
@@ -58,6 +59,8 @@ func startController(t *testing.T, leaseNamespace string) *controllerProcess {
 	m, err := manager.New(env.Config, manager.Options{
 		MetricsAddress: "127.0.0.1:0", APIAddress: "127.0.0.1:0", ShutdownTimeout: 10 * time.Second,
 		LeaderElection: true, LeaderElectionNamespace: leaseNamespace, LeaderElectionID: "trimtab",
+		// Each test's controller sees only its own namespace, so tests run in parallel.
+		Namespaces: []string{leaseNamespace},
 		LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 300 * time.Millisecond,
 	}, logger)
 	require.NoError(t, err)
@@ -192,6 +195,7 @@ func (s *scenario) eventReasons(name string) []string {
 }
 
 func TestCanaryPromotesThroughEveryStep(t *testing.T) {
+	t.Parallel()
 	s := newScenario(t)
 	startController(t, s.ns)
 	rel := s.release(nil)
@@ -228,6 +232,7 @@ func TestCanaryPromotesThroughEveryStep(t *testing.T) {
 }
 
 func TestRegressionRollsBackEarly(t *testing.T) {
+	t.Parallel()
 	s := newScenario(t)
 	startController(t, s.ns)
 	rel := s.release(func(r *trimtabv1.Release) {
@@ -253,6 +258,7 @@ func TestRegressionRollsBackEarly(t *testing.T) {
 }
 
 func TestInvalidReferencesGiveConditions(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		setup  func(s *scenario)
@@ -276,6 +282,7 @@ func TestInvalidReferencesGiveConditions(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			s := newScenario(t)
 			tc.setup(s)
 			startController(t, s.ns)
@@ -312,6 +319,7 @@ func countVerbs(s string) int {
 }
 
 func TestTargetDeletedMidRelease(t *testing.T) {
+	t.Parallel()
 	s := newScenario(t)
 	startController(t, s.ns)
 	rel := s.release(func(r *trimtabv1.Release) { r.Spec.Strategy.Canary.Steps[0].AnalysisSeconds = 120 })
@@ -329,6 +337,7 @@ func TestTargetDeletedMidRelease(t *testing.T) {
 }
 
 func TestDeletingTheReleaseHandsBackToTheTarget(t *testing.T) {
+	t.Parallel()
 	s := newScenario(t)
 	startController(t, s.ns)
 	rel := s.release(nil)
@@ -347,4 +356,153 @@ func TestDeletingTheReleaseHandsBackToTheTarget(t *testing.T) {
 	}
 	var svc corev1.Service
 	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web"}, &svc), "the user's Service stays")
+}
+
+// eventCounts counts the Events of a Release by reason, including repeats
+// the recorder folded into an event series.
+func (s *scenario) eventCounts(name string) map[string]int {
+	var evs eventsv1.EventList
+	require.NoError(s.t, env.Client.List(context.Background(), &evs, client.InNamespace(s.ns)))
+	out := map[string]int{}
+	for _, e := range evs.Items {
+		if e.Regarding.Kind != "Release" || e.Regarding.Name != name {
+			continue
+		}
+		n := 1
+		if e.Series != nil {
+			n = int(e.Series.Count)
+		}
+		out[e.Reason] += n
+	}
+	return out
+}
+
+// TestRestartMidRelease stops the controller at several points of a
+// release and starts a new one: the release ends as it would have without
+// the restart, and no step is taken twice.
+func TestRestartMidRelease(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		// at says when to stop the first controller.
+		at func(st trimtabv1.ReleaseStatus) bool
+		// holdPrimary stalls the primary's rollout while the first
+		// controller runs, so the stop lands mid-promotion.
+		holdPrimary bool
+	}{
+		{"right after the first weight change", func(st trimtabv1.ReleaseStatus) bool { return st.Weight == 25 }, false},
+		{"in the middle of the second step", func(st trimtabv1.ReleaseStatus) bool {
+			return st.Step == 2 && st.Weight == 50 && st.Analysis != nil && st.Analysis.Looks >= 3
+		}, false},
+		{"mid-promotion", func(st trimtabv1.ReleaseStatus) bool { return st.State == release.StatePromoting }, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t)
+			first := startController(t, s.ns)
+			rel := s.release(func(r *trimtabv1.Release) {
+				for i := range r.Spec.Strategy.Canary.Steps {
+					r.Spec.Strategy.Canary.Steps[i].AnalysisSeconds = 10
+				}
+			})
+			s.waitState(rel, release.StateIdle, 20*time.Second)
+			s.newImage("example.invalid/web:2")
+			if tc.holdPrimary {
+				s.eventually(func() bool { return s.get(rel).Status.Step == 2 }, 40*time.Second, rel)
+				s.kubelet.stall("web-primary", true)
+			}
+			s.eventually(func() bool { return tc.at(s.get(rel).Status) }, 60*time.Second, rel)
+			first.stop()
+			stoppedAt := s.get(rel).Status
+			s.kubelet.stall("web-primary", false)
+
+			startController(t, s.ns)
+			s.waitState(rel, release.StatePromoted, 60*time.Second)
+			require.GreaterOrEqual(t, rel.Status.Step, stoppedAt.Step, "the new controller went back a step")
+			counts := s.eventCounts("web")
+			require.Equal(t, 1, counts[release.ReasonReleaseStarted], "events: %v", counts)
+			require.Equal(t, 2, counts[release.ReasonWeightChanged], "each step's weight is set once: %v", counts)
+			require.Equal(t, 1, counts[release.ReasonPromoted], "events: %v", counts)
+			require.Zero(t, counts[release.ReasonRolledBack], "events: %v", counts)
+			require.Equal(t, "example.invalid/web:2", s.deployment("web-primary").Spec.Template.Spec.Containers[0].Image)
+		})
+	}
+}
+
+
+// routeWeights reads the weights of the first rule of the HTTPRoute.
+func (s *scenario) routeWeights(name string) map[string]int32 {
+	s.t.Helper()
+	var r gatewayv1.HTTPRoute
+	require.NoError(s.t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: name}, &r))
+	out := map[string]int32{}
+	for _, ref := range r.Spec.Rules[0].BackendRefs {
+		out[string(ref.Name)] = ptr.Deref(ref.Weight, 1)
+	}
+	return out
+}
+
+func TestBlueGreenWithGatewayAPI(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		abort bool
+	}{
+		{"switch and promote", false},
+		{"instant rollback inside the window", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t)
+			route := &gatewayv1.HTTPRoute{
+				ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "web"},
+				Spec: gatewayv1.HTTPRouteSpec{
+					CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "public"}}},
+					Rules: []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
+						BackendObjectReference: gatewayv1.BackendObjectReference{Name: "web", Port: ptr.To(gatewayv1.PortNumber(80))}}}}}},
+				},
+			}
+			require.NoError(t, env.Client.Create(context.Background(), route))
+			startController(t, s.ns)
+			rel := s.release(func(r *trimtabv1.Release) {
+				r.Spec.Strategy = trimtabv1.Strategy{BlueGreen: &trimtabv1.BlueGreenStrategy{PreviewService: "web-preview", AnalysisSeconds: 10, RollbackWindowSeconds: 20}}
+				r.Spec.Traffic = trimtabv1.Traffic{Router: trimtabv1.RouterGatewayAPI, HTTPRoute: "web"}
+			})
+			s.waitState(rel, release.StateIdle, 20*time.Second)
+			require.Equal(t, map[string]int32{"web-primary": 100, "web-canary": 0}, s.routeWeights("web"))
+
+			s.newImage("example.invalid/web:2")
+			s.waitState(rel, release.StateProgressing, 10*time.Second)
+			// Verification: the new version runs at full size behind the
+			// preview Service and gets no live traffic.
+			s.eventually(func() bool { return s.replicas("web-canary") == 4 }, 10*time.Second, rel)
+			var preview corev1.Service
+			require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web-preview"}, &preview))
+			require.Equal(t, "canary", preview.Spec.Selector["trimtab.dev/variant"])
+			require.Equal(t, map[string]int32{"web-primary": 100, "web-canary": 0}, s.routeWeights("web"))
+
+			// The switch moves all traffic at once; the old version stays up.
+			s.eventually(func() bool { return s.get(rel).Status.Weight == 100 }, 40*time.Second, rel)
+			require.Equal(t, map[string]int32{"web-primary": 0, "web-canary": 100}, s.routeWeights("web"))
+			require.Equal(t, int32(4), s.replicas("web-primary"))
+			require.Equal(t, "example.invalid/web:1", s.deployment("web-primary").Spec.Template.Spec.Containers[0].Image)
+
+			if tc.abort {
+				rel.Annotations = map[string]string{release.AnnotationRequest: "abort:" + rel.Status.CanaryRevision}
+				require.NoError(t, env.Client.Update(context.Background(), rel))
+				took := s.waitState(rel, release.StateRolledBack, 10*time.Second)
+				t.Logf("rolled back %v after the request", took.Round(time.Millisecond))
+				require.Equal(t, map[string]int32{"web-primary": 100, "web-canary": 0}, s.routeWeights("web"))
+				require.Equal(t, "example.invalid/web:1", s.deployment("web-primary").Spec.Template.Spec.Containers[0].Image)
+				s.eventually(func() bool { return s.replicas("web-canary") == 0 }, 5*time.Second, rel)
+				return
+			}
+			s.waitState(rel, release.StatePromoted, 60*time.Second)
+			require.Equal(t, map[string]int32{"web-primary": 100, "web-canary": 0}, s.routeWeights("web"))
+			require.Equal(t, "example.invalid/web:2", s.deployment("web-primary").Spec.Template.Spec.Containers[0].Image)
+			s.eventually(func() bool { return s.replicas("web-canary") == 0 }, 5*time.Second, rel)
+		})
+	}
 }

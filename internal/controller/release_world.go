@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
@@ -101,6 +102,14 @@ func (r *ReleaseReconciler) observe(ctx context.Context, rel *trimtabv1.Release)
 	w.total = max(rel.Status.TotalReplicas, 1)
 	if n := ptr.Deref(target.Spec.Replicas, 1); n > 0 && (rel.Status.TotalReplicas == 0 || rel.Status.State != release.StateInitializing) {
 		w.total = n
+	}
+	if v, ok := rel.Annotations[release.AnnotationDesiredReplicas]; ok {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < 1 {
+			w.problem = misconfigured(trimtabv1.ReasonInvalidSpec, "annotation %s=%q: want a whole number of replicas from 1 (a ScalingPolicy sets it)", release.AnnotationDesiredReplicas, v)
+			return w, nil
+		}
+		w.total = int32(n)
 	}
 	o := &w.observed
 	o.TargetRevision = revisionOf(target.Spec.Template)

@@ -1,13 +1,13 @@
 package controller
 
 import (
+	"log/slog"
 	"net/http"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/scaler"
 )
 
 // EventSource is the reporting controller name on trimtab's Events.
@@ -23,6 +23,14 @@ type Deps struct {
 	FalseRollbackRate float64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// ScalingSyncPeriod is how often every ScalingPolicy is synced
+	// (default 15 s, the HPA's).
+	ScalingSyncPeriod time.Duration
+	// ScalingMetricInterval is {{.Interval}} of scaling queries and the
+	// window their samples cover (default 1 min).
+	ScalingMetricInterval time.Duration
+	// Log receives the scaling cycle's errors (default: discarded).
+	Log *slog.Logger
 }
 
 // Setup registers every trimtab controller with mgr.
@@ -45,10 +53,9 @@ func Setup(mgr ctrl.Manager, deps Deps) error {
 	if err := rel.SetupWithManager(mgr); err != nil {
 		return err
 	}
-	policy := &TargetReconciler[*trimtabv1.ScalingPolicy]{
-		Name: "scalingpolicy", Client: mgr.GetClient(), Events: events, Metrics: deps.Metrics,
-		NewObject: func() *trimtabv1.ScalingPolicy { return &trimtabv1.ScalingPolicy{} },
-		NewList:   func() client.ObjectList { return &trimtabv1.ScalingPolicyList{} },
+	policy := &ScalingPolicyController{
+		Client: mgr.GetClient(), Events: events, Metrics: deps.Metrics, Collector: deps.Collector, Now: deps.Now,
+		SyncPeriod: deps.ScalingSyncPeriod, MetricInterval: deps.ScalingMetricInterval, Params: scaler.DefaultParams(), Log: deps.Log,
 	}
 	return policy.SetupWithManager(mgr)
 }

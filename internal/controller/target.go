@@ -17,6 +17,9 @@ import (
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 )
 
+// fieldOwner is the field manager of every write trimtab makes.
+const fieldOwner = client.FieldOwner("trimtab")
+
 // targetIndex is the field index from a target Deployment's name to the
 // objects that reference it, so a Deployment event wakes exactly those.
 const targetIndex = "spec.targetRef.name"

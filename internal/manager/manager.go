@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -53,9 +54,15 @@ type Options struct {
 	PrometheusURL      string
 	AWSRegion          string
 	CloudWatchEndpoint string
+	// Namespaces limits the controller to these namespaces; empty means all.
+	Namespaces []string
 	// FalseRollbackRate bounds the chance that a release of a healthy
 	// canary is rolled back (default 0.01).
 	FalseRollbackRate float64
+	// ScalingSyncPeriod is how often every ScalingPolicy is synced, and
+	// ScalingMetricInterval the window of its queries (defaults 15 s, 1 min).
+	ScalingSyncPeriod     time.Duration
+	ScalingMetricInterval time.Duration
 }
 
 // Manager is a configured, not yet running, controller process. Its
@@ -90,8 +97,16 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 		}
 		return &d
 	}
+	var cacheOpts cache.Options
+	if len(opts.Namespaces) > 0 {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range opts.Namespaces {
+			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        kube.NewScheme(),
+		Cache:                         cacheOpts,
 		Metrics:                       metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:        "0",
 		LeaderElection:                opts.LeaderElection,
@@ -129,6 +144,7 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 	}
 	if err := controller.Setup(mgr, controller.Deps{
 		Metrics: metrics, Collector: coll, HTTPClient: httpClient, FalseRollbackRate: opts.FalseRollbackRate,
+		ScalingSyncPeriod: opts.ScalingSyncPeriod, ScalingMetricInterval: opts.ScalingMetricInterval, Log: logger,
 	}); err != nil {
 		return nil, fmt.Errorf("set up controllers: %w", err)
 	}

@@ -14,6 +14,12 @@ const (
 	AnnotationPaused  = "trimtab.dev/paused"
 	AnnotationFrozen  = "trimtab.dev/frozen"
 	AnnotationRequest = "trimtab.dev/request"
+	// AnnotationDesiredReplicas is how a ScalingPolicy scales a workload
+	// that a Release manages: it sets the workload's total size here, and
+	// the Release controller splits it between primary, canary and baseline
+	// in the release's proportions, so the two controllers never write the
+	// same replica counts.
+	AnnotationDesiredReplicas = "trimtab.dev/desired-replicas"
 )
 
 // Verb is a one-shot request.

@@ -1,0 +1,675 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/scaler"
+	"github.com/trimtab/trimtab/scaler/predict"
+	"github.com/trimtab/trimtab/scaler/release"
+	"github.com/trimtab/trimtab/scaler/release/router"
+)
+
+// Scaling defaults: the HPA's sync period, and the collector's rate window.
+const (
+	DefaultScalingSyncPeriod     = 15 * time.Second
+	DefaultScalingMetricInterval = collector.DefaultInterval
+	// scalingWorkers bounds the concurrent API writes of one cycle.
+	scalingWorkers = 8
+)
+
+// Event reasons of the ScalingPolicy controller, as the HPA's.
+const (
+	ReasonSuccessfulRescale = "SuccessfulRescale"
+	ReasonFailedRescale     = "FailedRescale"
+	ReasonFailedGetScale    = "FailedGetScale"
+)
+
+// errTargetMoved says the replica count changed under a sync; the next
+// cycle decides again from the new count rather than fight the writer.
+var errTargetMoved = errors.New("the replica count changed during the sync; deciding again at the next sync")
+
+// ScalingPolicyController scales the targets of ScalingPolicies.
+//
+// It has two halves. The reconciler reacts to a policy, its Deployment, an
+// HPA or a Release changing, and keeps the Ready condition true to the
+// world at once (target missing, HPA conflict, invalid spec). The cycle is
+// a leader-only runnable that, every SyncPeriod, lists every policy from the
+// cache, collects all their metrics in ONE Collect call (so the providers
+// batch across policies: one Prometheus request per shared template) and
+// then decides and applies per policy with bounded concurrency. Both write
+// status through optimistic-lock patches, each only the fields it owns.
+type ScalingPolicyController struct {
+	Client    client.Client
+	Events    events.EventRecorder
+	Metrics   *Metrics
+	Collector Collector
+	// Now is the clock handed to scaler.Decide.
+	Now func() time.Time
+	// SyncPeriod between cycles (DefaultScalingSyncPeriod when zero).
+	SyncPeriod time.Duration
+	// MetricInterval is {{.Interval}} of scaling queries and the window
+	// their per-pod samples cover (DefaultScalingMetricInterval when zero).
+	MetricInterval time.Duration
+	// Params are the kube-controller-manager HPA flags.
+	Params scaler.Params
+	Log    *slog.Logger
+
+	mu     sync.Mutex
+	states map[types.NamespacedName]*policyState
+	status *statusQueue
+}
+
+// policyState is what a policy's syncs remember, as the HPA keeps it in
+// memory: the recommendation history and the forecaster. Both are rebuilt
+// after a restart (the consecutive-failure count is restored from status).
+type policyState struct {
+	uid       types.UID
+	history   scaler.History
+	lastScale *metav1.Time
+	model     *predict.Model
+	season    time.Duration
+}
+
+// scaleTarget is what a policy scales: a Deployment directly, or the
+// Release that manages it, through its desired-replicas annotation.
+type scaleTarget struct {
+	deployment *appsv1.Deployment
+	release    *trimtabv1.Release
+	selector   labels.Selector
+}
+
+// SetupWithManager registers the reconciler with its watches and the cycle
+// as a leader-election runnable.
+func (c *ScalingPolicyController) SetupWithManager(mgr ctrl.Manager) error {
+	if c.SyncPeriod <= 0 {
+		c.SyncPeriod = DefaultScalingSyncPeriod
+	}
+	if c.MetricInterval <= 0 {
+		c.MetricInterval = DefaultScalingMetricInterval
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	c.status = newStatusQueue()
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &trimtabv1.ScalingPolicy{}, targetIndex, func(o client.Object) []string {
+		return []string{o.(*trimtabv1.ScalingPolicy).Spec.TargetRef.Name}
+	}); err != nil {
+		return fmt.Errorf("index scalingpolicies by target: %w", err)
+	}
+	byName := func(name func(client.Object) string) handler.EventHandler {
+		return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			return c.policiesTargeting(ctx, o.GetNamespace(), name(o))
+		})
+	}
+	err := ctrl.NewControllerManagedBy(mgr).
+		Named("scalingpolicy").
+		For(&trimtabv1.ScalingPolicy{}).
+		Watches(&appsv1.Deployment{}, byName(client.Object.GetName)).
+		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, byName(func(o client.Object) string {
+			return o.(*autoscalingv2.HorizontalPodAutoscaler).Spec.ScaleTargetRef.Name
+		})).
+		Watches(&trimtabv1.Release{}, byName(func(o client.Object) string { return o.(*trimtabv1.Release).Spec.TargetRef.Name })).
+		Complete(c)
+	if err != nil {
+		return err
+	}
+	return mgr.Add(c)
+}
+
+func (c *ScalingPolicyController) policiesTargeting(ctx context.Context, namespace, name string) []reconcile.Request {
+	var list trimtabv1.ScalingPolicyList
+	if err := c.Client.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{targetIndex: name}); err != nil {
+		c.Log.Error("list scalingpolicies referencing a target", "namespace", namespace, "target", name, "error", err)
+		return nil
+	}
+	reqs := make([]reconcile.Request, len(list.Items))
+	for i := range list.Items {
+		reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
+	}
+	return reqs
+}
+
+// Reconcile keeps the Ready condition and observedGeneration current; the
+// cycle does the scaling.
+func (c *ScalingPolicyController) Reconcile(ctx context.Context, req reconcile.Request) (res reconcile.Result, err error) {
+	defer func(start time.Time) { c.Metrics.observe("scalingpolicy", start, err) }(time.Now())
+	var pol trimtabv1.ScalingPolicy
+	if err := c.Client.Get(ctx, req.NamespacedName, &pol); err != nil {
+		// The cycle forgets deleted policies.
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	_, _, ready, lookupErr := c.admit(ctx, &pol)
+	if err := c.writeStatus(ctx, &pol, func(st *trimtabv1.ScalingPolicyStatus) {
+		meta.SetStatusCondition(&st.Conditions, ready)
+	}); err != nil {
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{}, lookupErr
+}
+
+// admit decides whether pol may scale now: its spec is valid, its target
+// exists and no HPA scales it. It returns the Ready condition either way,
+// and the target when admitted.
+func (c *ScalingPolicyController) admit(ctx context.Context, pol *trimtabv1.ScalingPolicy) (scaler.Config, *scaleTarget, metav1.Condition, error) {
+	not := func(reason, format string, args ...any) metav1.Condition {
+		return metav1.Condition{Type: trimtabv1.ConditionReady, Status: metav1.ConditionFalse, Reason: reason,
+			Message: fmt.Sprintf(format, args...), ObservedGeneration: pol.Generation}
+	}
+	cfg, err := scaler.ConfigFromSpec(pol.Spec, c.Params)
+	if err != nil {
+		return cfg, nil, not(trimtabv1.ReasonInvalidSpec, "%v", err), nil
+	}
+	d, cond, err := resolveTarget(ctx, c.Client, pol.Namespace, pol.Spec.TargetRef, pol.Generation)
+	if d == nil {
+		return cfg, nil, cond, err
+	}
+	if hpa, err := hasHPA(ctx, c.Client, pol.Namespace, d.Name); err != nil {
+		return cfg, nil, not(trimtabv1.ReasonTargetLookupFailed, "%v", err), err
+	} else if hpa != "" {
+		return cfg, nil, not(trimtabv1.ReasonTargetHasHPA,
+			"HorizontalPodAutoscaler %s/%s already scales Deployment %s; two autoscalers would fight over its replicas: delete the HPA or this ScalingPolicy",
+			pol.Namespace, hpa, d.Name), nil
+	}
+	rel, err := releaseOf(ctx, c.Client, pol.Namespace, d.Name)
+	if err != nil {
+		return cfg, nil, not(trimtabv1.ReasonTargetLookupFailed, "%v", err), err
+	}
+	t := &scaleTarget{deployment: d, release: rel}
+	if rel != nil {
+		// The release's variants serve the workload; the target itself runs
+		// no pods once the primary serves.
+		sel, err := labels.Parse(ReleaseLabel + "=" + rel.Name + "," + router.VariantLabel + " in (" + router.Primary + "," + router.Canary + "," + router.Baseline + ")")
+		if err != nil {
+			return cfg, nil, not(trimtabv1.ReasonInvalidSpec, "Release name %q cannot select pods: %v", rel.Name, err), nil
+		}
+		t.selector = sel
+		cond.Message = fmt.Sprintf("Deployment %s/%s found; Release %s manages it, so the total replica count goes to its %s annotation", pol.Namespace, d.Name, rel.Name, release.AnnotationDesiredReplicas)
+	} else {
+		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+		if err != nil || sel.Empty() {
+			return cfg, nil, not(trimtabv1.ReasonInvalidSpec, "Deployment %s/%s has no usable pod selector (%v); the HPA refuses such targets too", pol.Namespace, d.Name, err), nil
+		}
+		t.selector = sel
+	}
+	return cfg, t, cond, nil
+}
+
+// releaseOf returns the Release managing Deployment name, if any. Releases
+// are few per namespace, so a list beats depending on another controller's
+// index.
+func releaseOf(ctx context.Context, c client.Reader, namespace, name string) (*trimtabv1.Release, error) {
+	var list trimtabv1.ReleaseList
+	if err := c.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return nil, fmt.Errorf("list Releases: %w", err)
+	}
+	for i := range list.Items {
+		if list.Items[i].Spec.TargetRef.Name == name {
+			return &list.Items[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// NeedLeaderElection makes the cycle run on the leader only.
+func (c *ScalingPolicyController) NeedLeaderElection() bool { return true }
+
+// Start runs the status writers, and a cycle at once and then every
+// SyncPeriod, until ctx ends.
+func (c *ScalingPolicyController) Start(ctx context.Context) error {
+	if c.status == nil {
+		c.status = newStatusQueue()
+	}
+	var writers sync.WaitGroup
+	for range scalingWorkers {
+		writers.Go(func() { c.drainStatus(ctx) })
+	}
+	defer func() {
+		c.status.q.ShutDown()
+		writers.Wait()
+	}()
+	tick := time.NewTicker(c.SyncPeriod)
+	defer tick.Stop()
+	for {
+		stats, err := c.Cycle(ctx)
+		if err != nil && ctx.Err() == nil {
+			c.Log.Error("scaling cycle", "error", err)
+		} else {
+			c.Log.Debug("scaling cycle", "policies", stats.Policies, "queries", stats.Queries, "scaled", stats.Scaled, "duration", stats.Duration)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// CycleStats describe one cycle.
+type CycleStats struct {
+	// Policies synced, and Queries collected for them in one batch.
+	Policies, Queries int
+	// Scaled is how many targets got a new replica count.
+	Scaled int
+	// Duration of the whole cycle.
+	Duration time.Duration
+}
+
+// policySync is one policy's share of a cycle.
+type policySync struct {
+	pol    *trimtabv1.ScalingPolicy // from the cache: read only
+	cfg    scaler.Config
+	target *scaleTarget
+	ready  metav1.Condition
+	err    error
+	// current is spec.replicas of the target (or the Release's total);
+	// statusReplicas what actually runs.
+	current, statusReplicas int32
+	pods                    []scaler.Pod
+	first, n                int // the policy's queries in the batch
+}
+
+// Cycle syncs every ScalingPolicy once: it reads each policy's world from
+// the cache, collects all metrics in one batch, then decides and applies
+// per policy.
+func (c *ScalingPolicyController) Cycle(ctx context.Context) (CycleStats, error) {
+	began := time.Now()
+	now := c.Now()
+	var list trimtabv1.ScalingPolicyList
+	// Read only: the cycle never mutates a listed object (writes copy).
+	if err := c.Client.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
+		return CycleStats{}, fmt.Errorf("list scalingpolicies: %w", err)
+	}
+	syncs := make([]*policySync, len(list.Items))
+	var queries []collector.Query
+	for i := range list.Items {
+		s := c.prepare(ctx, &list.Items[i])
+		s.first = len(queries)
+		if s.target != nil {
+			queries = c.appendQueries(queries, s, now)
+		}
+		s.n = len(queries) - s.first
+		syncs[i] = s
+	}
+	var results []collector.Result
+	if len(queries) > 0 {
+		results = c.Collector.Collect(ctx, queries)
+	}
+	var (
+		mu      sync.Mutex
+		nScaled int
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(scalingWorkers)
+	for _, s := range syncs {
+		g.Go(func() error {
+			changed, err := c.finish(gctx, s, results[s.first:s.first+s.n], now)
+			if err != nil {
+				c.Log.Error("sync scalingpolicy", "namespace", s.pol.Namespace, "name", s.pol.Name, "error", err)
+			}
+			if changed {
+				mu.Lock()
+				nScaled++
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	c.forgetMissing(list.Items)
+	d := time.Since(began)
+	c.Metrics.scaling.cycle(d, len(syncs), len(queries))
+	return CycleStats{Policies: len(syncs), Queries: len(queries), Scaled: nScaled, Duration: d}, ctx.Err()
+}
+
+// prepare reads a policy's target, pods and replica counts from the cache.
+func (c *ScalingPolicyController) prepare(ctx context.Context, pol *trimtabv1.ScalingPolicy) *policySync {
+	s := &policySync{pol: pol}
+	s.cfg, s.target, s.ready, s.err = c.admit(ctx, pol)
+	if s.target == nil {
+		return s
+	}
+	var pods corev1.PodList
+	if err := c.Client.List(ctx, &pods, client.InNamespace(pol.Namespace), client.MatchingLabelsSelector{Selector: s.target.selector}, client.UnsafeDisableDeepCopy); err != nil {
+		s.target, s.err = nil, fmt.Errorf("list pods of %s: %w", pol.Spec.TargetRef.Name, err)
+		return s
+	}
+	s.pods = podsOf(pods.Items)
+	if rel := s.target.release; rel != nil {
+		s.current, s.statusReplicas = c.releaseReplicas(ctx, rel, s.target.deployment)
+	} else {
+		// A Deployment's /scale is spec.replicas and status.replicas; the
+		// cache already holds them, so reading costs no request.
+		s.current = ptr.Deref(s.target.deployment.Spec.Replicas, 1)
+		s.statusReplicas = s.target.deployment.Status.Replicas
+	}
+	return s
+}
+
+// releaseReplicas returns the workload's total as this controller last
+// asked for it (the annotation: the Release's equivalent of spec.replicas),
+// else the Release's status.totalReplicas, and the replicas its variants run.
+func (c *ScalingPolicyController) releaseReplicas(ctx context.Context, rel *trimtabv1.Release, target *appsv1.Deployment) (current, running int32) {
+	current = rel.Status.TotalReplicas
+	if v, ok := rel.Annotations[release.AnnotationDesiredReplicas]; ok {
+		if n, err := strconv.ParseInt(v, 10, 32); err == nil && n >= 1 {
+			current = int32(n)
+		}
+	}
+	if current == 0 {
+		current = ptr.Deref(target.Spec.Replicas, 1)
+	}
+	for _, v := range []string{router.Primary, router.Canary, router.Baseline} {
+		var d appsv1.Deployment
+		if err := c.Client.Get(ctx, types.NamespacedName{Namespace: rel.Namespace, Name: variantName(rel, v)}, &d); err == nil && metav1.IsControlledBy(&d, rel) {
+			running += d.Status.Replicas
+		}
+	}
+	return current, running
+}
+
+// appendQueries adds one query per metric of s.
+func (c *ScalingPolicyController) appendQueries(qs []collector.Query, s *policySync, now time.Time) []collector.Query {
+	target := collector.Target{Namespace: s.pol.Namespace, Name: s.target.deployment.Name, Selector: s.target.selector}
+	if s.target.release != nil {
+		// Variant pods are named <target>-<variant>-<hash>-<suffix>, which
+		// the default regex does not match: name them.
+		names := make([]string, len(s.pods))
+		for i, p := range s.pods {
+			names[i] = p.Name
+		}
+		target.PodRegex = collector.PodRegexFor(names)
+	}
+	for _, m := range s.pol.Spec.Metrics {
+		qs = append(qs, collector.Query{
+			Owner:    collector.Owner{Kind: "scalingpolicy", Name: s.pol.Name},
+			Metric:   m.Metric,
+			Target:   target,
+			Interval: c.MetricInterval,
+			At:       now,
+		})
+	}
+	return qs
+}
+
+// finish decides and applies one policy and writes its status. changed
+// reports a new replica count.
+func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, results []collector.Result, now time.Time) (bool, error) {
+	pol := s.pol
+	key := client.ObjectKeyFromObject(pol)
+	if s.target == nil {
+		c.queueStatus(key, func(st *trimtabv1.ScalingPolicyStatus) { meta.SetStatusCondition(&st.Conditions, s.ready) })
+		return false, s.err
+	}
+	state := c.state(pol)
+	in := scaler.Input{
+		Config:         s.cfg,
+		SpecReplicas:   s.current,
+		StatusReplicas: s.statusReplicas,
+		Pods:           s.pods,
+		Results:        make(map[string]scaler.MetricResult, len(s.cfg.Metrics)),
+		History:        state.history,
+	}
+	for i, m := range pol.Spec.Metrics {
+		in.Results[m.Name] = metricResult(m, results[i], c.MetricInterval)
+	}
+	forecast, acc := state.forecast(s.cfg, now)
+	in.Forecast = forecast
+	d := scaler.Decide(in, now)
+	if state.model != nil && d.HasDemand {
+		state.model.Observe(now, d.Demand)
+	}
+	c.Metrics.scaling.record(pol, d, forecast, acc)
+	c.Metrics.scaling.setCurrent(pol.Namespace, pol.Name, s.current)
+
+	able := (*metav1.Condition)(nil)
+	var applyErr error
+	scaledTo := int32(0)
+	if d.Replicas != s.current {
+		applyErr = c.apply(ctx, s, d.Replicas)
+		switch {
+		case applyErr == nil:
+			d.History = d.History.RecordScale(s.cfg.Behavior, s.current, d.Replicas, now)
+			scaledTo = d.Replicas
+			state.lastScale = ptr.To(metav1.NewTime(now))
+			able = &metav1.Condition{Type: scaler.AbleToScale, Status: metav1.ConditionTrue, Reason: "SucceededRescale",
+				Message: fmt.Sprintf("the controller was able to update the target scale to %d", d.Replicas)}
+			c.Events.Eventf(pol, targetObject(s.target), corev1.EventTypeNormal, ReasonSuccessfulRescale, "Scale",
+				"%s", rescaleMessage(s.cfg, d, s.current))
+		case errors.Is(applyErr, errTargetMoved):
+			// Not a failure: someone else scaled; decide again next cycle.
+		default:
+			able = &metav1.Condition{Type: scaler.AbleToScale, Status: metav1.ConditionFalse, Reason: "FailedUpdateScale",
+				Message: fmt.Sprintf("the controller was unable to update the target scale: %v", applyErr)}
+			c.Events.Eventf(pol, targetObject(s.target), corev1.EventTypeWarning, ReasonFailedRescale, "Scale",
+				"New size: %d; reason: %s; error: %v", d.Replicas, orDefault(d.Reason, "limits"), applyErr)
+		}
+		c.Metrics.scaling.scaleOperation(s.current, d.Replicas, applyErr)
+	}
+	state.history = d.History
+	lastScale := state.lastScale
+
+	c.queueStatus(key, func(st *trimtabv1.ScalingPolicyStatus) {
+		meta.SetStatusCondition(&st.Conditions, s.ready)
+		for _, cond := range d.Conditions {
+			if able != nil && cond.Type == scaler.AbleToScale {
+				continue
+			}
+			meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: cond.Type, Status: metav1.ConditionStatus(cond.Status),
+				Reason: cond.Reason, Message: cond.Message, ObservedGeneration: pol.Generation})
+		}
+		if able != nil {
+			able.ObservedGeneration = pol.Generation
+			meta.SetStatusCondition(&st.Conditions, *able)
+		}
+		st.CurrentReplicas = s.current
+		st.DesiredReplicas = d.Replicas
+		st.ConsecutiveFailures = d.History.ConsecutiveFailures
+		st.CurrentMetrics = metricStatuses(pol.Spec.Metrics, d)
+		if lastScale != nil {
+			st.LastScaleTime = lastScale
+		}
+	})
+	if applyErr != nil && !errors.Is(applyErr, errTargetMoved) {
+		return false, applyErr
+	}
+	return scaledTo != 0, nil
+}
+
+// queueStatus hands a status to the writers. Each status the cycle queues
+// sets every field the cycle owns, so the latest one is all that matters.
+func (c *ScalingPolicyController) queueStatus(key types.NamespacedName, mutate func(*trimtabv1.ScalingPolicyStatus)) {
+	c.Metrics.scaling.statusBacklog.Set(float64(c.status.put(key, mutate)))
+}
+
+func targetObject(t *scaleTarget) *corev1.ObjectReference {
+	if t.release != nil {
+		return &corev1.ObjectReference{APIVersion: trimtabv1.GroupVersion.String(), Kind: "Release", Namespace: t.release.Namespace, Name: t.release.Name, UID: t.release.UID}
+	}
+	return &corev1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: t.deployment.Namespace, Name: t.deployment.Name, UID: t.deployment.UID}
+}
+
+// apply sets the new total: on the Release's annotation when a Release
+// manages the target (its controller splits it between the variants, so the
+// two controllers never write the same field), else through the
+// Deployment's scale subresource.
+func (c *ScalingPolicyController) apply(ctx context.Context, s *policySync, replicas int32) error {
+	if rel := s.target.release; rel != nil {
+		if rel.Annotations[release.AnnotationDesiredReplicas] == strconv.Itoa(int(replicas)) {
+			return nil
+		}
+		patched := rel.DeepCopy()
+		if patched.Annotations == nil {
+			patched.Annotations = map[string]string{}
+		}
+		patched.Annotations[release.AnnotationDesiredReplicas] = strconv.Itoa(int(replicas))
+		if err := c.Client.Patch(ctx, patched, client.MergeFrom(rel), fieldOwner); err != nil {
+			return fmt.Errorf("set %s on Release %s/%s: %w", release.AnnotationDesiredReplicas, rel.Namespace, rel.Name, err)
+		}
+		return nil
+	}
+	return updateScale(ctx, c.Client, s.target.deployment, s.current, replicas)
+}
+
+// updateScale writes replicas through the Deployment's scale subresource,
+// guarded by the resourceVersion that was read. A conflict from an
+// unrelated write (the Deployment controller's status) is retried; if the
+// replica count itself moved away from `from`, it gives up with
+// errTargetMoved so that the next cycle decides from the new count.
+func updateScale(ctx context.Context, c client.Client, d *appsv1.Deployment, from, to int32) error {
+	rv := d.ResourceVersion
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		scale := &autoscalingv1.Scale{
+			ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace, Name: d.Name, ResourceVersion: rv},
+			Spec:       autoscalingv1.ScaleSpec{Replicas: to},
+		}
+		err := c.SubResource("scale").Update(ctx, d.DeepCopy(), client.WithSubResourceBody(scale))
+		if !apierrors.IsConflict(err) {
+			return err
+		}
+		var cur autoscalingv1.Scale
+		if gerr := c.SubResource("scale").Get(ctx, d, &cur); gerr != nil {
+			return fmt.Errorf("%s: %w", ReasonFailedGetScale, gerr)
+		}
+		if cur.Spec.Replicas != from {
+			return errTargetMoved
+		}
+		rv = cur.ResourceVersion
+		return err
+	})
+	if err != nil && !errors.Is(err, errTargetMoved) {
+		return fmt.Errorf("scale Deployment %s/%s from %d to %d: %w", d.Namespace, d.Name, from, to, err)
+	}
+	return err
+}
+
+// writeStatus applies mutate to a copy of pol's status and patches it with
+// optimistic locking when anything changed; a conflict re-reads the policy
+// and mutates again. The reconciler and the cycle each mutate only the
+// fields they own, so neither undoes the other. A changed Ready reason or a
+// ScalingActive that turns False gets an Event.
+func (c *ScalingPolicyController) writeStatus(ctx context.Context, pol *trimtabv1.ScalingPolicy, mutate func(*trimtabv1.ScalingPolicyStatus)) error {
+	cur := pol
+	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		st := cur.Status.DeepCopy()
+		mutate(st)
+		st.ObservedGeneration = cur.Generation
+		if equality.Semantic.DeepEqual(*st, cur.Status) {
+			return nil
+		}
+		upd := cur.DeepCopy()
+		upd.Status = *st
+		err := c.Client.Status().Patch(ctx, upd, client.MergeFromWithOptions(cur, client.MergeFromWithOptimisticLock{}), fieldOwner)
+		if apierrors.IsConflict(err) {
+			fresh := &trimtabv1.ScalingPolicy{}
+			if gerr := c.Client.Get(ctx, client.ObjectKeyFromObject(pol), fresh); gerr != nil {
+				return gerr
+			}
+			cur = fresh
+			return err
+		}
+		if err != nil {
+			return fmt.Errorf("update scalingpolicy %s/%s status: %w", pol.Namespace, pol.Name, err)
+		}
+		c.conditionEvents(upd, cur.Status.Conditions, st.Conditions)
+		return nil
+	})
+}
+
+// conditionEvents records transitions users should see, not every sync.
+func (c *ScalingPolicyController) conditionEvents(pol *trimtabv1.ScalingPolicy, before, after []metav1.Condition) {
+	if now, was := meta.FindStatusCondition(after, trimtabv1.ConditionReady), meta.FindStatusCondition(before, trimtabv1.ConditionReady); now != nil && (was == nil || was.Reason != now.Reason) {
+		typ := corev1.EventTypeNormal
+		if now.Status != metav1.ConditionTrue {
+			typ = corev1.EventTypeWarning
+		}
+		c.Events.Eventf(pol, nil, typ, now.Reason, "Reconcile", "%s", now.Message)
+	}
+	if now, was := meta.FindStatusCondition(after, scaler.ScalingActive), meta.FindStatusCondition(before, scaler.ScalingActive); now != nil && now.Status == metav1.ConditionFalse && (was == nil || was.Reason != now.Reason) {
+		c.Events.Eventf(pol, nil, corev1.EventTypeWarning, now.Reason, "Scale", "%s", now.Message)
+	}
+}
+
+// state returns the policy's memory, new for a new (or re-created) policy.
+func (c *ScalingPolicyController) state(pol *trimtabv1.ScalingPolicy) *policyState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.states == nil {
+		c.states = map[types.NamespacedName]*policyState{}
+	}
+	key := client.ObjectKeyFromObject(pol)
+	s := c.states[key]
+	if s == nil || s.uid != pol.UID {
+		// After a restart the failure count survives in status, so the
+		// fallback does not wait for a fresh run of failures.
+		s = &policyState{uid: pol.UID, history: scaler.History{ConsecutiveFailures: pol.Status.ConsecutiveFailures}, lastScale: pol.Status.LastScaleTime.DeepCopy()}
+		c.states[key] = s
+	}
+	return s
+}
+
+// forgetMissing drops the memory and exported series of deleted policies.
+func (c *ScalingPolicyController) forgetMissing(items []trimtabv1.ScalingPolicy) {
+	live := make(map[types.NamespacedName]bool, len(items))
+	for i := range items {
+		live[client.ObjectKeyFromObject(&items[i])] = true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key := range c.states {
+		if !live[key] {
+			delete(c.states, key)
+			c.Metrics.scaling.forget(key.Namespace, key.Name)
+		}
+	}
+}
+
+// forecast returns the forecaster's upper peak over the horizon (nil while
+// it warms up or when predictive is off) and its accuracy. The model is
+// created on first use and re-created when the season changes.
+func (s *policyState) forecast(cfg scaler.Config, now time.Time) (*scaler.Forecast, *predict.Accuracy) {
+	if cfg.Predictive.Mode == trimtabv1.PredictiveOff || cfg.Predictive.Mode == "" {
+		s.model = nil
+		return nil, nil
+	}
+	if s.model == nil || s.season != cfg.Predictive.Season {
+		m, err := predict.New(predict.DefaultConfig(cfg.Predictive.Season))
+		if err != nil {
+			// ConfigFromSpec bounds the season; this cannot happen.
+			return nil, nil
+		}
+		s.model, s.season = m, cfg.Predictive.Season
+	}
+	acc := s.model.Accuracy()
+	f, ok := s.model.Forecast(now, cfg.Predictive.Horizon)
+	if !ok {
+		return nil, &acc
+	}
+	return &scaler.Forecast{PeakDemand: f.Upper}, &acc
+}

@@ -1,0 +1,365 @@
+package controller_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	promclient "github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
+	"golang.org/x/sync/errgroup"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/collector/providers"
+	"github.com/trimtab/trimtab/internal/controller"
+	"github.com/trimtab/trimtab/internal/kube"
+	"github.com/trimtab/trimtab/internal/testenv"
+	"github.com/trimtab/trimtab/scaler"
+)
+
+// BenchmarkScalingCycle measures one full scaling cycle over many
+// ScalingPolicies against the real API server and a real Prometheus: every
+// policy has a Deployment with two ready pods, a CPU utilization metric
+// from per-pod series and either a p95 latency (object) or a queue length
+// (external) metric: three query templates shared by all policies. The
+// collector is built as in production (providers.NewCollector). Every
+// iteration changes every value (inside the tolerance, so nothing scales)
+// and waits for Prometheus to scrape it, untimed; the timed part is the
+// cycle, which then rewrites every policy's status: the worst steady state.
+//
+// Reported: s/cycle, first-cycle-s (informers filling the cache plus the
+// first status of every policy), peak-heap-MiB (HeapInuse of the whole test
+// process, sampled every 10 ms from the controller's start; the exporter
+// serving the benchmark's series lives in it too), queries/cycle (requests
+// to Prometheus's query API, counted on the wire) and templates.
+//
+// The 10,000-policy variant takes minutes to set up; run it with
+// `go test ./internal/controller/ -run '^$' -bench ScalingCycle -benchtime 3x`.
+func BenchmarkScalingCycle(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("policies=%d", n), func(b *testing.B) { benchScalingCycle(b, n) })
+	}
+}
+
+// benchExporter serves every benchmark pod's CPU and every workload's
+// latency and queue, scaled by a phase the benchmark advances per cycle.
+type benchExporter struct {
+	workloads []benchWorkload
+	phase     atomic.Int64
+	url       string
+}
+
+type benchWorkload struct{ ns, name string }
+
+func (e *benchExporter) serve(w http.ResponseWriter, _ *http.Request) {
+	// 50-55 % of a 100m request, 100-110 ms, 20-22 messages: always
+	// different, never enough to scale at minReplicas 2.
+	f := 1 + float64(e.phase.Load()%10)/100
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "bench_phase %d\n", e.phase.Load())
+	for _, wl := range e.workloads {
+		for i := range 2 {
+			fmt.Fprintf(&sb, "bench_cpu_cores{namespace=%q,deployment=%q,pod=\"%s-0-%d\"} %g\n", wl.ns, wl.name, wl.name, i, 0.05*f)
+		}
+		fmt.Fprintf(&sb, "bench_latency_seconds{namespace=%q,deployment=%q} %g\n", wl.ns, wl.name, 0.1*f)
+		fmt.Fprintf(&sb, "bench_queue_messages{namespace=%q,deployment=%q} %g\n", wl.ns, wl.name, 20*f)
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	_, _ = w.Write([]byte(sb.String()))
+}
+
+// countingTransport counts requests to Prometheus's query API.
+type countingTransport struct {
+	next    http.RoundTripper
+	queries atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/api/v1/query") || strings.HasSuffix(r.URL.Path, "/api/v1/query_range") {
+		c.queries.Add(1)
+	}
+	return c.next.RoundTrip(r)
+}
+
+func benchScalingCycle(b *testing.B, n int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	exp := &benchExporter{}
+	for i := range n {
+		exp.workloads = append(exp.workloads, benchWorkload{ns: fmt.Sprintf("bench%d-%03d", n, i/100), name: fmt.Sprintf("w%d", i)})
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(exp.serve), ReadHeaderTimeout: time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer func() { _ = srv.Close() }()
+	prom := testenv.StartPrometheus(b, ln.Addr().String())
+
+	setupStart := time.Now()
+	createBenchWorkloads(ctx, b, exp.workloads)
+	b.Logf("created %d policies, Deployments and %d pods in %v", n, 2*n, time.Since(setupStart).Round(time.Second))
+	waitPhase(ctx, b, prom, 0)
+
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme: kube.NewScheme(), Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg := promclient.NewRegistry()
+	metrics, err := controller.NewMetrics(reg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	wire := &countingTransport{next: &http.Transport{MaxIdleConnsPerHost: 4}}
+	coll, err := providers.NewCollector(providers.Config{Kube: mgr.GetClient(), HTTPClient: &http.Client{Transport: wire},
+		PrometheusURL: prom.URL, Metrics: collector.NewMetrics(reg)}, collector.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Each cycle asks about the next 15 s step, as production cycles do,
+	// so no answer comes from the provider's per-step cache, and never
+	// about a time before Prometheus's latest scrape.
+	var clock atomic.Int64
+	tick := func() { clock.Store(max(time.Now().UnixNano(), clock.Load()+int64(controller.DefaultScalingSyncPeriod))) }
+	tick()
+	sp := &controller.ScalingPolicyController{
+		Client: mgr.GetClient(), Events: mgr.GetEventRecorder("bench"), Metrics: metrics, Collector: coll,
+		Now: func() time.Time { return time.Unix(0, clock.Load()) },
+		// Start runs its first cycle at once; the benchmark runs the others.
+		SyncPeriod: time.Hour, MetricInterval: controller.DefaultScalingMetricInterval,
+		Params: scaler.DefaultParams(), Log: slog.New(slog.DiscardHandler),
+	}
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	peak := sampleHeap(ctx)
+	started := time.Now()
+	go func() { _ = mgr.Start(ctx) }()
+	go func() { _ = sp.Start(ctx) }()
+	// The first cycle fills the informers and writes every policy's first
+	// status.
+	waitGauge(ctx, b, reg, "trimtab_scaler_cycle_policies", func(v float64) bool { return v >= float64(n) })
+	first := metricValue(b, reg, "trimtab_scaler_cycle_duration_seconds")
+	waitGauge(ctx, b, reg, "trimtab_scaler_status_backlog", func(v float64) bool { return v == 0 })
+	firstWritten := time.Since(started)
+	checkBenchStatus(ctx, b, mgr.GetClient(), exp.workloads[n-1])
+
+	var total, written time.Duration
+	var queries int64
+	for b.Loop() {
+		b.StopTimer()
+		exp.phase.Add(1)
+		waitPhase(ctx, b, prom, exp.phase.Load())
+		tick()
+		sent := wire.queries.Load()
+		cycleStart := time.Now()
+		b.StartTimer()
+		st, err := sp.Cycle(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		total += st.Duration
+		queries += wire.queries.Load() - sent
+		// Untimed: how long until every changed status is written.
+		waitGauge(ctx, b, reg, "trimtab_scaler_status_backlog", func(v float64) bool { return v == 0 })
+		written += time.Since(cycleStart)
+		b.StartTimer()
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s/cycle")
+	b.ReportMetric(first, "first-cycle-s")
+	b.ReportMetric(firstWritten.Seconds(), "first-status-written-s")
+	b.ReportMetric(written.Seconds()/float64(b.N), "status-written-s")
+	b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(before.HeapInuse)/(1<<20), "heap-before-MiB")
+	b.ReportMetric(float64(queries)/float64(b.N), "queries/cycle")
+	b.ReportMetric(3, "templates")
+}
+
+// metricValue reads a gauge, or a histogram's sum, from reg.
+func metricValue(b *testing.B, reg *promclient.Registry, name string) float64 {
+	b.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name && len(f.GetMetric()) == 1 {
+			m := f.GetMetric()[0]
+			if h := m.GetHistogram(); h != nil {
+				return h.GetSampleSum()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	return -1
+}
+
+// waitGauge polls a gauge until ok holds.
+func waitGauge(ctx context.Context, b *testing.B, reg *promclient.Registry, name string, ok func(float64) bool) {
+	b.Helper()
+	for !ok(metricValue(b, reg, name)) {
+		if ctx.Err() != nil {
+			b.Fatal(ctx.Err())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// sampleHeap records the highest HeapInuse until ctx ends.
+func sampleHeap(ctx context.Context) func() uint64 {
+	var peak atomic.Uint64
+	go func() {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return peak.Load
+}
+
+// waitPhase waits until Prometheus has scraped the exporter at phase.
+func waitPhase(ctx context.Context, b *testing.B, prom *testenv.Prometheus, phase int64) {
+	b.Helper()
+	c, err := promapi.NewClient(promapi.Config{Address: prom.URL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	api := promv1.NewAPI(c)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var v float64
+		res, _, _, err := api.Query(ctx, "bench_phase", time.Time{})
+		if vec, ok := res.(model.Vector); ok && len(vec) == 1 {
+			v = float64(vec[0].Value)
+		}
+		if err == nil && v == float64(phase) {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("Prometheus did not scrape phase %d within 30 s (last %v, %v)", phase, v, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// checkBenchStatus makes sure the cycle did the work it is timed on.
+func checkBenchStatus(ctx context.Context, b *testing.B, c client.Reader, wl benchWorkload) {
+	b.Helper()
+	var p trimtabv1.ScalingPolicy
+	if err := c.Get(ctx, client.ObjectKey{Namespace: wl.ns, Name: wl.name}, &p); err != nil {
+		b.Fatal(err)
+	}
+	if len(p.Status.CurrentMetrics) != 2 || p.Status.CurrentMetrics[0].Value == "" || p.Status.CurrentMetrics[1].Value == "" {
+		b.Fatalf("policy %s/%s has no metric values after a cycle: %+v", wl.ns, wl.name, p.Status)
+	}
+}
+
+func createBenchWorkloads(ctx context.Context, b *testing.B, workloads []benchWorkload) {
+	b.Helper()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(32)
+	seen := map[string]bool{}
+	for _, wl := range workloads {
+		if !seen[wl.ns] {
+			seen[wl.ns] = true
+			if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: wl.ns}}); client.IgnoreAlreadyExists(err) != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for i, wl := range workloads {
+		g.Go(func() error { return createBenchWorkload(gctx, wl, i) })
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func createBenchWorkload(ctx context.Context, wl benchWorkload, i int) error {
+	labels := map[string]string{"app": wl.name}
+	podSpec := corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.invalid/app:1",
+		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}}}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: wl.ns, Name: wl.name},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: podSpec}},
+	}
+	if err := env.Client.Create(ctx, d); err != nil {
+		return err
+	}
+	d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: 2, ReadyReplicas: 2, UpdatedReplicas: 2, AvailableReplicas: 2}
+	if err := env.Client.Status().Update(ctx, d); err != nil {
+		return err
+	}
+	// Started an hour ago: past the HPA's CPU initialization period.
+	started := metav1.NewTime(time.Now().Add(-time.Hour))
+	for j := range 2 {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: wl.ns, Name: fmt.Sprintf("%s-0-%d", wl.name, j), Labels: labels}, Spec: podSpec}
+		if err := env.Client.Create(ctx, p); err != nil {
+			return err
+		}
+		p.Status = corev1.PodStatus{Phase: corev1.PodRunning, StartTime: &started,
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: started}}}
+		if err := env.Client.Status().Update(ctx, p); err != nil {
+			return err
+		}
+	}
+	second := trimtabv1.ScalingMetric{
+		Metric: trimtabv1.Metric{Name: "latency", MetricSource: trimtabv1.MetricSource{Prometheus: &trimtabv1.PrometheusSource{
+			Query: `max(bench_latency_seconds{namespace="{{.Namespace}}",deployment="{{.Name}}"})`}}},
+		Kind: trimtabv1.MetricObject, Target: trimtabv1.MetricTarget{Type: trimtabv1.ValueTarget, Value: quantity("250m")},
+	}
+	if i%2 == 1 {
+		second = trimtabv1.ScalingMetric{
+			Metric: trimtabv1.Metric{Name: "queue", MetricSource: trimtabv1.MetricSource{Prometheus: &trimtabv1.PrometheusSource{
+				Query: `sum(bench_queue_messages{namespace="{{.Namespace}}",deployment="{{.Name}}"})`}}},
+			Kind: trimtabv1.MetricExternal, Target: trimtabv1.MetricTarget{Type: trimtabv1.AverageValueTarget, AverageValue: quantity("30")},
+		}
+	}
+	return env.Client.Create(ctx, &trimtabv1.ScalingPolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: wl.ns, Name: wl.name},
+		Spec: trimtabv1.ScalingPolicySpec{TargetRef: trimtabv1.TargetRef{Name: wl.name}, MinReplicas: ptr.To[int32](2), MaxReplicas: 10,
+			Metrics: []trimtabv1.ScalingMetric{{
+				Metric: trimtabv1.Metric{Name: "cpu", MetricSource: trimtabv1.MetricSource{Prometheus: &trimtabv1.PrometheusSource{
+					Query: `sum by (pod) (bench_cpu_cores{namespace="{{.Namespace}}",deployment="{{.Name}}"})`}}},
+				Kind: trimtabv1.MetricResource, Resource: "cpu",
+				Target: trimtabv1.MetricTarget{Type: trimtabv1.UtilizationTarget, AverageUtilization: ptr.To[int32](70)},
+			}, second},
+		},
+	})
+}

@@ -1,0 +1,191 @@
+package controller
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/scaler"
+)
+
+// podsOf converts pods into what the HPA reads of them.
+func podsOf(pods []corev1.Pod) []scaler.Pod {
+	out := make([]scaler.Pod, len(pods))
+	for i := range pods {
+		p := &pods[i]
+		sp := scaler.Pod{Name: p.Name, Deleting: p.DeletionTimestamp != nil, Phase: scaler.PodPhase(p.Status.Phase)}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady {
+				sp.Ready = &scaler.PodReady{Status: scaler.ConditionStatus(c.Status), LastTransitionTime: c.LastTransitionTime.Time}
+			}
+		}
+		if p.Status.StartTime != nil {
+			sp.StartTime = &p.Status.StartTime.Time
+		}
+		if r := p.Spec.Resources; r != nil && r.Requests != nil {
+			sp.PodRequests = milliRequests(r.Requests)
+		}
+		for _, c := range p.Spec.Containers {
+			sp.Containers = append(sp.Containers, scaler.Container{Name: c.Name, Requests: milliRequests(c.Resources.Requests)})
+		}
+		// Sidecars (restartable init containers) run beside the app and
+		// their requests count, as upstream.
+		for _, c := range p.Spec.InitContainers {
+			if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+				sp.Containers = append(sp.Containers, scaler.Container{Name: c.Name, Requests: milliRequests(c.Resources.Requests)})
+			}
+		}
+		out[i] = sp
+	}
+	return out
+}
+
+func milliRequests(rl corev1.ResourceList) map[string]int64 {
+	out := make(map[string]int64, len(rl))
+	for name, q := range rl {
+		out[string(name)] = q.MilliValue()
+	}
+	return out
+}
+
+// metricResult converts the collector's answer for one metric into the
+// core's shape. resource and pods metrics need one series per pod, labelled
+// "pod" (as cAdvisor's and most exporters' series are); object metrics one
+// series; external metrics any number, which the core sums. Values are
+// scaled to milli-units.
+func metricResult(m trimtabv1.ScalingMetric, r collector.Result, window time.Duration) scaler.MetricResult {
+	if r.Err != nil {
+		return scaler.MetricResult{Err: r.Err}
+	}
+	switch m.Kind {
+	case trimtabv1.MetricResource, trimtabv1.MetricPods:
+		series := r.PerPod
+		if len(series) == 0 {
+			series = r.Series
+		}
+		pods := make(map[string]scaler.PodSample, len(series))
+		for _, s := range series {
+			pod := s.Labels["pod"]
+			if pod == "" {
+				return scaler.MetricResult{Err: collector.Errorf(collector.ReasonBadQuery,
+					"metric %q of kind %s needs one series per pod with a \"pod\" label, e.g. sum by (pod) (rate(container_cpu_usage_seconds_total{namespace=\"{{.Namespace}}\",pod=~\"{{.PodRegex}}\"}[{{.Interval}}])); got a series labelled %v",
+					m.Name, m.Kind, s.Labels)}
+			}
+			last := s.Samples[len(s.Samples)-1]
+			pods[pod] = scaler.PodSample{Milli: milli(last.Value), Timestamp: last.Time, Window: window}
+		}
+		return scaler.MetricResult{PodValues: pods}
+	case trimtabv1.MetricObject:
+		last, err := r.Latest()
+		if err != nil {
+			return scaler.MetricResult{Err: err}
+		}
+		return scaler.MetricResult{Values: []int64{milli(last.Value)}}
+	default:
+		values := make([]int64, 0, len(r.Series))
+		for _, s := range r.Series {
+			values = append(values, milli(s.Samples[len(s.Samples)-1].Value))
+		}
+		return scaler.MetricResult{Values: values}
+	}
+}
+
+// milli converts a sample to milli-units, saturating.
+func milli(v float64) int64 {
+	m := math.Round(v * 1000)
+	switch {
+	case m >= math.MaxInt64:
+		return math.MaxInt64
+	case m <= math.MinInt64:
+		return math.MinInt64
+	}
+	return int64(m)
+}
+
+// metricStatuses is status.currentMetrics: each metric's value against its
+// target as the HPA shows them ("85%" against "70%", "250m" against "300m").
+func metricStatuses(metrics []trimtabv1.ScalingMetric, d scaler.Decision) []trimtabv1.MetricStatus {
+	out := make([]trimtabv1.MetricStatus, len(metrics))
+	for i, m := range metrics {
+		out[i] = trimtabv1.MetricStatus{Name: m.Name, Target: targetString(m.Target)}
+		if i < len(d.Metrics) && d.Metrics[i].Err == nil {
+			out[i].Value = valueString(m.Target.Type, d.Metrics[i].Value)
+			out[i].ProposedReplicas = d.Metrics[i].Proposal
+		}
+	}
+	return out
+}
+
+func targetString(t trimtabv1.MetricTarget) string {
+	switch {
+	case t.Type == trimtabv1.UtilizationTarget && t.AverageUtilization != nil:
+		return fmt.Sprintf("%d%%", *t.AverageUtilization)
+	case t.Type == trimtabv1.AverageValueTarget && t.AverageValue != nil:
+		return t.AverageValue.String()
+	case t.Type == trimtabv1.ValueTarget && t.Value != nil:
+		return t.Value.String()
+	}
+	return ""
+}
+
+func valueString(typ trimtabv1.TargetType, v int64) string {
+	if typ == trimtabv1.UtilizationTarget {
+		return fmt.Sprintf("%d%%", v)
+	}
+	return resource.NewMilliQuantity(v, resource.DecimalSI).String()
+}
+
+// targetValue is the core's target in the unit of MetricStatus.Value.
+func targetValue(t scaler.Target) int64 {
+	switch t.Type {
+	case scaler.Utilization:
+		return int64(t.Utilization)
+	case scaler.AverageValue:
+		return t.AverageMilli
+	}
+	return t.ValueMilli
+}
+
+// rescaleMessage explains a change with the values that drove it:
+// "cpu 85% > target 70%: 4 → 6".
+func rescaleMessage(cfg scaler.Config, d scaler.Decision, current int32) string {
+	why := d.Reason
+	describe := func(i int, cmp string) string {
+		m := cfg.Metrics[i]
+		typ := trimtabv1.TargetType(m.Target.Type)
+		return fmt.Sprintf("%s %s %s target %s", m.Name, valueString(typ, d.Metrics[i].Value), cmp, valueString(typ, targetValue(m.Target)))
+	}
+	switch {
+	case d.Replicas > current:
+		for i, ms := range d.Metrics {
+			if ms.Err == nil && d.Reason == ms.Name+" above target" {
+				why = describe(i, ">")
+			}
+		}
+		if d.ForecastApplied {
+			why = fmt.Sprintf("forecast load needs %d replicas within the horizon (metrics alone: %d)", d.ForecastReplicas, d.Reactive)
+		}
+	case d.Replicas < current && d.Reason == "All metrics below target":
+		var parts []string
+		for i, ms := range d.Metrics {
+			if ms.Err == nil {
+				parts = append(parts, describe(i, "<"))
+			}
+		}
+		if len(parts) > 0 {
+			why = strings.Join(parts, ", ")
+		}
+	}
+	if why == "" {
+		// Normalization alone moved the count (a rate limit released, or
+		// the stabilization window let a lower recommendation through).
+		why = "stabilized recommendation"
+	}
+	return fmt.Sprintf("%s: %d → %d", why, current, d.Replicas)
+}

@@ -1,0 +1,102 @@
+package controller
+
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/scaler"
+	"github.com/trimtab/trimtab/scaler/predict"
+)
+
+// scalingMetrics are the ScalingPolicy controller's instruments, beside the
+// core's forecast and failure-policy gauges (scaler.Recorder).
+type scalingMetrics struct {
+	recorder         *scaler.Recorder
+	current, desired *prometheus.GaugeVec
+	metricFailures   *prometheus.CounterVec
+	scaleOps         *prometheus.CounterVec
+	cycleDuration    prometheus.Histogram
+	cyclePolicies    prometheus.Gauge
+	cycleQueries     prometheus.Gauge
+	statusBacklog    prometheus.Gauge
+}
+
+func newScalingMetrics(reg prometheus.Registerer) (*scalingMetrics, error) {
+	rec, err := scaler.NewRecorder(reg)
+	if err != nil {
+		return nil, err
+	}
+	policy := []string{"namespace", "name"}
+	m := &scalingMetrics{
+		recorder: rec,
+		current: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "trimtab_scaler_current_replicas",
+			Help: "Replicas of the ScalingPolicy's target at the last sync (the Release's total during a release)."}, policy),
+		desired: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "trimtab_scaler_desired_replicas",
+			Help: "Replicas the last sync decided."}, policy),
+		metricFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trimtab_scaler_metric_failures_total",
+			Help: "Syncs in which a metric of a ScalingPolicy had no usable value, by metric and reason (no_data, unavailable, bad_query, ...)."},
+			[]string{"namespace", "name", "metric", "reason"}),
+		scaleOps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trimtab_scaler_scale_operations_total",
+			Help: "Changes of a target's replica count, by direction (up, down) and result (success, error)."}, []string{"direction", "result"}),
+		cycleDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trimtab_scaler_cycle_duration_seconds",
+			Help: "Duration of one scaling cycle over every ScalingPolicy.", Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 10)}),
+		cyclePolicies: prometheus.NewGauge(prometheus.GaugeOpts{Name: "trimtab_scaler_cycle_policies",
+			Help: "ScalingPolicies synced by the last cycle."}),
+		cycleQueries: prometheus.NewGauge(prometheus.GaugeOpts{Name: "trimtab_scaler_cycle_queries",
+			Help: "Metric queries the last cycle collected in one batch (see trimtab_collector_requests_total for the backend requests they cost)."}),
+		statusBacklog: prometheus.NewGauge(prometheus.GaugeOpts{Name: "trimtab_scaler_status_backlog",
+			Help: "ScalingPolicy statuses decided but not yet written; a backlog that stays high means the API server writes slower than the policies change."}),
+	}
+	for _, c := range []prometheus.Collector{m.current, m.desired, m.metricFailures, m.scaleOps, m.cycleDuration, m.cyclePolicies, m.cycleQueries, m.statusBacklog} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (m *scalingMetrics) record(pol *trimtabv1.ScalingPolicy, d scaler.Decision, f *scaler.Forecast, acc *predict.Accuracy) {
+	m.recorder.Record(pol.Namespace, pol.Name, d, f, acc)
+	m.desired.WithLabelValues(pol.Namespace, pol.Name).Set(float64(d.Replicas))
+	for _, ms := range d.Metrics {
+		if ms.Err != nil {
+			reason := collector.ReasonOf(ms.Err)
+			if errors.Is(ms.Err, scaler.ErrNoData) {
+				reason = collector.ReasonNoData
+			}
+			m.metricFailures.WithLabelValues(pol.Namespace, pol.Name, ms.Name, string(reason)).Inc()
+		}
+	}
+}
+
+func (m *scalingMetrics) setCurrent(namespace, name string, current int32) {
+	m.current.WithLabelValues(namespace, name).Set(float64(current))
+}
+
+func (m *scalingMetrics) scaleOperation(from, to int32, err error) {
+	direction, result := "up", "success"
+	if to < from {
+		direction = "down"
+	}
+	if err != nil {
+		result = "error"
+	}
+	m.scaleOps.WithLabelValues(direction, result).Inc()
+}
+
+func (m *scalingMetrics) cycle(d time.Duration, policies, queries int) {
+	m.cycleDuration.Observe(d.Seconds())
+	m.cyclePolicies.Set(float64(policies))
+	m.cycleQueries.Set(float64(queries))
+}
+
+func (m *scalingMetrics) forget(namespace, name string) {
+	m.recorder.Forget(namespace, name)
+	m.current.DeleteLabelValues(namespace, name)
+	m.desired.DeleteLabelValues(namespace, name)
+	m.metricFailures.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "name": name})
+}

@@ -1,0 +1,526 @@
+package controller_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awscw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
+	"github.com/go-logr/logr"
+	promclient "github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/collector/cloudwatch"
+	"github.com/trimtab/trimtab/collector/prometheus"
+	"github.com/trimtab/trimtab/collector/providers"
+	"github.com/trimtab/trimtab/internal/controller"
+	"github.com/trimtab/trimtab/internal/kube"
+	"github.com/trimtab/trimtab/internal/testenv"
+	"github.com/trimtab/trimtab/scaler/release"
+)
+
+// The ScalingPolicy tests run the real controller against the real API
+// server (envtest), a real Prometheus and a real moto. There is no kubelet:
+// the kubelet stand-in of harness_test.go creates each Deployment's pods and
+// marks them Running and Ready. The metric values come from real HTTP
+// servers on 127.0.0.1 that the test drives: loadApp, which Prometheus
+// scrapes every second, and moto, into which the test puts CloudWatch data.
+//
+// Syncs run every 500 ms and the policies use a 3 s downscale
+// stabilization window, so each case takes seconds.
+const (
+	testSyncPeriod     = 500 * time.Millisecond
+	testMetricInterval = 2 * time.Second
+	testDownWindow     = 3 * time.Second
+)
+
+// loadApp is a workload's metrics exporter: it serves, per namespace, the
+// CPU usage of every ready pod of the Deployment "web" (the namespace's
+// total load shared evenly, so that more replicas each use less, as a real
+// service), a p95 latency and a queue length. It lists the pods from the
+// API server at every scrape.
+type loadApp struct {
+	mu    sync.Mutex
+	loads map[string]*load
+	url   string
+}
+
+type load struct {
+	cpuCores, latencySeconds, queue float64
+}
+
+func startLoadApp(t *testing.T) *loadApp {
+	t.Helper()
+	a := &loadApp{loads: map[string]*load{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	a.url = ln.Addr().String()
+	srv := &http.Server{Handler: http.HandlerFunc(a.serve), ReadHeaderTimeout: time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return a
+}
+
+func (a *loadApp) set(ns string, l load) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.loads[ns] = &l
+}
+
+func (a *loadApp) serve(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	loads := make(map[string]load, len(a.loads))
+	for ns, l := range a.loads {
+		loads[ns] = *l
+	}
+	a.mu.Unlock()
+	var b strings.Builder
+	b.WriteString("# TYPE app_cpu_usage_cores gauge\n")
+	for ns, l := range loads {
+		var pods corev1.PodList
+		if err := env.Client.List(r.Context(), &pods, client.InNamespace(ns)); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		var ready []string
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
+				ready = append(ready, p.Name)
+			}
+		}
+		for _, p := range ready {
+			fmt.Fprintf(&b, "app_cpu_usage_cores{namespace=%q,pod=%q} %g\n", ns, p, l.cpuCores/float64(len(ready)))
+		}
+		fmt.Fprintf(&b, "app_latency_p95_seconds{namespace=%q} %g\n", ns, l.latencySeconds)
+		fmt.Fprintf(&b, "app_queue_messages{namespace=%q} %g\n", ns, l.queue)
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	_, _ = w.Write([]byte(b.String()))
+}
+
+// scalingWorld is what every case shares: one Prometheus scraping the
+// load app, one moto, and one controller manager (the Release controller
+// and the ScalingPolicy controller, with a collector built as in
+// production but with moto's protocol and a 1 s Prometheus step).
+type scalingWorld struct {
+	app      *loadApp
+	prom     *testenv.Prometheus
+	moto     *testenv.Moto
+	registry *promclient.Registry
+}
+
+func startScalingWorld(t *testing.T) *scalingWorld {
+	t.Helper()
+	ctrl.SetLogger(logr.Discard())
+	w := &scalingWorld{app: startLoadApp(t), moto: testenv.StartMoto(t), registry: promclient.NewRegistry()}
+	w.prom = testenv.StartPrometheus(t, w.app.url)
+	ctx, cancel := context.WithCancel(context.Background())
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme: kube.NewScheme(), Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	require.NoError(t, err)
+	metrics, err := controller.NewMetrics(w.registry)
+	require.NoError(t, err)
+	cm := collector.NewMetrics(w.registry)
+	scrape, err := providers.New(collector.KindScrape, providers.Config{Kube: mgr.GetClient(), Metrics: cm, ScrapeMinInterval: 500 * time.Millisecond})
+	require.NoError(t, err)
+	coll := collector.New(map[collector.Kind]collector.Provider{
+		collector.KindScrape:     scrape,
+		collector.KindPrometheus: prometheus.New(prometheus.Options{Step: time.Second, Metrics: cm}),
+		collector.KindCloudWatch: cloudwatch.New(cloudwatch.Options{Region: "us-east-1", Metrics: cm,
+			NewAPI: func(context.Context, string) (cloudwatch.API, error) { return w.motoClient(), nil }}),
+	}, collector.Options{Timeout: 5 * time.Second, Metrics: cm})
+	require.NoError(t, controller.Setup(mgr, controller.Deps{
+		Metrics: metrics, Collector: coll, ScalingSyncPeriod: testSyncPeriod, ScalingMetricInterval: testMetricInterval,
+	}))
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	require.NoError(t, w.prom.WaitUp(ctx, 1, 20*time.Second))
+	return w
+}
+
+// motoClient talks to moto, which does not speak the SDK's default
+// protocol: the test (only the test) selects awsquery.
+func (w *scalingWorld) motoClient() *awscw.Client {
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+	return awscw.NewFromConfig(cfg, func(o *awscw.Options) {
+		o.BaseEndpoint = aws.String(w.moto.URL)
+		o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801)
+	})
+}
+
+// workload is one case's namespace with a Deployment "web" whose pods the
+// kubelet stand-in runs.
+type workload struct {
+	t  *testing.T
+	ns string
+}
+
+func newWorkload(t *testing.T, replicas int32) *workload {
+	t.Helper()
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "sp-"}}
+	require.NoError(t, env.Client.Create(ctx, ns))
+	k := &kubelet{c: env.Client, ns: ns.Name, hold: map[string]bool{}, apps: map[string]*app{"": startApp(t, 1, 0, 100)}}
+	kctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(cancel)
+	k.run(kctx, t)
+	d := userDeployment(ns.Name, "web", "example.invalid/web:1", replicas)
+	d.Spec.Template.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}
+	require.NoError(t, env.Client.Create(ctx, d))
+	return &workload{t: t, ns: ns.Name}
+}
+
+func (w *workload) replicas() int32 {
+	var d appsv1.Deployment
+	require.NoError(w.t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: w.ns, Name: "web"}, &d))
+	return ptr.Deref(d.Spec.Replicas, 1)
+}
+
+func (w *workload) policy(p *trimtabv1.ScalingPolicy) *trimtabv1.ScalingPolicy {
+	w.t.Helper()
+	p.Namespace, p.Name = w.ns, "web"
+	p.Spec.TargetRef = trimtabv1.TargetRef{Name: "web"}
+	require.NoError(w.t, env.Client.Create(context.Background(), p))
+	return p
+}
+
+func (w *workload) get(p *trimtabv1.ScalingPolicy) *trimtabv1.ScalingPolicy {
+	w.t.Helper()
+	require.NoError(w.t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(p), p))
+	return p
+}
+
+// waitReplicas waits for the Deployment's replica count and explains a
+// failure with the policy's status.
+func (w *workload) waitReplicas(p *trimtabv1.ScalingPolicy, want int32, within time.Duration) {
+	w.t.Helper()
+	require.Eventually(w.t, func() bool { return w.replicas() == want }, within, 100*time.Millisecond,
+		"replicas %d, want %d; policy status: %+v", w.replicas(), want, w.get(p).Status)
+}
+
+// scaleEvents returns the notes of the policy's events with reason.
+func (w *workload) events(reason string) []string {
+	var evs eventsv1.EventList
+	require.NoError(w.t, env.Client.List(context.Background(), &evs, client.InNamespace(w.ns)))
+	slices.SortFunc(evs.Items, func(a, b eventsv1.Event) int { return a.CreationTimestamp.Compare(b.CreationTimestamp.Time) })
+	var out []string
+	for _, e := range evs.Items {
+		if e.Regarding.Kind == "ScalingPolicy" && e.Reason == reason {
+			out = append(out, e.Note)
+		}
+	}
+	return out
+}
+
+func condition(p *trimtabv1.ScalingPolicy, typ string) metav1.Condition {
+	if c := meta.FindStatusCondition(p.Status.Conditions, typ); c != nil {
+		return *c
+	}
+	return metav1.Condition{}
+}
+
+func quantity(s string) *resource.Quantity { return ptr.To(resource.MustParse(s)) }
+
+// cpuMetric is CPU utilization against requests from per-pod series.
+func cpuMetric(address string) trimtabv1.ScalingMetric {
+	return trimtabv1.ScalingMetric{
+		Metric: trimtabv1.Metric{Name: "cpu", MetricSource: trimtabv1.MetricSource{Prometheus: &trimtabv1.PrometheusSource{Address: address,
+			Query: `sum by (pod) (app_cpu_usage_cores{namespace="{{.Namespace}}",pod=~"{{.PodRegex}}"})`}}},
+		Kind: trimtabv1.MetricResource, Resource: "cpu",
+		Target: trimtabv1.MetricTarget{Type: trimtabv1.UtilizationTarget, AverageUtilization: ptr.To[int32](70)},
+	}
+}
+
+// fastBehavior lets scale-ups through at once and stabilizes scale-downs
+// over testDownWindow.
+func fastBehavior() *trimtabv1.ScalingBehavior {
+	return &trimtabv1.ScalingBehavior{
+		ScaleUp:   &trimtabv1.ScalingRules{Policies: []trimtabv1.ScalingPolicyRule{{Type: "Pods", Value: 10, PeriodSeconds: 1}}},
+		ScaleDown: &trimtabv1.ScalingRules{StabilizationWindowSeconds: ptr.To(int32(testDownWindow / time.Second))},
+	}
+}
+
+func TestScalingPolicy(t *testing.T) {
+	w := startScalingWorld(t)
+	t.Run("scales up under load and down after the stabilization window", func(t *testing.T) {
+		t.Parallel()
+		wl := newWorkload(t, 2)
+		w.app.set(wl.ns, load{cpuCores: 0.1, latencySeconds: 0.1})
+		p := wl.policy(&trimtabv1.ScalingPolicy{Spec: trimtabv1.ScalingPolicySpec{
+			MinReplicas: ptr.To[int32](2), MaxReplicas: 10, Behavior: fastBehavior(),
+			Metrics: []trimtabv1.ScalingMetric{cpuMetric(w.prom.URL), {
+				Metric: trimtabv1.Metric{Name: "latency", MetricSource: trimtabv1.MetricSource{Prometheus: &trimtabv1.PrometheusSource{Address: w.prom.URL,
+					Query: `max(app_latency_p95_seconds{namespace="{{.Namespace}}"})`}}},
+				Kind: trimtabv1.MetricObject, Target: trimtabv1.MetricTarget{Type: trimtabv1.ValueTarget, Value: quantity("250m")},
+			}},
+		}})
+		// Quiet: 50 % CPU on 2 pods, at the minimum.
+		require.Eventually(t, func() bool {
+			st := wl.get(p).Status
+			return len(st.CurrentMetrics) == 2 && st.CurrentMetrics[0].Value == "50%" && st.CurrentMetrics[1].Value == "100m"
+		}, 20*time.Second, 100*time.Millisecond, "status: %+v", p.Status)
+		require.Equal(t, "70%", p.Status.CurrentMetrics[0].Target)
+		require.Equal(t, "250m", p.Status.CurrentMetrics[1].Target)
+		require.Equal(t, metav1.ConditionTrue, condition(p, "ScalingActive").Status)
+		require.Equal(t, "ValidMetricFound", condition(p, "ScalingActive").Reason)
+		require.Equal(t, metav1.ConditionTrue, condition(p, trimtabv1.ConditionReady).Status)
+		require.Equal(t, int32(2), wl.replicas())
+
+		// Load: 0.6 cores is 300 % of 2 pods' requests: ceil(2 × 300/70) = 9.
+		w.app.set(wl.ns, load{cpuCores: 0.6, latencySeconds: 0.1})
+		wl.waitReplicas(p, 9, 20*time.Second)
+		require.Contains(t, wl.events(controller.ReasonSuccessfulRescale), "cpu 300% > target 70%: 2 → 9")
+		wl.get(p)
+		require.NotNil(t, p.Status.LastScaleTime)
+		require.Equal(t, int32(9), p.Status.DesiredReplicas)
+
+		// Back to quiet: 0.1 cores over 9 pods is 11 %, which proposes 2,
+		// but latency (a Value target, multiplied by the ready pods as the
+		// HPA does) proposes ceil(100/250 × 9) = 4, and then 2 from 4. The
+		// stabilization window holds the count for the window after the
+		// last sync that still saw the load, which may precede the drop by
+		// up to one sync period.
+		dropped := time.Now()
+		w.app.set(wl.ns, load{cpuCores: 0.1, latencySeconds: 0.1})
+		require.Eventually(t, func() bool { return wl.replicas() < 9 }, 20*time.Second, 50*time.Millisecond)
+		took := time.Since(dropped)
+		t.Logf("scaled down %v after the load dropped (window %v)", took.Round(10*time.Millisecond), testDownWindow)
+		require.GreaterOrEqual(t, took, testDownWindow-testSyncPeriod, "scaled down inside the stabilization window")
+		wl.waitReplicas(p, 2, 20*time.Second)
+		down := wl.events(controller.ReasonSuccessfulRescale)
+		require.Len(t, down, 3, "events: %q", down)
+		require.Equal(t, "cpu 11% < target 70%, latency 100m < target 250m: 9 → 4", down[1])
+		require.Equal(t, "cpu 25% < target 70%, latency 100m < target 250m: 4 → 2", down[2])
+	})
+
+	t.Run("CloudWatch backlog per replica against moto", func(t *testing.T) {
+		t.Parallel()
+		wl := newWorkload(t, 1)
+		var backlog atomic.Int64
+		backlog.Store(120)
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		cw := w.motoClient()
+		go func() {
+			// An SQS queue's backlog as CloudWatch sees it, every 200 ms.
+			for ctx.Err() == nil {
+				_, err := cw.PutMetricData(ctx, &awscw.PutMetricDataInput{Namespace: aws.String("AWS/SQS"), MetricData: []cwtypes.MetricDatum{{
+					MetricName: aws.String("ApproximateNumberOfMessagesVisible"), Value: aws.Float64(float64(backlog.Load())), Timestamp: aws.Time(time.Now()),
+					Dimensions: []cwtypes.Dimension{{Name: aws.String("QueueName"), Value: aws.String(wl.ns + "-jobs")}},
+				}}})
+				if err != nil && ctx.Err() == nil {
+					t.Errorf("put metric data: %v", err)
+					return
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		}()
+		p := wl.policy(&trimtabv1.ScalingPolicy{Spec: trimtabv1.ScalingPolicySpec{
+			MaxReplicas: 10, Behavior: fastBehavior(),
+			Metrics: []trimtabv1.ScalingMetric{{
+				Metric: trimtabv1.Metric{Name: "backlog", MetricSource: trimtabv1.MetricSource{CloudWatch: &trimtabv1.CloudWatchSource{
+					Namespace: "AWS/SQS", MetricName: "ApproximateNumberOfMessagesVisible", Statistic: "Maximum", PeriodSeconds: 1,
+					Dimensions: []trimtabv1.CloudWatchDimension{{Name: "QueueName", Value: "{{.Namespace}}-jobs"}},
+				}}},
+				Kind: trimtabv1.MetricExternal, Target: trimtabv1.MetricTarget{Type: trimtabv1.AverageValueTarget, AverageValue: quantity("30")},
+			}},
+		}})
+		// 120 messages at 30 per replica: 4 replicas.
+		wl.waitReplicas(p, 4, 20*time.Second)
+		require.Contains(t, wl.events(controller.ReasonSuccessfulRescale), "backlog 120 > target 30: 1 → 4")
+		backlog.Store(30)
+		wl.waitReplicas(p, 1, 20*time.Second)
+		require.Equal(t, "30", wl.get(p).Status.CurrentMetrics[0].Target)
+	})
+
+	t.Run("scales a release's primary and canary together", func(t *testing.T) {
+		t.Parallel()
+		s := newScenario(t)
+		rel := s.release(func(r *trimtabv1.Release) {
+			r.Spec.Strategy.Canary.Steps = []trimtabv1.CanaryStep{{Weight: 50, AnalysisSeconds: 600}}
+		})
+		s.waitState(rel, release.StateIdle, 30*time.Second)
+		s.newImage("example.invalid/web:2")
+		s.eventually(func() bool { st := s.get(rel).Status; return st.State == release.StateProgressing && st.Weight == 50 }, 30*time.Second, rel)
+
+		w.app.set(s.ns, load{queue: 80})
+		wl := &workload{t: t, ns: s.ns}
+		p := wl.policy(&trimtabv1.ScalingPolicy{Spec: trimtabv1.ScalingPolicySpec{
+			MinReplicas: ptr.To[int32](2), MaxReplicas: 10, Behavior: fastBehavior(),
+			Metrics: []trimtabv1.ScalingMetric{{
+				Metric: trimtabv1.Metric{Name: "queue", MetricSource: trimtabv1.MetricSource{Prometheus: &trimtabv1.PrometheusSource{Address: w.prom.URL,
+					Query: `sum(app_queue_messages{namespace="{{.Namespace}}"})`}}},
+				Kind: trimtabv1.MetricExternal, Target: trimtabv1.MetricTarget{Type: trimtabv1.AverageValueTarget, AverageValue: quantity("10")},
+			}},
+		}})
+		split := func() (int32, int32) { return s.replicas("web-primary"), s.replicas("web-canary") }
+		for _, step := range []struct {
+			queue  float64
+			total  int32
+			halves int32
+		}{{80, 8, 4}, {40, 4, 2}} {
+			w.app.set(s.ns, load{queue: step.queue})
+			s.eventually(func() bool {
+				pr, ca := split()
+				r := s.get(rel)
+				return r.Annotations[release.AnnotationDesiredReplicas] == fmt.Sprint(step.total) && r.Status.TotalReplicas == step.total && pr == step.halves && ca == step.halves
+			}, 30*time.Second, rel)
+		}
+		require.Equal(t, int32(0), s.replicas("web"), "the policy never scales the Release's target itself")
+		ready := condition(wl.get(p), trimtabv1.ConditionReady)
+		require.Equal(t, metav1.ConditionTrue, ready.Status)
+		require.Contains(t, ready.Message, "Release web manages it")
+		require.Eventually(t, func() bool { return wl.get(p).Status.CurrentReplicas == 4 }, 5*time.Second, 50*time.Millisecond)
+	})
+
+	t.Run("refuses a target that has an HPA", func(t *testing.T) {
+		t.Parallel()
+		wl := newWorkload(t, 1)
+		require.NoError(t, env.Client.Create(context.Background(), &autoscalingv2.HorizontalPodAutoscaler{
+			ObjectMeta: metav1.ObjectMeta{Namespace: wl.ns, Name: "web-hpa"},
+			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MaxReplicas: 5,
+				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}},
+		}))
+		w.app.set(wl.ns, load{cpuCores: 1})
+		// minReplicas 3 would scale the Deployment at the first sync.
+		p := wl.policy(&trimtabv1.ScalingPolicy{Spec: trimtabv1.ScalingPolicySpec{
+			MinReplicas: ptr.To[int32](3), MaxReplicas: 10, Metrics: []trimtabv1.ScalingMetric{cpuMetric(w.prom.URL)},
+		}})
+		require.Eventually(t, func() bool {
+			return condition(wl.get(p), trimtabv1.ConditionReady).Reason == trimtabv1.ReasonTargetHasHPA
+		}, 15*time.Second, 100*time.Millisecond, "status: %+v", p.Status)
+		ready := condition(p, trimtabv1.ConditionReady)
+		require.Equal(t, metav1.ConditionFalse, ready.Status)
+		require.Contains(t, ready.Message, fmt.Sprintf("HorizontalPodAutoscaler %s/web-hpa already scales Deployment web", wl.ns))
+		time.Sleep(5 * testSyncPeriod)
+		require.Equal(t, int32(1), wl.replicas(), "scaled a Deployment that an HPA scales")
+		require.NotEmpty(t, wl.events(trimtabv1.ReasonTargetHasHPA))
+	})
+
+	for _, tc := range []struct {
+		name     string
+		fallback *trimtabv1.Fallback
+		// hold is the replica count while the source is down.
+		hold int32
+	}{
+		{"source down holds: never scales down on missing data", nil, 6},
+		{"fallback raises the count after failureThreshold failures", &trimtabv1.Fallback{FailureThreshold: 3, Replicas: 8}, 8},
+		{"fallback never lowers the count", &trimtabv1.Fallback{FailureThreshold: 3, Replicas: 4}, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			wl := newWorkload(t, 6)
+			// Quiet load: with data, the policy would go to 2 at once.
+			w.app.set(wl.ns, load{cpuCores: 0.1})
+			src := newFlakyProxy(t, w.prom.URL)
+			src.down.Store(true)
+			p := wl.policy(&trimtabv1.ScalingPolicy{Spec: trimtabv1.ScalingPolicySpec{
+				MinReplicas: ptr.To[int32](2), MaxReplicas: 10, Behavior: fastBehavior(), Fallback: tc.fallback,
+				Metrics: []trimtabv1.ScalingMetric{cpuMetric(src.url)},
+			}})
+			// Well past the stabilization window and the threshold.
+			require.Eventually(t, func() bool { return wl.get(p).Status.ConsecutiveFailures >= 10 }, 30*time.Second, 100*time.Millisecond, "status: %+v", p.Status)
+			require.Equal(t, tc.hold, wl.replicas())
+			active := condition(p, "ScalingActive")
+			require.Equal(t, metav1.ConditionFalse, active.Status)
+			require.Equal(t, "FailedGetResourceMetric", active.Reason)
+			require.Contains(t, active.Message, "unavailable")
+			require.Empty(t, p.Status.CurrentMetrics[0].Value)
+			require.Greater(t, counter(t, w.registry, "trimtab_scaler_metric_failures_total", wl.ns, "unavailable"), 9.0)
+			require.NotEmpty(t, wl.events("FailedGetResourceMetric"))
+			if tc.hold != 6 {
+				require.Contains(t, wl.events(controller.ReasonSuccessfulRescale), fmt.Sprintf("fallback after 3 consecutive metric failures: 6 → %d", tc.hold))
+			}
+
+			// The source is back: the quiet load now scales down.
+			src.down.Store(false)
+			wl.waitReplicas(p, 2, 20*time.Second)
+			require.Eventually(t, func() bool { return wl.get(p).Status.ConsecutiveFailures == 0 }, 5*time.Second, 50*time.Millisecond)
+		})
+	}
+}
+
+// flakyProxy stands between the controller and Prometheus and answers 503
+// while down, as a Prometheus behind an unavailable gateway.
+type flakyProxy struct {
+	url  string
+	down atomic.Bool
+}
+
+func newFlakyProxy(t *testing.T, target string) *flakyProxy {
+	t.Helper()
+	u, err := url.Parse(target)
+	require.NoError(t, err)
+	p := &flakyProxy{}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p.url = "http://" + ln.Addr().String()
+	srv := &http.Server{ReadHeaderTimeout: time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.down.Load() {
+			http.Error(w, "upstream unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return p
+}
+
+// counter sums a counter's series of one namespace and reason.
+func counter(t *testing.T, reg *promclient.Registry, name, namespace, reason string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	var sum float64
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["namespace"] == namespace && labels["reason"] == reason {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
