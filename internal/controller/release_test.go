@@ -60,7 +60,7 @@ func startController(t *testing.T, leaseNamespace string) *controllerProcess {
 		MetricsAddress: "127.0.0.1:0", APIAddress: "127.0.0.1:0", ShutdownTimeout: 10 * time.Second,
 		LeaderElection: true, LeaderElectionNamespace: leaseNamespace, LeaderElectionID: "trimtab",
 		// Each test's controller sees only its own namespace, so tests run in parallel.
-		Namespaces: []string{leaseNamespace},
+		Namespaces:    []string{leaseNamespace},
 		LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 300 * time.Millisecond,
 	}, logger)
 	require.NoError(t, err)
@@ -430,7 +430,6 @@ func TestRestartMidRelease(t *testing.T) {
 	}
 }
 
-
 // routeWeights reads the weights of the first rule of the HTTPRoute.
 func (s *scenario) routeWeights(name string) map[string]int32 {
 	s.t.Helper()
@@ -504,5 +503,63 @@ func TestBlueGreenWithGatewayAPI(t *testing.T) {
 			require.Equal(t, "example.invalid/web:2", s.deployment("web-primary").Spec.Template.Spec.Containers[0].Image)
 			s.eventually(func() bool { return s.replicas("web-canary") == 0 }, 5*time.Second, rel)
 		})
+	}
+}
+
+func (s *scenario) annotate(rel *trimtabv1.Release, key, value string) {
+	s.t.Helper()
+	s.eventually(func() bool {
+		cur := s.get(rel)
+		if cur.Annotations == nil {
+			cur.Annotations = map[string]string{}
+		}
+		if value == "" {
+			delete(cur.Annotations, key)
+		} else {
+			cur.Annotations[key] = value
+		}
+		return env.Client.Update(context.Background(), cur) == nil
+	}, 5*time.Second, rel)
+}
+
+// TestSteeringThroughAnnotations drives a release the way kubectl, the API
+// and Slack do: a manual gate approved by request, a pause and a freeze.
+func TestSteeringThroughAnnotations(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	startController(t, s.ns)
+	rel := s.release(func(r *trimtabv1.Release) {
+		r.Spec.Strategy.Canary.Steps = []trimtabv1.CanaryStep{{Weight: 25, AnalysisSeconds: 8, ManualGate: true}, {Weight: 50, AnalysisSeconds: 8}}
+	})
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+	s.newImage("example.invalid/web:2")
+	s.waitState(rel, release.StateWaitingApproval, 40*time.Second)
+	rev := rel.Status.CanaryRevision
+
+	s.annotate(rel, release.AnnotationPaused, "true")
+	s.waitState(rel, release.StatePaused, 10*time.Second)
+	time.Sleep(2 * time.Second)
+	require.Equal(t, release.StatePaused, s.get(rel).Status.State)
+	require.Equal(t, int32(25), rel.Status.Weight)
+	s.annotate(rel, release.AnnotationPaused, "")
+	s.waitState(rel, release.StateWaitingApproval, 40*time.Second)
+
+	// An approval for a step that is not waiting changes nothing.
+	s.annotate(rel, release.AnnotationRequest, fmt.Sprintf("approve:%s:2", rev))
+	time.Sleep(2 * time.Second)
+	require.Equal(t, release.StateWaitingApproval, s.get(rel).Status.State)
+	s.annotate(rel, release.AnnotationRequest, fmt.Sprintf("approve:%s:1", rev))
+	s.eventually(func() bool { return s.get(rel).Status.Weight == 50 }, 10*time.Second, rel)
+
+	s.annotate(rel, release.AnnotationFrozen, "true")
+	s.waitState(rel, release.StateFrozen, 10*time.Second)
+	time.Sleep(10 * time.Second) // longer than step 2's analysis
+	require.Equal(t, release.StateFrozen, s.get(rel).Status.State, "a frozen release does not move")
+	require.Equal(t, int32(50), rel.Status.Weight)
+	s.annotate(rel, release.AnnotationFrozen, "")
+	s.waitState(rel, release.StatePromoted, 40*time.Second)
+	counts := s.eventCounts("web")
+	for _, reason := range []string{release.ReasonWaitingForApproval, release.ReasonPaused, release.ReasonResumed, release.ReasonApproved, release.ReasonFrozen} {
+		require.Positive(t, counts[reason], "no %s event: %v", reason, counts)
 	}
 }
