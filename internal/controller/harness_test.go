@@ -34,6 +34,7 @@ type app struct {
 	rps       float64
 	errRatio  float64
 	latencyMs float64 // median request latency
+	silent    bool    // answers 404 instead of metrics
 	last      time.Time
 	total     float64
 	errors    float64
@@ -63,8 +64,20 @@ func (a *app) set(errRatio, latencyMs float64) {
 	a.errRatio, a.latencyMs = errRatio, latencyMs
 }
 
+// silence makes the app answer 404 to scrapes, as one without metrics.
+func (a *app) silence() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.silent = true
+}
+
 func (a *app) serve(w http.ResponseWriter, _ *http.Request) {
 	a.mu.Lock()
+	if a.silent {
+		a.mu.Unlock()
+		http.NotFound(w, nil)
+		return
+	}
 	now := time.Now()
 	n := a.rps * now.Sub(a.last).Seconds() * (0.8 + 0.4*a.rng.Float64())
 	a.last = now

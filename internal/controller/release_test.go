@@ -279,6 +279,8 @@ func TestInvalidReferencesGiveConditions(t *testing.T) {
 			require.NoError(t, env.Client.Create(context.Background(), userDeployment(s.ns, "web-primary", "someone/else:1", 1)))
 		}, trimtabv1.ReasonOwnedElsewhere, "Deployment %s/web-primary exists and is not managed by this Release"},
 		{"bad request annotation", func(s *scenario) {}, trimtabv1.ReasonInvalidSpec, "annotation trimtab.dev/request=\"rollback-now\""},
+		{"missing ingress", func(s *scenario) {}, trimtabv1.ReasonTrafficMisconfigured, "Ingress %s/web-ingress"},
+		{"missing HTTPRoute", func(s *scenario) {}, trimtabv1.ReasonTrafficMisconfigured, "HTTPRoute %s/web-route"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -287,8 +289,13 @@ func TestInvalidReferencesGiveConditions(t *testing.T) {
 			tc.setup(s)
 			startController(t, s.ns)
 			rel := s.release(func(r *trimtabv1.Release) {
-				if tc.reason == trimtabv1.ReasonInvalidSpec {
+				switch tc.name {
+				case "bad request annotation":
 					r.Annotations = map[string]string{release.AnnotationRequest: "rollback-now"}
+				case "missing ingress":
+					r.Spec.Traffic = trimtabv1.Traffic{Router: trimtabv1.RouterNGINX, Ingress: "web-ingress"}
+				case "missing HTTPRoute":
+					r.Spec.Traffic = trimtabv1.Traffic{Router: trimtabv1.RouterGatewayAPI, HTTPRoute: "web-route"}
 				}
 			})
 			msg := tc.msg
@@ -302,7 +309,8 @@ func TestInvalidReferencesGiveConditions(t *testing.T) {
 			c := meta.FindStatusCondition(rel.Status.Conditions, trimtabv1.ConditionReady)
 			require.Equal(t, metav1.ConditionFalse, c.Status)
 			require.Contains(t, c.Message, msg)
-			// Nothing of the user's was touched.
+			// Nothing of the user's was touched: the target keeps serving
+			// until trimtab can route.
 			require.Equal(t, int32(4), s.replicas("web"))
 		})
 	}
@@ -561,5 +569,30 @@ func TestSteeringThroughAnnotations(t *testing.T) {
 	counts := s.eventCounts("web")
 	for _, reason := range []string{release.ReasonWaitingForApproval, release.ReasonPaused, release.ReasonResumed, release.ReasonApproved, release.ReasonFrozen} {
 		require.Positive(t, counts[reason], "no %s event: %v", reason, counts)
+	}
+}
+
+// TestNoDataHoldsThenRollsBack: the canary's pods serve no metrics, so no
+// look can judge it; the release holds (never promotes) and rolls back when
+// the step's analysis plus the progress deadline has passed.
+func TestNoDataHoldsThenRollsBack(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	s.canary.silence()
+	startController(t, s.ns)
+	rel := s.release(func(r *trimtabv1.Release) {
+		r.Spec.Strategy.Canary.Steps = []trimtabv1.CanaryStep{{Weight: 50, AnalysisSeconds: 5}}
+		r.Spec.ProgressDeadlineSeconds = 10
+	})
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+	s.newImage("example.invalid/web:2")
+	s.waitState(rel, release.StateProgressing, 10*time.Second)
+	took := s.waitState(rel, release.StateRolledBack, 40*time.Second)
+	require.Greater(t, took, 12*time.Second, "rolled back before the step and deadline had passed")
+	require.Contains(t, rel.Status.Revisions[0].Reason, "no verdict within")
+	require.NotContains(t, s.eventCounts("web"), release.ReasonPromoting)
+	require.Contains(t, s.eventCounts("web"), release.ReasonAnalysisHeld)
+	for _, m := range rel.Status.Metrics {
+		require.Equal(t, "Nodata", m.Classification, "metric %s", m.Name)
 	}
 }
