@@ -149,3 +149,17 @@ func (e *Env) UserConfig(name string, groups ...string) (*rest.Config, error) {
 	}
 	return user.Config(), nil
 }
+
+// RunMain is a package's TestMain: it starts one control plane that the
+// package's tests share (a start costs seconds), runs them, and stops it.
+func RunMain(m *testing.M, env **Env) {
+	e, err := New()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*env = e
+	code := m.Run()
+	_ = e.Stop()
+	os.Exit(code)
+}
