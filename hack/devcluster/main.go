@@ -69,7 +69,11 @@ func run(args []string) error {
 		return fmt.Errorf("create namespace %s: %w", devNamespace, err)
 	}
 	fmt.Fprintf(os.Stderr, "devcluster: control plane at %s with trimtab's CRDs installed\n", env.Config.Host)
-	fmt.Fprintf(os.Stderr, "devcluster: in another shell: export KUBECONFIG=%s; kubectl get rel,sp -A\n", path)
+	kubectl := "kubectl"
+	if _, err := os.Stat(filepath.Join(testenv.AssetsDir(), "kubectl")); err == nil {
+		kubectl = filepath.Join(testenv.AssetsDir(), "kubectl")
+	}
+	fmt.Fprintf(os.Stderr, "devcluster: in another shell: export KUBECONFIG=%s; %s get rel,sp -A\n", path, kubectl)
 	childEnv := append(os.Environ(), "KUBECONFIG="+path, "POD_NAMESPACE="+devNamespace)
 	return runChild(ctx, args, childEnv)
 }
