@@ -74,10 +74,22 @@ func (a *ReleaseAnalyst) Look(ctx context.Context, rel *trimtabv1.Release, plan 
 		}
 		inputs[i] = analyzer.MetricInput{MetricConfig: metricConfig(m), Canary: canary, Baseline: base}
 	}
-	seq := analyzer.Plan{Duration: max(step.Analysis, time.Second), FalseRollbackRate: a.FalseRollbackRate / float64(len(plan.Steps))}
-	d, err := analyzer.Decide(seq, judgeConfig(rel.Spec.Analysis), sequentialState(st.Analysis), inputs, now)
+	// Half of the step's budget goes to the sequential analysis of the
+	// growing window (small regressions, the final verdict), half to the
+	// recent-window checks (fast rollback on a clear one).
+	stepAlpha := a.FalseRollbackRate / float64(len(plan.Steps))
+	duration := max(step.Analysis, time.Second)
+	cfg := judgeConfig(rel.Spec.Analysis)
+	seq := analyzer.Plan{Duration: duration, FalseRollbackRate: stepAlpha / 2}
+	d, err := analyzer.Decide(seq, cfg, sequentialState(st.Analysis), inputs, now)
 	if err != nil {
 		return release.Look{Action: release.LookHold, Verdict: "Error", Reason: fmt.Sprintf("the analysis cannot run: %v", err)}
+	}
+	if d.Action == analyzer.Continue {
+		looks := int((duration + plan.Interval - 1) / plan.Interval)
+		if bad, why, err := analyzer.RecentCheck(stepAlpha/2, looks, cfg, recent(inputs, recentSamples(plan.Interval))); err == nil && bad {
+			d.Action, d.Reason = analyzer.Rollback, why
+		}
 	}
 	look := release.Look{
 		Action:  release.LookAction(d.Action),
@@ -108,6 +120,28 @@ func (a *ReleaseAnalyst) Look(ctx context.Context, rel *trimtabv1.Release, plan 
 		look.Reason += "; metric errors: " + strings.Join(names, "; ")
 	}
 	return look
+}
+
+// recentWindow is how far back the fast check looks: long enough for a
+// rank test to see a clear shift at a strict level, short enough that a
+// regression fills most of it within half a minute.
+const recentWindow = 30 * time.Second
+
+// recentSamples is how many of the latest samples the fast check judges:
+// the recent window's worth, and never fewer than a rank test needs.
+func recentSamples(interval time.Duration) int {
+	return max(int(recentWindow/interval), 10)
+}
+
+// recent keeps the last n samples of each side of each metric.
+func recent(inputs []analyzer.MetricInput, n int) []analyzer.MetricInput {
+	out := make([]analyzer.MetricInput, len(inputs))
+	for i, in := range inputs {
+		out[i] = in
+		out[i].Canary = in.Canary[max(0, len(in.Canary)-n):]
+		out[i].Baseline = in.Baseline[max(0, len(in.Baseline)-n):]
+	}
+	return out
 }
 
 // variantTarget names the pods of one variant of a release for queries.
