@@ -9,6 +9,7 @@ import (
 // scratch is reused across the metrics of one judgement.
 type scratch struct {
 	sel                              selector
+	sorter                           floatSorter
 	canVals, can, baseVals, baseSort []float64
 }
 
@@ -16,8 +17,8 @@ type scratch struct {
 // significance level (the sequential decision's per-look level).
 func classify(cfg Config, in MetricInput, alphaOverride float64, sc *scratch) MetricResult {
 	r := resolve(cfg, in.MetricConfig, alphaOverride)
-	sc.canVals, sc.can = preprocess(in.Canary, r.nan, r.outliers, r.outlierFactor, sc.canVals, sc.can)
-	sc.baseVals, sc.baseSort = preprocess(in.Baseline, r.nan, r.outliers, r.outlierFactor, sc.baseVals, sc.baseSort)
+	sc.canVals, sc.can = preprocess(in.Canary, r.nan, r.outliers, r.outlierFactor, sc.canVals, sc.can, &sc.sorter)
+	sc.baseVals, sc.baseSort = preprocess(in.Baseline, r.nan, r.outliers, r.outlierFactor, sc.baseVals, sc.baseSort, &sc.sorter)
 	canVals, can, baseVals, base := sc.canVals, sc.can, sc.baseVals, sc.baseSort
 	res := MetricResult{
 		Name:       in.Name,

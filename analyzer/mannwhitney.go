@@ -90,19 +90,30 @@ func clampIndex(k float64, nm int) int {
 // differences fall as j rises, so "D ≤ t" holds on a suffix of j whose start
 // moves right as i rises: one count is a two-pointer pass, O(n + m).
 //
-// The search keeps a bracket (a, b] with #{D ≤ a} < k ≤ #{D ≤ b} and, per
-// row, the column range of the differences inside it. Pivots alternate
-// between interpolation on the counts (fast on the smooth middle of the
-// distribution) and the weighted median of the row middles, which discards
-// at least a quarter of the bracket each time; so there are O(log nm) passes
-// and the whole selection is O((n + m)·log(n + m)). When the bracket holds
-// at most (n + m)/4 differences they are collected and quickselected.
+// The search keeps a bracket (a, b) with #{D ≤ a} < k ≤ #{D < b} and, per
+// row, the column range of the differences inside it; a count only walks
+// those. Each round counts at two interpolated pivots, just below and just
+// above k, in one pass, so that both ends move; on the smooth middle of the
+// distribution of differences this shrinks the bracket by one to two orders
+// of magnitude per round. A round that leaves more than half of the bracket
+// falls back to the weighted median of the row middles, which discards at
+// least a quarter of it; so there are O(log nm) passes and the whole
+// selection is O((n + m)·log(n + m)). When the bracket holds at most
+// (n + m)/4 differences they are collected and quickselected.
 type selector struct {
-	x, y     []float64
-	pa, pb   []int // per row: first column with D ≤ a (pa) and D ≤ b (pb)
-	pLE, pLT []int // scratch of one counting pass
-	buf      []float64
-	wm       []weighted
+	x, y []float64
+	// ys is y followed by +Inf, the sentinel that ends the counting walks.
+	ys []float64
+	// Per row: first column with D ≤ a (pa) and D < b (pb). Every column
+	// slice has one spare entry after the last row, read by the walks.
+	pa, pb []int
+	// Columns of the counting passes: c1 and c2 for the two pivots of a
+	// round, cLT for "D < t" when a pivot is itself a difference. A pivot
+	// that becomes an end swaps its columns with that end's.
+	c1, c2, cLT []int
+	walks       [4]walk
+	buf         []float64
+	wm          []weighted
 	// grid is a sorted sample of differences between evenly spaced order
 	// statistics of x and y; its quantiles give each search a first bracket.
 	grid []float64
@@ -122,18 +133,24 @@ type weighted struct {
 	w int
 }
 
+// bracket is the search state (a, b) with ca = #{D ≤ a} and cb = #{D < b}.
+type bracket struct {
+	a, b   float64
+	ca, cb int
+}
+
 // reset prepares searches over x and y for ranks in [kLo, kHi]: it builds
-// the grid sample and brackets the whole range with two counting passes at
-// grid quantiles a few binomial standard errors outside it.
+// the grid sample and brackets the whole range with one counting pass at two
+// points between grid quantiles a few binomial standard errors outside it.
+// Midpoints between neighbouring grid values are rarely differences, which
+// spares the "D < t" pass a difference needs.
 func (s *selector) reset(x, y []float64, kLo, kHi int) {
 	s.x, s.y = x, y
 	n, m := len(x), len(y)
-	s.pa = grow(s.pa, n)
-	s.pb = grow(s.pb, n)
-	s.pLE = grow(s.pLE, n)
-	s.pLT = grow(s.pLT, n)
-	s.startA = grow(s.startA, n)
-	s.startB = grow(s.startB, n)
+	s.ys = append(append(s.ys[:0], y...), math.Inf(1))
+	for _, p := range []*[]int{&s.pa, &s.pb, &s.c1, &s.c2, &s.cLT, &s.startA, &s.startB} {
+		*p = grow(*p, n+1)
+	}
 	s.grid = s.grid[:0]
 	gx, gy := min(gridSide, n), min(gridSide, m)
 	for i := range gx {
@@ -143,9 +160,7 @@ func (s *selector) reset(x, y []float64, kLo, kHi int) {
 		}
 	}
 	slices.Sort(s.grid)
-	for i := range n {
-		s.pa[i], s.pb[i] = m, 0
-	}
+	s.fullBracket()
 	st := bracket{a: math.Inf(-1), b: math.Inf(1), cb: n * m}
 	g := float64(len(s.grid))
 	margin := func(k int) float64 {
@@ -154,34 +169,25 @@ func (s *selector) reset(x, y []float64, kLo, kHi int) {
 	}
 	pLo := (float64(kLo)-0.5)/float64(n*m) - margin(kLo)
 	pHi := (float64(kHi)-0.5)/float64(n*m) + margin(kHi)
-	if i := int(math.Floor(pLo * g)); i >= 0 {
-		s.narrow(&st, kLo, kHi, s.grid[i])
+	tLo, tHi := math.Inf(-1), math.Inf(1)
+	if i := int(math.Floor(pLo * g)); i >= 1 {
+		tLo = s.grid[i-1] + (s.grid[i]-s.grid[i-1])/2
 	}
-	if i := int(math.Ceil(pHi * g)); i < len(s.grid) {
-		s.narrow(&st, kLo, kHi, s.grid[i])
+	if i := int(math.Ceil(pHi * g)); i < len(s.grid)-1 {
+		tHi = s.grid[i] + (s.grid[i+1]-s.grid[i])/2
 	}
+	s.round(&st, kLo, kHi, tLo, tHi)
 	s.start = st
 	copy(s.startA, s.pa)
 	copy(s.startB, s.pb)
 }
 
-// narrow counts at t, if t is inside the bracket, and moves one end of the
-// bracket to t when t lies outside [kLo, kHi]: below kLo it raises a, at or
-// above kHi it lowers b.
-func (s *selector) narrow(st *bracket, kLo, kHi int, t float64) (le, lt int, counted bool) {
-	if !(t > st.a && t < st.b) {
-		return 0, 0, false
+// fullBracket sets every row's columns to the whole row.
+func (s *selector) fullBracket() {
+	m := len(s.y)
+	for i := range s.pa {
+		s.pa[i], s.pb[i] = m, 0
 	}
-	le, lt = s.count(t)
-	switch {
-	case le < kLo:
-		st.a, st.ca = t, le
-		copy(s.pa, s.pLE)
-	case lt >= kHi:
-		st.b, st.cb = t, lt
-		copy(s.pb, s.pLT)
-	}
-	return le, lt, true
 }
 
 func grow(p []int, n int) []int {
@@ -191,50 +197,167 @@ func grow(p []int, n int) []int {
 	return p[:n]
 }
 
-// count returns #{D ≤ t} and #{D < t}, leaving the per-row starts in pLE, pLT.
+// round counts at the pivots t1 < t2 (either may be left out as ±Inf or
+// outside the bracket) in one pass and narrows the bracket with them: a
+// pivot whose count is below kLo becomes a, one with kHi or more differences
+// below it becomes b. For a single rank (kLo = kHi = k), done reports that a
+// pivot is itself the k-th difference, returned as v.
+func (s *selector) round(st *bracket, kLo, kHi int, t1, t2 float64) (v float64, done bool) {
+	in1, in2 := t1 > st.a && t1 < st.b, t2 > st.a && t2 < st.b
+	var le1, le2 int
+	var hit1, hit2 bool
+	switch {
+	case in1 && in2:
+		le1, le2, hit1, hit2 = s.count2(t1, t2)
+	case in1:
+		le1, hit1 = s.count(t1, false, s.c1)
+	case in2:
+		le2, hit2 = s.count(t2, false, s.c2)
+	default:
+		return 0, false
+	}
+	if in1 {
+		if v, done = s.settle(st, kLo, kHi, t1, le1, hit1, &s.c1); done {
+			return v, true
+		}
+	}
+	if in2 && t2 > st.a && t2 < st.b {
+		return s.settle(st, kLo, kHi, t2, le2, hit2, &s.c2)
+	}
+	return 0, false
+}
 
-// count returns #{D ≤ t} and #{D < t} for a t inside the current bracket,
-// leaving the per-row starts in pLE and pLT. A row's start lies between its
-// bracket columns pb and pa, so only the bracket's own differences are
-// compared. The second pass, for "< t", only runs when t is a difference.
-// count returns #{D ≤ t} and #{D < t} for a t inside the current bracket,
-// leaving the per-row starts in pLE and pLT. A row's start lies between its
-// bracket columns pb and pa, so only the bracket's own differences are
-// compared. The second pass, for "< t", only runs when t is a difference.
-// The slices are held in locals: through s the compiler reloads them on
-// every row.
-func (s *selector) count(t float64) (le, lt int) {
-	x, y := s.x, s.y
-	n, m := len(x), len(y)
-	pa, pb, pLE, pLT := s.pa[:n], s.pb[:n], s.pLE[:n], s.pLT[:n]
-	p, hit := 0, false
-	for i, xi := range x {
-		p = max(p, pb[i])
-		end := min(pa[i], m)
-		for p < end && xi-y[p] > t {
-			p++
-		}
-		pLE[i] = p
-		le += m - p
-		if !hit && p < m && xi-y[p] == t {
-			hit = true
+// settle moves an end of the bracket to the counted pivot t, taking over
+// its columns; le = #{D ≤ t}, and hit says t is a difference, so that
+// #{D < t} needs its own pass.
+func (s *selector) settle(st *bracket, kLo, kHi int, t float64, le int, hit bool, cols *[]int) (float64, bool) {
+	if le < kLo {
+		st.a, st.ca = t, le
+		s.pa, *cols = *cols, s.pa
+		return 0, false
+	}
+	lt := le
+	if hit {
+		lt, _ = s.count(t, true, s.cLT)
+		cols = &s.cLT
+	}
+	if lt >= kHi {
+		st.b, st.cb = t, lt
+		s.pb, *cols = *cols, s.pb
+		return 0, false
+	}
+	return t, kLo == kHi
+}
+
+// count returns #{D ≤ t} (#{D < t} when strict) for a t inside the current
+// bracket, leaving the per-row starts in cols; hit reports a difference
+// equal to t. The rows are split into four walks that run interleaved.
+func (s *selector) count(t float64, strict bool, cols []int) (c int, hit bool) {
+	if strict {
+		// D ≥ t ⟺ D > the next float below t.
+		t = math.Nextafter(t, math.Inf(-1))
+	}
+	n := len(s.x)
+	q := [5]int{0, n / 4, n / 2, 3 * n / 4, n}
+	var h int
+	for w := range 4 {
+		s.walks[w] = walk{t: t, from: q[w], to: q[w+1], cols: cols}
+	}
+	s.walk4()
+	for _, w := range s.walks {
+		c += w.count
+		h += w.ties
+	}
+	return c, !strict && h > 0
+}
+
+// count2 is count at t1 < t2 in one pass, into c1 and c2.
+func (s *selector) count2(t1, t2 float64) (le1, le2 int, hit1, hit2 bool) {
+	n := len(s.x)
+	h := n / 2
+	s.walks = [4]walk{{t: t1, from: 0, to: h, cols: s.c1}, {t: t1, from: h, to: n, cols: s.c1},
+		{t: t2, from: 0, to: h, cols: s.c2}, {t: t2, from: h, to: n, cols: s.c2}}
+	s.walk4()
+	w := &s.walks
+	return w[0].count + w[1].count, w[2].count + w[3].count, w[0].ties+w[1].ties > 0, w[2].ties+w[3].ties > 0
+}
+
+// walk is one counting walk of walk4: it counts #{D ≤ t} over the rows
+// from ≤ i < to, writing the per-row starts into cols, and counts in ties
+// the rows whose first difference ≤ t equals it.
+type walk struct {
+	t           float64
+	from, to    int
+	cols        []int
+	count, ties int
+}
+
+// walk4 runs the four walks in s.walks.
+//
+// A walk is a merge of its rows with the columns: each step compares one
+// difference and either moves to the next column (D > t) or ends the row.
+// The steps are branch-free, so the walks cost no mispredicted branches, and
+// the four are independent, so their steps overlap in the pipeline. A walk
+// never passes the bracket's end pa: there D ≤ a < t, and the +Inf sentinel
+// after y stops a walk at the last column. The row's bracket start pb lets a
+// walk jump over differences above b.
+func (s *selector) walk4() {
+	x, y, pb, m := s.x, s.ys, s.pb, len(s.y)
+	w0, w1, w2, w3 := &s.walks[0], &s.walks[1], &s.walks[2], &s.walks[3]
+	t0, t1, t2, t3 := w0.t, w1.t, w2.t, w3.t
+	k0, k1, k2, k3 := w0.cols, w1.cols, w2.cols, w3.cols
+	i0, i1, i2, i3 := w0.from, w1.from, w2.from, w3.from
+	e0, e1, e2, e3 := w0.to, w1.to, w2.to, w3.to
+	p0, p1, p2, p3 := pb[i0], pb[i1], pb[i2], pb[i3]
+	var c0, c1, c2, c3 int
+	for i0 < e0 && i1 < e1 && i2 < e2 && i3 < e3 {
+		i0, p0, c0 = walkStep(x, y, pb, k0, t0, i0, p0, c0)
+		i1, p1, c1 = walkStep(x, y, pb, k1, t1, i1, p1, c1)
+		i2, p2, c2 = walkStep(x, y, pb, k2, t2, i2, p2, c2)
+		i3, p3, c3 = walkStep(x, y, pb, k3, t3, i3, p3, c3)
+	}
+	for i0 < e0 {
+		i0, p0, c0 = walkStep(x, y, pb, k0, t0, i0, p0, c0)
+	}
+	for i1 < e1 {
+		i1, p1, c1 = walkStep(x, y, pb, k1, t1, i1, p1, c1)
+	}
+	for i2 < e2 {
+		i2, p2, c2 = walkStep(x, y, pb, k2, t2, i2, p2, c2)
+	}
+	for i3 < e3 {
+		i3, p3, c3 = walkStep(x, y, pb, k3, t3, i3, p3, c3)
+	}
+	for w, sp := range [4]int{c0, c1, c2, c3} {
+		wk := &s.walks[w]
+		wk.count = (wk.to-wk.from)*m - sp
+		wk.ties = 0
+		for i := wk.from; i < wk.to; i++ {
+			wk.ties += b2i(x[i]-y[wk.cols[i]] == wk.t)
 		}
 	}
-	if !hit {
-		copy(pLT, pLE)
-		return le, le
+}
+
+// walkStep is one step of a counting walk in row i at column p; sp sums the
+// rows' final columns.
+func walkStep(x, y []float64, pb, cols []int, t float64, i, p, sp int) (int, int, int) {
+	d := x[i] - y[p]
+	cols[i] = p // final once the row ends
+	next := b2i(d > t)
+	end := next - 1 // −1 when the row ends here, else 0
+	sp += p & end
+	p += next
+	i -= end
+	jump := pb[i] - p
+	return i, p + jump&^(jump>>63), sp // max(p, pb[i]) without a branch
+}
+
+func b2i(b bool) int {
+	var v int
+	if b {
+		v = 1
 	}
-	p = 0
-	for i, xi := range x {
-		p = max(p, pb[i])
-		end := min(pa[i], m)
-		for p < end && xi-y[p] >= t {
-			p++
-		}
-		pLT[i] = p
-		lt += m - p
-	}
-	return le, lt
+	return v
 }
 
 // kthPair returns the k-th and (k+1)-th smallest differences. The second
@@ -258,9 +381,7 @@ func (s *selector) kth(k int) float64 {
 		copy(s.pb, s.startB)
 	} else {
 		st = bracket{a: math.Inf(-1), b: math.Inf(1), cb: n * m}
-		for i := range n {
-			s.pa[i], s.pb[i] = m, 0
-		}
+		s.fullBracket()
 	}
 	limit := max(64, (n+m)/4)
 	for {
@@ -268,51 +389,30 @@ func (s *selector) kth(k int) float64 {
 		if active <= limit {
 			return s.enumerate(k - st.ca)
 		}
-		if math.IsInf(st.a, 0) || math.IsInf(st.b, 0) {
-			if v, done := s.probe(&st, k, s.weightedMedian()); done {
-				return v
-			}
-			continue
-		}
-		// Two interpolated probes, just below and just above k, so that
-		// both ends of the bracket move; on the smooth middle of the
-		// distribution of differences this shrinks it by an order of
-		// magnitude per round.
-		e := max(limit/4, active/32)
-		for _, target := range []int{k - e, k + e} {
-			frac := (float64(target-st.ca) - 0.5) / float64(st.cb-st.ca)
-			if frac <= 0 || frac >= 1 {
-				continue
-			}
-			t := st.a + (st.b-st.a)*frac
-			if !(t > st.a && t < st.b) {
-				continue
-			}
-			if v, done := s.probe(&st, k, t); done {
+		if !math.IsInf(st.a, 0) && !math.IsInf(st.b, 0) {
+			e := max(limit/4, active/64)
+			if v, done := s.round(&st, k, k, s.interpolate(st, k-e), s.interpolate(st, k+e)); done {
 				return v
 			}
 		}
 		// A round that left more than half of the bracket falls back to
 		// the weighted median, which discards at least a quarter.
 		if st.cb-st.ca > active/2 {
-			if v, done := s.probe(&st, k, s.weightedMedian()); done {
+			if v, done := s.round(&st, k, k, s.weightedMedian(), math.Inf(1)); done {
 				return v
 			}
 		}
 	}
 }
 
-// bracket is the search state (a, b] with ca = #{D ≤ a} < k ≤ cb = #{D ≤ b}.
-type bracket struct {
-	a, b   float64
-	ca, cb int
-}
-
-// probe counts at t and narrows the bracket; done reports that t itself is
-// the k-th difference.
-func (s *selector) probe(st *bracket, k int, t float64) (v float64, done bool) {
-	le, lt, counted := s.narrow(st, k, k, t)
-	return t, counted && lt < k && k <= le
+// interpolate is the point where the straight line through the bracket's
+// ends reaches rank r, or NaN when r is outside the bracket.
+func (s *selector) interpolate(st bracket, r int) float64 {
+	frac := (float64(r-st.ca) - 0.5) / float64(st.cb-st.ca)
+	if frac <= 0 || frac >= 1 {
+		return math.NaN()
+	}
+	return st.a + (st.b-st.a)*frac
 }
 
 // weightedMedian is the weighted median of the middle elements of each row's

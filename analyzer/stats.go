@@ -125,7 +125,7 @@ func summarize(x, s []float64) Summary {
 // copy of x, keeping input order (the mean's rounding depends on it). It
 // returns the series and a sorted copy, reusing the storage of vals and
 // sorted.
-func preprocess(x []float64, nan NaNStrategy, outliers OutlierStrategy, factor float64, vals, sorted []float64) ([]float64, []float64) {
+func preprocess(x []float64, nan NaNStrategy, outliers OutlierStrategy, factor float64, vals, sorted []float64, fs *floatSorter) ([]float64, []float64) {
 	vals = vals[:0]
 	for _, v := range x {
 		if math.IsNaN(v) {
@@ -137,7 +137,7 @@ func preprocess(x []float64, nan NaNStrategy, outliers OutlierStrategy, factor f
 		vals = append(vals, v)
 	}
 	sorted = append(sorted[:0], vals...)
-	slices.Sort(sorted)
+	fs.sort(sorted)
 	if outliers == OutliersRemove && len(sorted) > 0 {
 		// Kayenta's IQRDetector with reduceSensitivity: the fences never cut
 		// inside the 1st–99th percentile range.
