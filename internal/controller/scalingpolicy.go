@@ -424,7 +424,8 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 	pol := s.pol
 	key := client.ObjectKeyFromObject(pol)
 	if s.target == nil {
-		c.queueStatus(key, func(st *trimtabv1.ScalingPolicyStatus) { meta.SetStatusCondition(&st.Conditions, s.ready) })
+		ready := s.ready
+		c.queueStatus(key, func(st *trimtabv1.ScalingPolicyStatus) { meta.SetStatusCondition(&st.Conditions, ready) })
 		return false, s.err
 	}
 	state := c.state(pol)
@@ -475,23 +476,28 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 	state.history = d.History
 	lastScale := state.lastScale
 
+	// The queued status holds only what it writes, not the sync's pods and
+	// Deployment: a backlog of 10,000 must stay small.
+	conds := []metav1.Condition{s.ready}
+	for _, cond := range d.Conditions {
+		if able != nil && cond.Type == scaler.AbleToScale {
+			continue
+		}
+		conds = append(conds, metav1.Condition{Type: cond.Type, Status: metav1.ConditionStatus(cond.Status),
+			Reason: cond.Reason, Message: cond.Message, ObservedGeneration: pol.Generation})
+	}
+	if able != nil {
+		able.ObservedGeneration = pol.Generation
+		conds = append(conds, *able)
+	}
+	current, desired, failures := s.current, d.Replicas, d.History.ConsecutiveFailures
+	metrics := metricStatuses(pol.Spec.Metrics, d)
 	c.queueStatus(key, func(st *trimtabv1.ScalingPolicyStatus) {
-		meta.SetStatusCondition(&st.Conditions, s.ready)
-		for _, cond := range d.Conditions {
-			if able != nil && cond.Type == scaler.AbleToScale {
-				continue
-			}
-			meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: cond.Type, Status: metav1.ConditionStatus(cond.Status),
-				Reason: cond.Reason, Message: cond.Message, ObservedGeneration: pol.Generation})
+		for _, cond := range conds {
+			meta.SetStatusCondition(&st.Conditions, cond)
 		}
-		if able != nil {
-			able.ObservedGeneration = pol.Generation
-			meta.SetStatusCondition(&st.Conditions, *able)
-		}
-		st.CurrentReplicas = s.current
-		st.DesiredReplicas = d.Replicas
-		st.ConsecutiveFailures = d.History.ConsecutiveFailures
-		st.CurrentMetrics = metricStatuses(pol.Spec.Metrics, d)
+		st.CurrentReplicas, st.DesiredReplicas, st.ConsecutiveFailures = current, desired, failures
+		st.CurrentMetrics = metrics
 		if lastScale != nil {
 			st.LastScaleTime = lastScale
 		}
@@ -521,9 +527,6 @@ func targetObject(t *scaleTarget) *corev1.ObjectReference {
 // Deployment's scale subresource.
 func (c *ScalingPolicyController) apply(ctx context.Context, s *policySync, replicas int32) error {
 	if rel := s.target.release; rel != nil {
-		if rel.Annotations[release.AnnotationDesiredReplicas] == strconv.Itoa(int(replicas)) {
-			return nil
-		}
 		patched := rel.DeepCopy()
 		if patched.Annotations == nil {
 			patched.Annotations = map[string]string{}

@@ -215,6 +215,9 @@ func (w *workload) policy(p *trimtabv1.ScalingPolicy) *trimtabv1.ScalingPolicy {
 	p.Namespace, p.Name = w.ns, "web"
 	p.Spec.TargetRef = trimtabv1.TargetRef{Name: "web"}
 	require.NoError(w.t, env.Client.Create(context.Background(), p))
+	// The API server outlives the test: later tests' controllers must not
+	// keep syncing a policy whose metric sources are gone.
+	w.t.Cleanup(func() { _ = env.Client.Delete(context.Background(), p) })
 	return p
 }
 

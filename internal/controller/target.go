@@ -2,6 +2,15 @@
 // follows the level-based protocol: read the object and the world, compute
 // what should be, write status through the status subresource, and return
 // transient errors for a rate-limited retry.
+//
+// ScalingPolicies are synced in cycles rather than one reconcile each: a
+// leader-only runnable lists every policy from the cache each sync period,
+// collects all their metrics in one Collect call (so that the providers
+// batch across policies: one Prometheus request per shared query template),
+// then decides with scaler.Decide and applies per policy with bounded
+// concurrency. A reconciler beside it keeps the Ready condition current as
+// targets, HPAs and Releases come and go. docs/autoscaling.md ("The
+// controller") has the details.
 package controller
 
 import (

@@ -90,6 +90,13 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 	if opts.LeaderElectionID == "" {
 		opts.LeaderElectionID = "trimtab-controller-leader"
 	}
+	if cfg.QPS == 0 {
+		// client-go's default of 5 requests/s would take half an hour to
+		// write the status of 10,000 ScalingPolicies; like controller-runtime's
+		// own config loader, rely on the API server's priority and fairness.
+		cfg = rest.CopyConfig(cfg)
+		cfg.QPS = -1
+	}
 	m := &Manager{opts: opts, logger: logger, registry: prometheus.NewRegistry()}
 	lease := func(d, def time.Duration) *time.Duration {
 		if d == 0 {
@@ -97,7 +104,10 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 		}
 		return &d
 	}
-	var cacheOpts cache.Options
+	// managedFields are often a third of an object and nothing here reads
+	// them; with 10,000 ScalingPolicies, their Deployments and pods in the
+	// cache, dropping them matters for the memory goal.
+	cacheOpts := cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
 	if len(opts.Namespaces) > 0 {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range opts.Namespaces {
