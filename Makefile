@@ -11,7 +11,7 @@ STATICCHECK   := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_FLAGS    ?= -count=1 -timeout 30m -parallel 8
 FUZZTIME      ?= 30s
 
-.PHONY: all build test testenv lint fmt generate run bench bench-judge judge-accuracy rollback-bench autoscaling-report fuzz help
+.PHONY: all build test testenv lint fmt generate run bench bench-judge judge-accuracy bench-scaling rollback-bench autoscaling-report fuzz help
 
 all: build
 
@@ -50,6 +50,9 @@ bench-judge: ## Judge speed: 1,000 metrics x 1,000+1,000 samples, against a Kaye
 
 judge-accuracy: ## Regenerate docs/judge-accuracy.md (false-fail rate and power; several minutes).
 	$(GO) run ./analyzer/cmd/judge-accuracy -out docs/judge-accuracy.md
+
+bench-scaling: testenv ## One scaling cycle over 1,000 and 10,000 ScalingPolicies against the real API server and Prometheus (~15 min).
+	$(GO) test ./internal/controller/ -run '^$$' -bench ScalingCycle -benchtime 3x -timeout 60m
 
 rollback-bench: ## Time to rollback, trimtab vs Flagger's rule, by simulation (writes docs/performance.md; several minutes).
 	$(GO) run ./scaler/release/cmd/rollback-bench -out docs/performance.md -trials 300 -aa-trials 300
