@@ -79,6 +79,7 @@ line wins over the environment.`,
 	f.StringVar(&opts.PrometheusURL, "prometheus.url", "", "default Prometheus server for metrics with a prometheus source, e.g. http://prometheus.monitoring:9090")
 	f.StringVar(&opts.AWSRegion, "aws.region", "", "AWS region for CloudWatch metrics (default: the AWS SDK's own lookup)")
 	f.StringVar(&opts.CloudWatchEndpoint, "cloudwatch.endpoint", "", "CloudWatch endpoint override (default: the region's)")
+	f.StringVar(&opts.PublishNamespace, "cloudwatch.publish-namespace", "", "publish release scores and scaling decisions to CloudWatch under this namespace, e.g. Trimtab (default: off)")
 	f.Float64Var(&opts.FalseRollbackRate, "analysis.false-rollback-rate", 0.01, "chance that a whole release of a healthy canary is rolled back; the judge stops early only on evidence stronger than this allows")
 	f.DurationVar(&opts.ScalingSyncPeriod, "scaling.sync-period", 15*time.Second, "how often every ScalingPolicy is synced: one metric batch for all, then a decision each (the HPA's --horizontal-pod-autoscaler-sync-period)")
 	f.DurationVar(&opts.ScalingMetricInterval, "scaling.metric-interval", time.Minute, "window of ScalingPolicy queries ({{.Interval}}) and of the per-pod samples they return")

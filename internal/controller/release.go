@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strconv"
 	"time"
+
+	"github.com/trimtab/trimtab/collector/cloudwatch"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -53,6 +57,9 @@ type ReleaseReconciler struct {
 	Hooks   HookRunner
 	// Now is the clock; decisions get it as an argument.
 	Now func() time.Time
+	// Publisher, when set, receives every analysis look's score.
+	Publisher DecisionPublisher
+	Log       *slog.Logger
 }
 
 // Reconcile implements reconcile.Reconciler.
@@ -78,6 +85,7 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	if w.problem != nil {
 		return r.reportProblem(ctx, &rel, w.problem, nil)
 	}
+	before := rel.Status.History
 	d := r.decide(ctx, &rel, w)
 	d.Status.TotalReplicas = w.total
 	if err := r.writeStatus(ctx, &rel, d); err != nil {
@@ -85,6 +93,10 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	}
 	for _, e := range d.Events {
 		r.Events.Eventf(&rel, nil, e.Type, e.Reason, "Release", "%s", e.Message)
+	}
+	if look := d.Status.History; len(look) > 0 && (len(before) == 0 || !look[0].Time.Equal(&before[0].Time)) {
+		score, _ := strconv.ParseFloat(look[0].Score, 64)
+		publish(ctx, r.Publisher, r.Log, cloudwatch.ReleaseDecision(rel.Namespace, rel.Name, score, look[0].Verdict == "Pass", look[0].Time.Time))
 	}
 	if err := r.apply(ctx, &rel, w, d.World); err != nil {
 		var p *problem

@@ -10,6 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awscw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
+
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -39,7 +45,7 @@ type controllerProcess struct {
 	done   chan error
 }
 
-func startController(t *testing.T, leaseNamespace string) *controllerProcess {
+func startController(t *testing.T, leaseNamespace string, tweaks ...func(*manager.Options)) *controllerProcess {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("TRIMTAB_TEST_LOG") != "" {
@@ -47,13 +53,17 @@ func startController(t *testing.T, leaseNamespace string) *controllerProcess {
 		logger, err = logging.New(os.Stderr, "debug", "logfmt")
 		require.NoError(t, err)
 	}
-	m, err := manager.New(env.Config, manager.Options{
+	opts := manager.Options{
 		MetricsAddress: "127.0.0.1:0", APIAddress: "127.0.0.1:0", ShutdownTimeout: 10 * time.Second,
 		LeaderElection: true, LeaderElectionNamespace: leaseNamespace, LeaderElectionID: "trimtab",
 		// Each test's controller sees only its own namespace, so tests run in parallel.
 		Namespaces:    []string{leaseNamespace},
 		LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 300 * time.Millisecond,
-	}, logger)
+	}
+	for _, tweak := range tweaks {
+		tweak(&opts)
+	}
+	m, err := manager.New(env.Config, opts, logger)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &controllerProcess{cancel: cancel, done: make(chan error, 1)}
@@ -160,7 +170,15 @@ func (s *scenario) deployment(name string) *appsv1.Deployment {
 	return &d
 }
 
-func (s *scenario) replicas(name string) int32 { return ptr.Deref(s.deployment(name).Spec.Replicas, 1) }
+// replicas is a Deployment's replica count, or -1 while it does not exist
+// (tests poll it while the controller creates it).
+func (s *scenario) replicas(name string) int32 {
+	var d appsv1.Deployment
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: name}, &d); err != nil {
+		return -1
+	}
+	return ptr.Deref(d.Spec.Replicas, 1)
+}
 
 // newImage changes the user's Deployment as a user would.
 func (s *scenario) newImage(image string) {
@@ -188,7 +206,15 @@ func (s *scenario) eventReasons(name string) []string {
 func TestCanaryPromotesThroughEveryStep(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
-	startController(t, s.ns)
+	// Decisions are also published to CloudWatch, here moto's server.
+	moto := testenv.StartMoto(t)
+	motoOptions := []func(*awscw.Options){func(o *awscw.Options) {
+		o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801) // moto lacks the SDK's default protocol
+		o.Credentials = credentials.NewStaticCredentialsProvider("test", "test", "")
+	}}
+	startController(t, s.ns, func(o *manager.Options) {
+		o.PublishNamespace, o.AWSRegion, o.CloudWatchEndpoint, o.CloudWatchClientOptions = "TrimtabTest", "us-east-1", moto.URL, motoOptions
+	})
 	rel := s.release(nil)
 	s.waitState(rel, release.StateIdle, 20*time.Second)
 	require.Eventually(t, func() bool { return s.replicas("web") == 0 }, 10*time.Second, 100*time.Millisecond, "the target runs no pods once the primary serves")
@@ -220,6 +246,19 @@ func TestCanaryPromotesThroughEveryStep(t *testing.T) {
 	ready := meta.FindStatusCondition(rel.Status.Conditions, trimtabv1.ConditionReady)
 	require.Equal(t, metav1.ConditionTrue, ready.Status)
 	require.Subset(t, s.eventReasons("web"), []string{release.ReasonInitialized, release.ReasonReleaseStarted, release.ReasonWeightChanged, release.ReasonPromoting, release.ReasonPromoted})
+
+	// Every look's score reached CloudWatch.
+	cw := awscw.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(moto.URL)}, motoOptions...)
+	listed, err := cw.ListMetrics(context.Background(), &awscw.ListMetricsInput{Namespace: aws.String("TrimtabTest"), MetricName: aws.String("ReleaseScore")})
+	require.NoError(t, err)
+	require.NotEmpty(t, listed.Metrics)
+	for _, m := range listed.Metrics { // moto lists a metric once per datapoint
+		dims := map[string]string{}
+		for _, d := range m.Dimensions {
+			dims[aws.ToString(d.Name)] = aws.ToString(d.Value)
+		}
+		require.Equal(t, map[string]string{"Namespace": s.ns, "Release": "web"}, dims)
+	}
 }
 
 func TestRegressionRollsBackEarly(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trimtab/trimtab/collector/cloudwatch"
+
 	"golang.org/x/sync/errgroup"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
@@ -80,6 +82,8 @@ type ScalingPolicyController struct {
 	// Params are the kube-controller-manager HPA flags.
 	Params scaler.Params
 	Log    *slog.Logger
+	// Publisher, when set, receives every scale.
+	Publisher DecisionPublisher
 
 	mu     sync.Mutex
 	states map[types.NamespacedName]*policyState
@@ -463,6 +467,7 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 				Message: fmt.Sprintf("the controller was able to update the target scale to %d", d.Replicas)}
 			c.Events.Eventf(pol, targetObject(s.target), corev1.EventTypeNormal, ReasonSuccessfulRescale, "Scale",
 				"%s", rescaleMessage(s.cfg, d, s.current))
+			publish(ctx, c.Publisher, c.Log, cloudwatch.ScalingDecision(pol.Namespace, pol.Name, s.current, d.Replicas, now))
 		case errors.Is(applyErr, errTargetMoved):
 			// Not a failure: someone else scaled; decide again next cycle.
 		default:

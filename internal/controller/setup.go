@@ -31,6 +31,8 @@ type Deps struct {
 	ScalingMetricInterval time.Duration
 	// Log receives the scaling cycle's errors (default: discarded).
 	Log *slog.Logger
+	// Publisher, when set, receives every release judgement and scale.
+	Publisher DecisionPublisher
 }
 
 // Setup registers every trimtab controller with mgr.
@@ -47,8 +49,9 @@ func Setup(mgr ctrl.Manager, deps Deps) error {
 	events := mgr.GetEventRecorder(EventSource)
 	rel := &ReleaseReconciler{
 		Client: mgr.GetClient(), Events: events, Metrics: deps.Metrics, Now: deps.Now,
-		Analyst: &ReleaseAnalyst{Collector: deps.Collector, FalseRollbackRate: deps.FalseRollbackRate},
-		Hooks:   &HTTPHooks{Client: deps.HTTPClient},
+		Analyst:   &ReleaseAnalyst{Collector: deps.Collector, FalseRollbackRate: deps.FalseRollbackRate},
+		Hooks:     &HTTPHooks{Client: deps.HTTPClient},
+		Publisher: deps.Publisher, Log: deps.Log,
 	}
 	if err := rel.SetupWithManager(mgr); err != nil {
 		return err
@@ -56,6 +59,7 @@ func Setup(mgr ctrl.Manager, deps Deps) error {
 	policy := &ScalingPolicyController{
 		Client: mgr.GetClient(), Events: events, Metrics: deps.Metrics, Collector: deps.Collector, Now: deps.Now,
 		SyncPeriod: deps.ScalingSyncPeriod, MetricInterval: deps.ScalingMetricInterval, Params: scaler.DefaultParams(), Log: deps.Log,
+		Publisher: deps.Publisher,
 	}
 	return policy.SetupWithManager(mgr)
 }

@@ -13,6 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	awscw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/trimtab/trimtab/collector/cloudwatch"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -54,6 +57,12 @@ type Options struct {
 	PrometheusURL      string
 	AWSRegion          string
 	CloudWatchEndpoint string
+	// PublishNamespace, when set, turns on publishing release and scaling
+	// decisions to CloudWatch under this metric namespace.
+	PublishNamespace string
+	// CloudWatchClientOptions adjust the CloudWatch client; tests use them
+	// to speak moto's protocol. Production leaves them empty.
+	CloudWatchClientOptions []func(*awscw.Options)
 	// Namespaces limits the controller to these namespaces; empty means all.
 	Namespaces []string
 	// FalseRollbackRate bounds the chance that a release of a healthy
@@ -152,9 +161,19 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 	if err != nil {
 		return nil, fmt.Errorf("metric collector: %w", err)
 	}
+	var publisher controller.DecisionPublisher
+	if opts.PublishNamespace != "" {
+		// Loading the AWS configuration happens once, at start-up.
+		cw, err := cloudwatch.NewClient(context.Background(), opts.AWSRegion, opts.CloudWatchEndpoint, opts.CloudWatchClientOptions...)
+		if err != nil {
+			return nil, fmt.Errorf("--cloudwatch.publish-namespace: %w", err)
+		}
+		publisher = cloudwatch.NewPublisher(cw, opts.PublishNamespace)
+	}
 	if err := controller.Setup(mgr, controller.Deps{
 		Metrics: metrics, Collector: coll, HTTPClient: httpClient, FalseRollbackRate: opts.FalseRollbackRate,
 		ScalingSyncPeriod: opts.ScalingSyncPeriod, ScalingMetricInterval: opts.ScalingMetricInterval, Log: logger,
+		Publisher: publisher,
 	}); err != nil {
 		return nil, fmt.Errorf("set up controllers: %w", err)
 	}
