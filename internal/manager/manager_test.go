@@ -104,7 +104,14 @@ func readyCondition(t *testing.T, obj client.Object, reason string) *metav1.Cond
 		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
 			return false
 		}
-		cond = meta.FindStatusCondition(obj.(trimtabv1.Targeted).GetConditions(), trimtabv1.ConditionReady)
+		var conds []metav1.Condition
+		switch o := obj.(type) {
+		case *trimtabv1.Release:
+			conds = o.Status.Conditions
+		case *trimtabv1.ScalingPolicy:
+			conds = o.Status.Conditions
+		}
+		cond = meta.FindStatusCondition(conds, trimtabv1.ConditionReady)
 		return cond != nil && cond.Reason == reason
 	}, 15*time.Second, 50*time.Millisecond, "Ready condition never got reason %s (last: %+v)", reason, cond)
 	return cond

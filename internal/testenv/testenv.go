@@ -9,7 +9,6 @@
 package testenv
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -78,15 +77,12 @@ type Env struct {
 	env *envtest.Environment
 }
 
-// ErrNoAssets says the control-plane binaries have not been built.
-var ErrNoAssets = errors.New("kube-apiserver and etcd are not built")
-
 // New starts a control plane; call Stop when done.
 func New() (*Env, error) {
 	dir := AssetsDir()
 	for _, bin := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
-			return nil, fmt.Errorf("%w: %s is missing; run `make testenv` (it builds them from the Go module proxy into %s, ~6 min the first time) or set TRIMTAB_TESTENV_ASSETS", ErrNoAssets, filepath.Join(dir, bin), dir)
+			return nil, fmt.Errorf("kube-apiserver and etcd are not built: %s is missing; run `make testenv` (it builds them from the Go module proxy into %s, ~6 min the first time) or set TRIMTAB_TESTENV_ASSETS", filepath.Join(dir, bin), dir)
 		}
 	}
 	env := &envtest.Environment{
@@ -137,17 +133,6 @@ func (e *Env) Kubeconfig() ([]byte, error) {
 		return nil, fmt.Errorf("add admin user: %w", err)
 	}
 	return user.KubeConfig()
-}
-
-// UserConfig returns a rest.Config for a user with the given name and
-// groups and no permissions beyond what RBAC in the test grants, so tests
-// can check the controller's RBAC for real.
-func (e *Env) UserConfig(name string, groups ...string) (*rest.Config, error) {
-	user, err := e.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
-	if err != nil {
-		return nil, fmt.Errorf("add user %s: %w", name, err)
-	}
-	return user.Config(), nil
 }
 
 // RunMain is a package's TestMain: it starts one control plane that the

@@ -424,16 +424,12 @@ func (m *machine) promote() {
 		m.hookPending(trimtabv1.HookPostRollout)
 		return
 	}
-	if m.now.Sub(m.st.StepStartTime.Time) >= m.p.ProgressDeadline && !m.sawEvent(ReasonPromotionStalled) {
+	// Repeated at every poll while it lasts; the event recorder folds the
+	// repeats into one Event series.
+	if m.now.Sub(m.st.StepStartTime.Time) >= m.p.ProgressDeadline {
 		m.event(corev1.EventTypeWarning, ReasonPromotionStalled, "The primary has not finished rolling out revision %s within the progress deadline (%v)", m.st.CanaryRevision, m.p.ProgressDeadline)
 	}
 	m.wait(pollInterval)
-}
-
-// sawEvent reports whether this decision already emitted reason; a stalled
-// promotion is reported by the Degraded condition between reconciles.
-func (m *machine) sawEvent(reason string) bool {
-	return slices.ContainsFunc(m.events, func(e Event) bool { return e.Reason == reason })
 }
 
 // rollback sends all traffic back to the primary and stops the canary and
