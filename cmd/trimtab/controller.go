@@ -42,6 +42,9 @@ line wins over the environment.`,
 			if r := opts.FalseRollbackRate; !(r > 0 && r < 1) {
 				return newUsageError("--analysis.false-rollback-rate %v: must be between 0 and 1, e.g. 0.01", r)
 			}
+			if opts.PrometheusMaxBatch < 1 {
+				return newUsageError("--prometheus.max-batch %d: must be at least 1, e.g. 10000", opts.PrometheusMaxBatch)
+			}
 			logger, err := logging.New(cmd.ErrOrStderr(), logLevel, logFormat)
 			if err != nil {
 				return usageError{err}
@@ -77,6 +80,7 @@ line wins over the environment.`,
 	f.DurationVar(&opts.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown may take")
 	f.StringSliceVar(&opts.Namespaces, "namespaces", nil, "watch only these namespaces (comma-separated; default: all)")
 	f.StringVar(&opts.PrometheusURL, "prometheus.url", "", "default Prometheus server for metrics with a prometheus source, e.g. http://prometheus.monitoring:9090")
+	f.IntVar(&opts.PrometheusMaxBatch, "prometheus.max-batch", 10000, "most workloads one Prometheus request answers for a shared query template; lower it if a proxy in front of Prometheus limits request size")
 	f.StringVar(&opts.AWSRegion, "aws.region", "", "AWS region for CloudWatch metrics (default: the AWS SDK's own lookup)")
 	f.StringVar(&opts.CloudWatchEndpoint, "cloudwatch.endpoint", "", "CloudWatch endpoint override (default: the region's)")
 	f.StringVar(&opts.PublishNamespace, "cloudwatch.publish-namespace", "", "publish release scores and scaling decisions to CloudWatch under this namespace, e.g. Trimtab (default: off)")

@@ -27,6 +27,8 @@ func TestCLI(t *testing.T) {
 		{name: "bad flag", args: []string{"--bogus"}, code: exitUsage, stderr: []string{"unknown flag: --bogus", "trimtab --help"}, emptyOut: true},
 		{name: "bad subcommand flag", args: []string{"controller", "--leader-elect=maybe"}, code: exitUsage,
 			stderr: []string{"invalid argument \"maybe\" for \"--leader-elect\"", "trimtab controller --help"}, emptyOut: true},
+		{name: "max batch below one", args: []string{"controller", "--prometheus.max-batch=0"}, code: exitUsage,
+			stderr: []string{"--prometheus.max-batch 0: must be at least 1"}, emptyOut: true},
 		{name: "false rollback rate out of range", args: []string{"controller", "--analysis.false-rollback-rate=1.5"}, code: exitUsage,
 			stderr: []string{"--analysis.false-rollback-rate 1.5: must be between 0 and 1"}, emptyOut: true},
 		{name: "unknown command", args: []string{"deploy"}, code: exitUsage, stderr: []string{"unknown command \"deploy\""}},

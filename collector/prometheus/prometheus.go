@@ -23,6 +23,7 @@ import (
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/trimtab/trimtab/collector"
 )
@@ -48,8 +49,14 @@ type Options struct {
 	Timeout time.Duration
 	// Backoff retries retryable failures (default collector.DefaultBackoff).
 	Backoff collector.Backoff
-	// MaxBatch bounds the targets of one request (default 1,000).
+	// MaxBatch bounds the targets of one request (default 10,000).
 	MaxBatch int
+	// MaxQueryBytes bounds the length of one combined query (default
+	// 4 MiB, well inside the 10 MB form body Prometheus's Go HTTP server
+	// parses); a longer batch is split in halves until each part fits.
+	MaxQueryBytes int
+	// MaxConcurrent bounds the queries sent one by one at a time (default 16).
+	MaxConcurrent int
 	// CacheEntries bounds the cache (default 100,000 answers).
 	CacheEntries int
 	// Now is the clock for queries without At (default time.Now).
@@ -98,7 +105,13 @@ func New(opts Options) *Provider {
 		opts.Backoff = collector.DefaultBackoff
 	}
 	if opts.MaxBatch <= 0 {
-		opts.MaxBatch = 1000
+		opts.MaxBatch = 10_000
+	}
+	if opts.MaxQueryBytes <= 0 {
+		opts.MaxQueryBytes = 4 << 20
+	}
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = 16
 	}
 	if opts.CacheEntries <= 0 {
 		opts.CacheEntries = 100_000
@@ -269,6 +282,10 @@ func (p *Provider) run(ctx context.Context, pr prepared, rendered []string) []co
 	}
 	if len(rendered) > 1 {
 		if b, ok := planBatch(rendered); ok {
+			if len(b.query) > p.opts.MaxQueryBytes {
+				half := len(rendered) / 2
+				return append(p.run(ctx, pr, rendered[:half]), p.run(ctx, pr, rendered[half:])...)
+			}
 			series, warnings, err := p.send(ctx, a, pr, b.query, len(rendered))
 			if err == nil {
 				return splitBatch(b, series, warnings, len(rendered))
@@ -280,22 +297,24 @@ func (p *Provider) run(ctx context.Context, pr prepared, rendered []string) []co
 			// that each metric gets its own error.
 		}
 	}
+	// Unbatchable queries (scalars) go one by one, a few at a time, so
+	// that thousands of them do not open thousands of connections at once.
 	out := make([]collector.Result, len(rendered))
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(p.opts.MaxConcurrent)
 	for i, r := range rendered {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			series, warnings, err := p.send(ctx, a, pr, r, 1)
 			out[i].Warnings = warnings
 			if err != nil {
 				out[i].Err = err
-				return
+				return nil
 			}
 			out[i].Series, out[i].Err = collector.DropNaN(series)
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // every error is in out
 	return out
 }
 

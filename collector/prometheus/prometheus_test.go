@@ -161,16 +161,23 @@ func TestPrometheusVariantsSeparatedAndBatched(t *testing.T) {
 
 func TestPrometheusOneQueryForManyTargets(t *testing.T) {
 	cases := []struct {
-		name string
-		tmpl string
+		name          string
+		tmpl          string
+		maxBatch      int
+		maxQueryBytes int
+		requests      float64
 	}{
-		{"equality matchers are grouped", `sum(rate(jobs_total{namespace="{{.Namespace}}"}[{{.Interval}}]))`},
-		{"pod regexes are tagged", `sum(rate(jobs_total{pod=~"{{.PodRegex}}"}[{{.Interval}}]))`},
+		{name: "equality matchers are grouped", tmpl: `sum(rate(jobs_total{namespace="{{.Namespace}}"}[{{.Interval}}]))`, requests: 1},
+		{name: "pod regexes are tagged", tmpl: `sum(rate(jobs_total{pod=~"{{.PodRegex}}"}[{{.Interval}}]))`, requests: 1},
+		{name: "MaxBatch splits by targets", tmpl: `sum(rate(jobs_total{namespace="{{.Namespace}}"}[{{.Interval}}]))`, maxBatch: 20, requests: 3},
+		// The tagged form of 50 targets is about 6 KB: halved three
+		// times, every part of 6 or 7 targets is under 1 KB.
+		{name: "a combined query over MaxQueryBytes is halved", tmpl: `sum(rate(jobs_total{pod=~"{{.PodRegex}}"}[{{.Interval}}]))`, maxQueryBytes: 1000, requests: 8},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m, reg := newMetrics()
-			p := newProvider(m)
+			p := prometheus.New(prometheus.Options{DefaultURL: prom.URL, Metrics: m, Step: time.Second, MaxBatch: tc.maxBatch, MaxQueryBytes: tc.maxQueryBytes})
 			res := p.Collect(context.Background(), fleetQueries(tc.tmpl, manyTargets))
 			for i, r := range res {
 				require.NoError(t, r.Err, "target %d", i)
@@ -178,7 +185,7 @@ func TestPrometheusOneQueryForManyTargets(t *testing.T) {
 				require.NoError(t, err)
 				require.InEpsilon(t, float64(i+1), s.Value, 0.05, "target %d", i)
 			}
-			require.Equal(t, 1.0, requests(t, reg))
+			require.Equal(t, tc.requests, requests(t, reg))
 		})
 	}
 }

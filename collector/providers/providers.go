@@ -26,6 +26,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// PrometheusURL is the default server (--prometheus.url).
 	PrometheusURL string
+	// PrometheusMaxBatch bounds the targets one Prometheus request answers
+	// (--prometheus.max-batch); zero takes the provider's default.
+	PrometheusMaxBatch int
 	// AWSRegion and CloudWatchEndpoint configure CloudWatch (--aws.region,
 	// --cloudwatch.endpoint); credentials come from the default chain.
 	AWSRegion          string
@@ -50,7 +53,7 @@ func New(kind collector.Kind, cfg Config) (collector.Provider, error) {
 		}
 		return scrape.New(scrape.Options{Pods: scrape.ClientLister{Reader: cfg.Kube}, HTTPClient: cfg.HTTPClient, Metrics: cfg.Metrics, MinInterval: cfg.ScrapeMinInterval})
 	case collector.KindPrometheus:
-		return prometheus.New(prometheus.Options{DefaultURL: cfg.PrometheusURL, HTTPClient: cfg.HTTPClient, Metrics: cfg.Metrics}), nil
+		return prometheus.New(prometheus.Options{DefaultURL: cfg.PrometheusURL, MaxBatch: cfg.PrometheusMaxBatch, HTTPClient: cfg.HTTPClient, Metrics: cfg.Metrics}), nil
 	case collector.KindCloudWatch:
 		return cloudwatch.New(cloudwatch.Options{Region: cfg.AWSRegion, Endpoint: cfg.CloudWatchEndpoint, Metrics: cfg.Metrics}), nil
 	case collector.KindWeb:

@@ -55,6 +55,7 @@ type Options struct {
 	// Metric sources: the default Prometheus server, and CloudWatch's
 	// region and endpoint (credentials come from the AWS default chain).
 	PrometheusURL      string
+	PrometheusMaxBatch int
 	AWSRegion          string
 	CloudWatchEndpoint string
 	// PublishNamespace, when set, turns on publishing release and scaling
@@ -156,7 +157,7 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 		// Release analysis looks as often as every second and needs a
 		// fresh scrape at each look.
 		ScrapeMinInterval: 500 * time.Millisecond,
-		PrometheusURL:     opts.PrometheusURL, AWSRegion: opts.AWSRegion, CloudWatchEndpoint: opts.CloudWatchEndpoint,
+		PrometheusURL:     opts.PrometheusURL, PrometheusMaxBatch: opts.PrometheusMaxBatch, AWSRegion: opts.AWSRegion, CloudWatchEndpoint: opts.CloudWatchEndpoint,
 	}, collector.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("metric collector: %w", err)
