@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -49,6 +51,7 @@ line wins over the environment.`,
 			if err != nil {
 				return usageError{err}
 			}
+			setMemoryLimit(logger)
 			cfg, err := restConfig(kubeconfig)
 			if err != nil {
 				return err
@@ -90,6 +93,24 @@ line wins over the environment.`,
 	f.StringVar(&logLevel, "log.level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&logFormat, "log.format", "json", "log format: json or logfmt")
 	return cmd
+}
+
+// setMemoryLimit tells the garbage collector about the container's memory
+// limit, unless GOMEMLIMIT already did.
+func setMemoryLimit(logger *slog.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit, ok, err := manager.CgroupMemoryLimit("/sys/fs/cgroup")
+	if err != nil {
+		logger.Warn("no soft memory limit set", "err", err)
+		return
+	}
+	if ok {
+		soft := manager.SoftMemoryLimit(limit)
+		debug.SetMemoryLimit(soft)
+		logger.Info("soft memory limit set from the container's limit", "container_limit_bytes", limit, "gomemlimit_bytes", soft)
+	}
 }
 
 // envName is the environment variable that backs a flag.

@@ -73,6 +73,7 @@ type Provider struct {
 	mu    sync.Mutex
 	apis  map[string]API
 	cache map[string]cached
+	swept time.Time // when expired answers were last removed
 }
 
 type cached struct {
@@ -235,7 +236,7 @@ func (p *Provider) cached(key string, now time.Time) (collector.Result, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c, ok := p.cache[key]
-	if !ok || now.After(c.expires) {
+	if !ok || !now.Before(c.expires) {
 		return collector.Result{}, false
 	}
 	return c.res, true
@@ -244,13 +245,19 @@ func (p *Provider) cached(key string, now time.Time) (collector.Result, bool) {
 func (p *Provider) store(key string, res collector.Result, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.cache) >= p.opts.CacheEntries {
+	// Answers live one step, and the next step asks new questions: sweep
+	// the expired ones once per step, or 10,000 workloads would leave
+	// 20,000 dead answers a cycle until the cache filled up.
+	if now.Sub(p.swept) >= p.opts.Step {
+		p.swept = now
 		for k, c := range p.cache {
-			if now.After(c.expires) {
+			if !now.Before(c.expires) {
 				delete(p.cache, k)
 			}
 		}
-		for k := range p.cache { // still full: drop arbitrary entries
+	}
+	if len(p.cache) >= p.opts.CacheEntries {
+		for k := range p.cache { // full of live answers: drop arbitrary ones
 			if len(p.cache) < p.opts.CacheEntries/2 {
 				break
 			}

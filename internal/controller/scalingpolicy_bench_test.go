@@ -6,7 +6,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
+	"runtime/debug"
+	rtmetrics "runtime/metrics"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,7 +27,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -33,6 +36,7 @@ import (
 	"github.com/trimtab/trimtab/collector/providers"
 	"github.com/trimtab/trimtab/internal/controller"
 	"github.com/trimtab/trimtab/internal/kube"
+	"github.com/trimtab/trimtab/internal/manager"
 	"github.com/trimtab/trimtab/internal/testenv"
 	"github.com/trimtab/trimtab/scaler"
 )
@@ -50,8 +54,12 @@ import (
 // Reported: s/cycle, first-cycle-s (informers filling the cache plus the
 // first status of every policy), peak-heap-MiB (HeapInuse of the whole test
 // process, sampled every 10 ms from the controller's start; the exporter
-// serving the benchmark's series lives in it too), queries/cycle (requests
-// to Prometheus's query API, counted on the wire) and templates.
+// serving the benchmark's series lives in it too), live-heap-MiB (after a
+// GC at the end), gc-cpu-% (the garbage collector's CPU time over the wall
+// time since the controller started), queries/cycle (requests to
+// Prometheus's query API, counted on the wire) and templates. The
+// 10,000-policy variant runs under the soft memory limit `trimtab
+// controller` sets in a container limited to 300 MiB (gomemlimit-MiB).
 //
 // The 10,000-policy variant takes minutes to set up; run it with
 // `go test ./internal/controller/ -run '^$' -bench ScalingCycle -benchtime 3x`.
@@ -124,7 +132,7 @@ func benchScalingCycle(b *testing.B, n int) {
 	// As internal/manager configures the production cache.
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme: kube.NewScheme(), Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Cache:      cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:      kube.CacheOptions(nil),
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {
@@ -158,9 +166,17 @@ func benchScalingCycle(b *testing.B, n int) {
 		Params: scaler.DefaultParams(), Log: slog.New(slog.DiscardHandler),
 	}
 
+	// The 10,000-policy fleet runs as in a container limited to 300 MiB:
+	// `trimtab controller` sets the soft limit from the container's.
+	if n >= 10000 {
+		limit := manager.SoftMemoryLimit(300 << 20)
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
+		b.ReportMetric(float64(limit)/(1<<20), "gomemlimit-MiB")
+	}
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
+	gcBefore := gcCPUSeconds()
 	peak := sampleHeap(ctx)
 	started := time.Now()
 	go func() { _ = mgr.Start(ctx) }()
@@ -201,6 +217,8 @@ func benchScalingCycle(b *testing.B, n int) {
 	runtime.GC()
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
+	writeHeapProfile(b)
+	b.ReportMetric((gcCPUSeconds()-gcBefore)/time.Since(started).Seconds()*100, "gc-cpu-%")
 	b.ReportMetric(float64(after.HeapInuse)/(1<<20), "live-heap-MiB")
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/cycle")
 	b.ReportMetric(first, "first-cycle-s")
@@ -210,6 +228,31 @@ func benchScalingCycle(b *testing.B, n int) {
 	b.ReportMetric(float64(before.HeapInuse)/(1<<20), "heap-before-MiB")
 	b.ReportMetric(float64(queries)/float64(b.N), "queries/cycle")
 	b.ReportMetric(3, "templates")
+}
+
+// gcCPUSeconds is the CPU time the garbage collector has used so far.
+func gcCPUSeconds() float64 {
+	sample := []rtmetrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	rtmetrics.Read(sample)
+	return sample[0].Value.Float64()
+}
+
+// writeHeapProfile writes the live heap, while the controller still runs,
+// to $TRIMTAB_BENCH_HEAP_PROFILE when it is set (go test's -memprofile is
+// written after the benchmark has stopped everything).
+func writeHeapProfile(b *testing.B) {
+	path := os.Getenv("TRIMTAB_BENCH_HEAP_PROFILE")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // metricValue reads a gauge, or a histogram's sum, from reg.

@@ -23,7 +23,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -114,19 +113,9 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 		}
 		return &d
 	}
-	// managedFields are often a third of an object and nothing here reads
-	// them; with 10,000 ScalingPolicies, their Deployments and pods in the
-	// cache, dropping them matters for the memory goal.
-	cacheOpts := cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
-	if len(opts.Namespaces) > 0 {
-		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
-		for _, ns := range opts.Namespaces {
-			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
-		}
-	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        kube.NewScheme(),
-		Cache:                         cacheOpts,
+		Cache:                         kube.CacheOptions(opts.Namespaces),
 		Metrics:                       metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:        "0",
 		LeaderElection:                opts.LeaderElection,

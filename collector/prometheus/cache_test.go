@@ -1,0 +1,59 @@
+package prometheus
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/require"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector"
+)
+
+// answerAPI answers every query with one series. The cache's bookkeeping
+// is what is tested here; the real server is in prometheus_test.go.
+type answerAPI struct{}
+
+func (answerAPI) Query(context.Context, string, time.Time, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
+	return model.Vector{{Metric: model.Metric{"namespace": "ns-0"}, Value: 1}}, nil, nil, nil
+}
+
+func (answerAPI) QueryRange(context.Context, string, promv1.Range, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
+	return model.Matrix{}, nil, nil, nil
+}
+
+func TestCacheKeepsOnlyTheCurrentStep(t *testing.T) {
+	cases := []struct {
+		name    string
+		entries int // CacheEntries
+		steps   int
+		min, max int // answers left in the cache
+	}{
+		{name: "answers of past steps are swept", entries: 1000, steps: 5, min: 50, max: 50},
+		{name: "a full cache drops arbitrary answers", entries: 40, steps: 1, min: 20, max: 40},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+			p := New(Options{DefaultURL: "http://127.0.0.1:9", NewAPI: func(string) (API, error) { return answerAPI{}, nil },
+				Step: 15 * time.Second, CacheEntries: tc.entries, MaxBatch: 1, Now: func() time.Time { return now }})
+			qs := make([]collector.Query, 50)
+			for i := range qs {
+				qs[i] = collector.Query{Metric: trimtabv1.Metric{Name: "m", MetricSource: trimtabv1.MetricSource{
+					Prometheus: &trimtabv1.PrometheusSource{Query: fmt.Sprintf(`scalar(up{i="%d"})`, i)}}}}
+			}
+			for range tc.steps {
+				for _, r := range p.Collect(context.Background(), qs) {
+					require.NoError(t, r.Err)
+				}
+				now = now.Add(15 * time.Second)
+			}
+			require.GreaterOrEqual(t, len(p.cache), tc.min)
+			require.LessOrEqual(t, len(p.cache), tc.max)
+		})
+	}
+}
