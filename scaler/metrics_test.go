@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
+	"github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/scaler/predict"
 )
 
@@ -17,8 +18,9 @@ func TestRecorder(t *testing.T) {
 	require.NoError(t, err)
 
 	d := Decision{Demand: 4.5, HasDemand: true, ForecastReplicas: 7, ForecastApplied: true, FallbackActive: true, History: History{ConsecutiveFailures: 3}}
-	r.Record("shop", "web", d, &Forecast{PeakDemand: 6.2}, &predict.Accuracy{MeanAbsolute: 0.4, RMS: 0.5})
-	r.Record("shop", "web", d, &Forecast{PeakDemand: 6.2}, &predict.Accuracy{MeanAbsolute: 0.4, RMS: 0.5})
+	cfg := Config{Predictive: Predictive{Mode: v1alpha1.PredictiveOn}, Fallback: &Fallback{FailureThreshold: 3, Replicas: 6}}
+	r.Record("shop", "web", cfg, d, &Forecast{PeakDemand: 6.2}, &predict.Accuracy{MeanAbsolute: 0.4, RMS: 0.5})
+	r.Record("shop", "web", cfg, d, &Forecast{PeakDemand: 6.2}, &predict.Accuracy{MeanAbsolute: 0.4, RMS: 0.5})
 
 	problems, err := testutil.GatherAndLint(reg)
 	require.NoError(t, err)
@@ -43,8 +45,23 @@ trimtab_scaler_forecast_rms_error_replicas{name="web",namespace="shop"} 0.5
 `), "trimtab_scaler_forecast_demand_replicas", "trimtab_scaler_forecast_replicas", "trimtab_scaler_forecast_applied_total",
 		"trimtab_scaler_fallback_active", "trimtab_scaler_forecast_rms_error_replicas"))
 
+	// The same policy without predictive on or a fallback loses those
+	// series; a plain policy never gets them.
+	plain := Config{Predictive: Predictive{Mode: v1alpha1.PredictiveShadow}}
+	r.Record("shop", "web", plain, d, nil, nil)
+	r.Record("shop", "api", plain, d, nil, nil)
+	for _, name := range []string{"trimtab_scaler_forecast_applied_total", "trimtab_scaler_fallback_active"} {
+		n, err := testutil.GatherAndCount(reg, name)
+		require.NoError(t, err)
+		require.Zero(t, n, name)
+	}
+	n, err := testutil.GatherAndCount(reg, "trimtab_scaler_metric_consecutive_failures")
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+
 	r.Forget("shop", "web")
-	n, err := testutil.GatherAndCount(reg)
+	r.Forget("shop", "api")
+	n, err = testutil.GatherAndCount(reg)
 	require.NoError(t, err)
 	require.Zero(t, n)
 

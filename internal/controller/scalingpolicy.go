@@ -450,7 +450,7 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 	if state.model != nil && d.HasDemand {
 		state.model.Observe(now, d.Demand)
 	}
-	c.Metrics.scaling.record(pol, d, forecast, acc)
+	c.Metrics.scaling.record(pol, s.cfg, d, forecast, acc)
 	c.Metrics.scaling.setCurrent(pol.Namespace, pol.Name, s.current)
 
 	able := (*metav1.Condition)(nil)

@@ -58,14 +58,23 @@ import (
 // GC at the end), gc-cpu-% (the garbage collector's CPU time over the wall
 // time since the controller started), queries/cycle (requests to
 // Prometheus's query API, counted on the wire) and templates. The
-// 10,000-policy variant runs under the soft memory limit `trimtab
-// controller` sets in a container limited to 300 MiB (gomemlimit-MiB).
+// container variant runs under the soft memory limit `trimtab controller`
+// sets in a container limited to 300 MiB (gomemlimit-MiB).
 //
-// The 10,000-policy variant takes minutes to set up; run it with
-// `go test ./internal/controller/ -run '^$' -bench ScalingCycle -benchtime 3x`.
+// The 10,000-policy variants take minutes to set up; run them with
+// `make bench-scaling`.
 func BenchmarkScalingCycle(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("policies=%d", n), func(b *testing.B) { benchScalingCycle(b, n) })
+	for _, tc := range []struct {
+		policies int
+		// containerMiB, when set, is the container's memory limit: the
+		// run gets the soft limit `trimtab controller` derives from it.
+		containerMiB int64
+	}{{1000, 0}, {10000, 0}, {10000, 300}} {
+		name := fmt.Sprintf("policies=%d", tc.policies)
+		if tc.containerMiB > 0 {
+			name += fmt.Sprintf("/container=%dMiB", tc.containerMiB)
+		}
+		b.Run(name, func(b *testing.B) { benchScalingCycle(b, tc.policies, tc.containerMiB<<20) })
 	}
 }
 
@@ -108,12 +117,12 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return c.next.RoundTrip(r)
 }
 
-func benchScalingCycle(b *testing.B, n int) {
+func benchScalingCycle(b *testing.B, n int, containerLimit int64) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	exp := &benchExporter{}
 	for i := range n {
-		exp.workloads = append(exp.workloads, benchWorkload{ns: fmt.Sprintf("bench%d-%03d", n, i/100), name: fmt.Sprintf("w%d", i)})
+		exp.workloads = append(exp.workloads, benchWorkload{ns: fmt.Sprintf("bench%d-%d-%03d", n, containerLimit>>20, i/100), name: fmt.Sprintf("w%d", i)})
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -166,10 +175,8 @@ func benchScalingCycle(b *testing.B, n int) {
 		Params: scaler.DefaultParams(), Log: slog.New(slog.DiscardHandler),
 	}
 
-	// The 10,000-policy fleet runs as in a container limited to 300 MiB:
-	// `trimtab controller` sets the soft limit from the container's.
-	if n >= 10000 {
-		limit := manager.SoftMemoryLimit(300 << 20)
+	if containerLimit > 0 {
+		limit := manager.SoftMemoryLimit(containerLimit)
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
 		b.ReportMetric(float64(limit)/(1<<20), "gomemlimit-MiB")
 	}
@@ -357,6 +364,17 @@ func createBenchWorkloads(ctx context.Context, b *testing.B, workloads []benchWo
 			}
 		}
 	}
+	// The API server outlives the variant: its objects go, so that the
+	// next variant's controller sees only its own.
+	b.Cleanup(func() {
+		for ns := range seen {
+			for _, obj := range []client.Object{&trimtabv1.ScalingPolicy{}, &appsv1.Deployment{}, &corev1.Pod{}} {
+				if err := env.Client.DeleteAllOf(context.Background(), obj, client.InNamespace(ns)); err != nil {
+					b.Errorf("clean up namespace %s: %v", ns, err)
+				}
+			}
+		}
+	})
 	for i, wl := range workloads {
 		g.Go(func() error { return createBenchWorkload(gctx, wl, i) })
 	}

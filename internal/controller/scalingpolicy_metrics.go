@@ -59,8 +59,8 @@ func newScalingMetrics(reg prometheus.Registerer) (*scalingMetrics, error) {
 	return m, nil
 }
 
-func (m *scalingMetrics) record(pol *trimtabv1.ScalingPolicy, d scaler.Decision, f *scaler.Forecast, acc *predict.Accuracy) {
-	m.recorder.Record(pol.Namespace, pol.Name, d, f, acc)
+func (m *scalingMetrics) record(pol *trimtabv1.ScalingPolicy, cfg scaler.Config, d scaler.Decision, f *scaler.Forecast, acc *predict.Accuracy) {
+	m.recorder.Record(pol.Namespace, pol.Name, cfg, d, f, acc)
 	m.desired.WithLabelValues(pol.Namespace, pol.Name).Set(float64(d.Replicas))
 	for _, ms := range d.Metrics {
 		if ms.Err != nil {

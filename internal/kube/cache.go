@@ -4,7 +4,9 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -54,9 +56,9 @@ func SlimPod(obj any) (any, error) {
 		}
 	}
 	if r := pod.Spec.Resources; r != nil && r.Requests != nil {
-		slim.Spec.Resources = &corev1.ResourceRequirements{Requests: r.Requests}
+		slim.Spec.Resources = &corev1.ResourceRequirements{Requests: cloneRequests(r.Requests)}
 	}
-	slim.Status = corev1.PodStatus{Phase: pod.Status.Phase, PodIP: pod.Status.PodIP, StartTime: pod.Status.StartTime}
+	slim.Status = corev1.PodStatus{Phase: pod.Status.Phase, PodIP: strings.Clone(pod.Status.PodIP), StartTime: pod.Status.StartTime.DeepCopy()}
 	for _, c := range pod.Status.Conditions {
 		slim.Status.Conditions = append(slim.Status.Conditions,
 			corev1.PodCondition{Type: c.Type, Status: c.Status, LastTransitionTime: c.LastTransitionTime})
@@ -64,27 +66,63 @@ func SlimPod(obj any) (any, error) {
 	return slim, nil
 }
 
+// slimMeta and slimContainer copy what they keep, strings included: a
+// kept string or map of the decoded pod would pin the memory around it,
+// which the rest of the pod, now garbage, shares.
 func slimMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
 	out := metav1.ObjectMeta{
-		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
-		Generation: m.Generation, CreationTimestamp: m.CreationTimestamp, DeletionTimestamp: m.DeletionTimestamp,
-		Labels: m.Labels, OwnerReferences: m.OwnerReferences,
+		Name: strings.Clone(m.Name), Namespace: strings.Clone(m.Namespace), UID: types.UID(strings.Clone(string(m.UID))),
+		ResourceVersion: strings.Clone(m.ResourceVersion), Generation: m.Generation,
+		CreationTimestamp: m.CreationTimestamp, DeletionTimestamp: m.DeletionTimestamp.DeepCopy(),
+		Labels:      cloneStrings(m.Labels, func(string) bool { return true }),
+		Annotations: cloneStrings(m.Annotations, func(k string) bool { return strings.HasPrefix(k, "prometheus.io/") }),
 	}
-	for k, v := range m.Annotations {
-		if strings.HasPrefix(k, "prometheus.io/") {
-			if out.Annotations == nil {
-				out.Annotations = map[string]string{}
+	for _, o := range m.OwnerReferences {
+		out.OwnerReferences = append(out.OwnerReferences, metav1.OwnerReference{
+			APIVersion: strings.Clone(o.APIVersion), Kind: strings.Clone(o.Kind), Name: strings.Clone(o.Name),
+			UID: types.UID(strings.Clone(string(o.UID))), Controller: cloneBool(o.Controller),
+		})
+	}
+	return out
+}
+
+func cloneStrings(m map[string]string, keep func(string) bool) map[string]string {
+	var out map[string]string
+	for k, v := range m {
+		if keep(k) {
+			if out == nil {
+				out = make(map[string]string, len(m))
 			}
-			out.Annotations[k] = v
+			out[strings.Clone(k)] = strings.Clone(v)
 		}
 	}
 	return out
 }
 
+func cloneBool(b *bool) *bool {
+	if b == nil {
+		return nil
+	}
+	c := *b
+	return &c
+}
+
+func cloneRequests(rl corev1.ResourceList) corev1.ResourceList {
+	if rl == nil {
+		return nil
+	}
+	out := make(corev1.ResourceList, len(rl))
+	for name, q := range rl {
+		// A quantity rebuilt from its value holds no decoded string.
+		out[corev1.ResourceName(strings.Clone(string(name)))] = *resource.NewMilliQuantity(q.MilliValue(), q.Format)
+	}
+	return out
+}
+
 func slimContainer(c corev1.Container) corev1.Container {
-	out := corev1.Container{Name: c.Name, Resources: corev1.ResourceRequirements{Requests: c.Resources.Requests}}
+	out := corev1.Container{Name: strings.Clone(c.Name), Resources: corev1.ResourceRequirements{Requests: cloneRequests(c.Resources.Requests)}}
 	for _, p := range c.Ports {
-		out.Ports = append(out.Ports, corev1.ContainerPort{Name: p.Name, ContainerPort: p.ContainerPort, Protocol: p.Protocol})
+		out.Ports = append(out.Ports, corev1.ContainerPort{Name: strings.Clone(p.Name), ContainerPort: p.ContainerPort, Protocol: p.Protocol})
 	}
 	return out
 }
