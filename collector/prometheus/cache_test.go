@@ -28,9 +28,9 @@ func (answerAPI) QueryRange(context.Context, string, promv1.Range, ...promv1.Opt
 
 func TestCacheKeepsOnlyTheCurrentStep(t *testing.T) {
 	cases := []struct {
-		name    string
-		entries int // CacheEntries
-		steps   int
+		name     string
+		entries  int // CacheEntries
+		steps    int
 		min, max int // answers left in the cache
 	}{
 		{name: "answers of past steps are swept", entries: 1000, steps: 5, min: 50, max: 50},

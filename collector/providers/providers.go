@@ -18,9 +18,12 @@ import (
 
 // Config is what the controller knows from its flags.
 type Config struct {
-	// Kube reads pods (scrape) and Secrets (web headers); the manager's
-	// cached client in production.
+	// Kube reads Secrets (web headers); the manager's cached client in
+	// production.
 	Kube client.Reader
+	// Pods reads kube.LeanPods for the scrape provider: the lean pod cache
+	// in production.
+	Pods client.Reader
 	// HTTPClient is shared by the HTTP-based providers; nil uses each
 	// provider's default.
 	HTTPClient *http.Client
@@ -48,10 +51,10 @@ var Kinds = []collector.Kind{collector.KindScrape, collector.KindPrometheus, col
 func New(kind collector.Kind, cfg Config) (collector.Provider, error) {
 	switch kind {
 	case collector.KindScrape:
-		if cfg.Kube == nil {
-			return nil, fmt.Errorf("scrape provider needs a Kubernetes client (Config.Kube)")
+		if cfg.Pods == nil {
+			return nil, fmt.Errorf("scrape provider needs a reader of pods (Config.Pods)")
 		}
-		return scrape.New(scrape.Options{Pods: scrape.ClientLister{Reader: cfg.Kube}, HTTPClient: cfg.HTTPClient, Metrics: cfg.Metrics, MinInterval: cfg.ScrapeMinInterval})
+		return scrape.New(scrape.Options{Pods: scrape.ClientLister{Reader: cfg.Pods}, HTTPClient: cfg.HTTPClient, Metrics: cfg.Metrics, MinInterval: cfg.ScrapeMinInterval})
 	case collector.KindPrometheus:
 		return prometheus.New(prometheus.Options{DefaultURL: cfg.PrometheusURL, MaxBatch: cfg.PrometheusMaxBatch, HTTPClient: cfg.HTTPClient, Metrics: cfg.Metrics}), nil
 	case collector.KindCloudWatch:

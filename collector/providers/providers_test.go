@@ -18,7 +18,7 @@ func TestNewErrorsOnUnknownKinds(t *testing.T) {
 	}{
 		{"unknown kind", "datadog", providers.Config{}, `unknown metric source kind "datadog"`},
 		{"empty kind", "", providers.Config{}, `unknown metric source kind ""`},
-		{"scrape without a client", collector.KindScrape, providers.Config{}, "needs a Kubernetes client"},
+		{"scrape without a client", collector.KindScrape, providers.Config{}, "needs a reader of pods"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/internal/kube"
 )
 
 // exposition builds a realistic exposition of about size bytes: per
@@ -98,9 +99,9 @@ func BenchmarkParse1MB(b *testing.B) {
 
 // staticPods is an in-memory PodLister: the benchmark measures scraping,
 // not the API server (the integration tests use a real one).
-type staticPods []corev1.Pod
+type staticPods []kube.LeanPod
 
-func (s staticPods) ListPods(context.Context, string, labels.Selector) ([]corev1.Pod, error) {
+func (s staticPods) ListPods(context.Context, string, labels.Selector) ([]kube.LeanPod, error) {
 	return s, nil
 }
 
@@ -118,11 +119,11 @@ func BenchmarkScrapeCycle500(b *testing.B) {
 		}))
 		b.Cleanup(srv.Close)
 		port := srv.Listener.Addr().(*net.TCPAddr).Port
-		pods[i] = corev1.Pod{
+		pods[i] = kube.LeanPod{
 			ObjectMeta: metav1.ObjectMeta{Namespace: "bench", Name: "web-" + strconv.Itoa(i), UID: types.UID(strconv.Itoa(i)),
 				Annotations: map[string]string{"prometheus.io/port": strconv.Itoa(port)}},
-			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "127.0.0.1",
-				Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
+			Status: kube.LeanPodStatus{Phase: corev1.PodRunning, PodIP: "127.0.0.1",
+				Conditions: []kube.LeanPodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
 		}
 	}
 	q := collector.Query{

@@ -43,21 +43,23 @@ import (
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/internal/kube"
 )
 
 // PodLister lists the pods of a namespace that match a selector.
 type PodLister interface {
-	ListPods(ctx context.Context, namespace string, selector labels.Selector) ([]corev1.Pod, error)
+	ListPods(ctx context.Context, namespace string, selector labels.Selector) ([]kube.LeanPod, error)
 }
 
-// ClientLister lists pods through a controller-runtime reader (the
-// manager's cache in production).
+// ClientLister lists pods through a reader of LeanPods (the lean pod cache
+// in production, kube.NewLeanPodReader in tests).
 type ClientLister struct{ Reader client.Reader }
 
-// ListPods implements PodLister.
-func (l ClientLister) ListPods(ctx context.Context, namespace string, selector labels.Selector) ([]corev1.Pod, error) {
-	var list corev1.PodList
-	if err := l.Reader.List(ctx, &list, client.InNamespace(namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+// ListPods implements PodLister. The pods are shared with the cache: read,
+// never change them.
+func (l ClientLister) ListPods(ctx context.Context, namespace string, selector labels.Selector) ([]kube.LeanPod, error) {
+	var list kube.LeanPodList
+	if err := l.Reader.List(ctx, &list, client.InNamespace(namespace), client.MatchingLabelsSelector{Selector: selector}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	return list.Items, nil
@@ -202,7 +204,7 @@ func (p *Provider) Collect(ctx context.Context, qs []collector.Query) []collecto
 }
 
 type podsOrErr struct {
-	pods []corev1.Pod
+	pods []kube.LeanPod
 	err  error
 }
 
@@ -268,20 +270,16 @@ func (pl *plan) families() []string {
 	return []string{pl.src.Metric}
 }
 
-func podReady(pod *corev1.Pod) bool {
+func podReady(pod *kube.LeanPod) bool {
 	if pod.DeletionTimestamp != nil || pod.Status.Phase != corev1.PodRunning || pod.Status.PodIP == "" {
 		return false
 	}
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
+	r := pod.Ready()
+	return r != nil && r.Status == corev1.ConditionTrue
 }
 
 // resolve finds the endpoints of the ready pods and records interest.
-func (p *Provider) resolve(pl *plan, q collector.Query, pods []corev1.Pod, byKey map[string]*endpoint, now time.Time) {
+func (p *Provider) resolve(pl *plan, q collector.Query, pods []kube.LeanPod, byKey map[string]*endpoint, now time.Time) {
 	ready := 0
 	for i := range pods {
 		pod := &pods[i]
@@ -330,7 +328,7 @@ func (p *Provider) resolve(pl *plan, q collector.Query, pods []corev1.Pod, byKey
 	}
 }
 
-func metricsPort(src *trimtabv1.ScrapeSource, pod *corev1.Pod) (int32, error) {
+func metricsPort(src *trimtabv1.ScrapeSource, pod *kube.LeanPod) (int32, error) {
 	if src.Port != nil {
 		return *src.Port, nil
 	}

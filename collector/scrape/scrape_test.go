@@ -21,6 +21,7 @@ import (
 	"github.com/trimtab/trimtab/collector"
 	"github.com/trimtab/trimtab/collector/collectortest"
 	"github.com/trimtab/trimtab/collector/scrape"
+	"github.com/trimtab/trimtab/internal/kube"
 	"github.com/trimtab/trimtab/internal/testenv"
 )
 
@@ -128,7 +129,9 @@ func (c *clock) advance(d time.Duration) {
 
 func newProvider(t *testing.T, clk *clock, opts scrape.Options) *scrape.Provider {
 	t.Helper()
-	opts.Pods = scrape.ClientLister{Reader: env.Client}
+	pods, err := kube.NewLeanPodReader(env.Config)
+	require.NoError(t, err)
+	opts.Pods = scrape.ClientLister{Reader: pods}
 	opts.Now = clk.now
 	if opts.MinInterval == 0 {
 		opts.MinInterval = time.Millisecond

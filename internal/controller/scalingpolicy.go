@@ -32,6 +32,7 @@ import (
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/internal/kube"
 	"github.com/trimtab/trimtab/scaler"
 	"github.com/trimtab/trimtab/scaler/predict"
 	"github.com/trimtab/trimtab/scaler/release"
@@ -68,7 +69,9 @@ var errTargetMoved = errors.New("the replica count changed during the sync; deci
 // then decides and applies per policy with bounded concurrency. Both write
 // status through optimistic-lock patches, each only the fields it owns.
 type ScalingPolicyController struct {
-	Client    client.Client
+	Client client.Client
+	// Pods reads kube.LeanPods: the lean pod cache in production.
+	Pods      client.Reader
 	Events    events.EventRecorder
 	Metrics   *Metrics
 	Collector Collector
@@ -359,8 +362,8 @@ func (c *ScalingPolicyController) prepare(ctx context.Context, pol *trimtabv1.Sc
 	if s.target == nil {
 		return s
 	}
-	var pods corev1.PodList
-	if err := c.Client.List(ctx, &pods, client.InNamespace(pol.Namespace), client.MatchingLabelsSelector{Selector: s.target.selector}, client.UnsafeDisableDeepCopy); err != nil {
+	var pods kube.LeanPodList
+	if err := c.Pods.List(ctx, &pods, client.InNamespace(pol.Namespace), client.MatchingLabelsSelector{Selector: s.target.selector}, client.UnsafeDisableDeepCopy); err != nil {
 		s.target, s.err = nil, fmt.Errorf("list pods of %s: %w", pol.Spec.TargetRef.Name, err)
 		return s
 	}

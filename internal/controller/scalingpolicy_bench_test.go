@@ -153,7 +153,11 @@ func benchScalingCycle(b *testing.B, n int, containerLimit int64) {
 		b.Fatal(err)
 	}
 	wire := &countingTransport{next: &http.Transport{MaxIdleConnsPerHost: 4}}
-	coll, err := providers.NewCollector(providers.Config{Kube: mgr.GetClient(), HTTPClient: &http.Client{Transport: wire},
+	pods, err := kube.AddLeanPodCache(mgr, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	coll, err := providers.NewCollector(providers.Config{Kube: mgr.GetClient(), Pods: pods, HTTPClient: &http.Client{Transport: wire},
 		PrometheusURL: prom.URL, Metrics: collector.NewMetrics(reg)}, collector.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -168,7 +172,7 @@ func benchScalingCycle(b *testing.B, n int, containerLimit int64) {
 	tick := func() { clock.Store(max(time.Now().UnixNano()+step, clock.Load()+step)) }
 	tick()
 	sp := &controller.ScalingPolicyController{
-		Client: mgr.GetClient(), Events: mgr.GetEventRecorder("bench"), Metrics: metrics, Collector: coll,
+		Client: mgr.GetClient(), Pods: pods, Events: mgr.GetEventRecorder("bench"), Metrics: metrics, Collector: coll,
 		Now: func() time.Time { return time.Unix(0, clock.Load()) },
 		// Start runs its first cycle at once; the benchmark runs the others.
 		SyncPeriod: time.Hour, MetricInterval: controller.DefaultScalingMetricInterval,

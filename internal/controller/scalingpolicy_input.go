@@ -11,19 +11,18 @@ import (
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/internal/kube"
 	"github.com/trimtab/trimtab/scaler"
 )
 
 // podsOf converts pods into what the HPA reads of them.
-func podsOf(pods []corev1.Pod) []scaler.Pod {
+func podsOf(pods []kube.LeanPod) []scaler.Pod {
 	out := make([]scaler.Pod, len(pods))
 	for i := range pods {
 		p := &pods[i]
 		sp := scaler.Pod{Name: p.Name, Deleting: p.DeletionTimestamp != nil, Phase: scaler.PodPhase(p.Status.Phase)}
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady {
-				sp.Ready = &scaler.PodReady{Status: scaler.ConditionStatus(c.Status), LastTransitionTime: c.LastTransitionTime.Time}
-			}
+		if r := p.Ready(); r != nil {
+			sp.Ready = &scaler.PodReady{Status: scaler.ConditionStatus(r.Status), LastTransitionTime: r.LastTransitionTime.Time}
 		}
 		if p.Status.StartTime != nil {
 			sp.StartTime = &p.Status.StartTime.Time
@@ -46,10 +45,10 @@ func podsOf(pods []corev1.Pod) []scaler.Pod {
 	return out
 }
 
-func milliRequests(rl corev1.ResourceList) map[string]int64 {
-	out := make(map[string]int64, len(rl))
-	for name, q := range rl {
-		out[string(name)] = q.MilliValue()
+func milliRequests(rs kube.MilliRequests) map[string]int64 {
+	out := make(map[string]int64, len(rs))
+	for _, r := range rs {
+		out[string(r.Name)] = r.Milli
 	}
 	return out
 }

@@ -151,7 +151,9 @@ func startScalingWorld(t *testing.T) *scalingWorld {
 	metrics, err := controller.NewMetrics(w.registry)
 	require.NoError(t, err)
 	cm := collector.NewMetrics(w.registry)
-	scrape, err := providers.New(collector.KindScrape, providers.Config{Kube: mgr.GetClient(), Metrics: cm, ScrapeMinInterval: 500 * time.Millisecond})
+	pods, err := kube.AddLeanPodCache(mgr, nil)
+	require.NoError(t, err)
+	scrape, err := providers.New(collector.KindScrape, providers.Config{Pods: pods, Metrics: cm, ScrapeMinInterval: 500 * time.Millisecond})
 	require.NoError(t, err)
 	coll := collector.New(map[collector.Kind]collector.Provider{
 		collector.KindScrape:     scrape,
@@ -160,7 +162,7 @@ func startScalingWorld(t *testing.T) *scalingWorld {
 			NewAPI: func(context.Context, string) (cloudwatch.API, error) { return w.motoClient(), nil }}),
 	}, collector.Options{Timeout: 5 * time.Second, Metrics: cm})
 	require.NoError(t, controller.Setup(mgr, controller.Deps{
-		Metrics: metrics, Collector: coll, ScalingSyncPeriod: testSyncPeriod, ScalingMetricInterval: testMetricInterval,
+		Metrics: metrics, Collector: coll, Pods: pods, ScalingSyncPeriod: testSyncPeriod, ScalingMetricInterval: testMetricInterval,
 	}))
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()

@@ -1,11 +1,13 @@
 package controller
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/trimtab/trimtab/scaler"
 )
@@ -17,6 +19,8 @@ const EventSource = "trimtab-controller"
 type Deps struct {
 	Metrics   *Metrics
 	Collector Collector
+	// Pods reads kube.LeanPods: the lean pod cache (kube.AddLeanPodCache).
+	Pods client.Reader
 	// HTTPClient runs release hooks.
 	HTTPClient *http.Client
 	// FalseRollbackRate of a whole release (default 0.01).
@@ -37,6 +41,9 @@ type Deps struct {
 
 // Setup registers every trimtab controller with mgr.
 func Setup(mgr ctrl.Manager, deps Deps) error {
+	if deps.Pods == nil {
+		return errors.New("controller setup needs a reader of pods (Deps.Pods)")
+	}
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
@@ -57,7 +64,7 @@ func Setup(mgr ctrl.Manager, deps Deps) error {
 		return err
 	}
 	policy := &ScalingPolicyController{
-		Client: mgr.GetClient(), Events: events, Metrics: deps.Metrics, Collector: deps.Collector, Now: deps.Now,
+		Client: mgr.GetClient(), Pods: deps.Pods, Events: events, Metrics: deps.Metrics, Collector: deps.Collector, Now: deps.Now,
 		SyncPeriod: deps.ScalingSyncPeriod, MetricInterval: deps.ScalingMetricInterval, Params: scaler.DefaultParams(), Log: deps.Log,
 		Publisher: deps.Publisher,
 	}

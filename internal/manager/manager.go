@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -87,6 +88,7 @@ type Manager struct {
 	probesLn net.Listener
 	apiLn    net.Listener
 	draining atomic.Bool
+	pods     cache.Cache
 }
 
 // New builds the manager against cfg. Process-wide metrics (Go runtime,
@@ -141,8 +143,14 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 	}
 	// One pooled client for every outbound call (scrapes, hooks, web).
 	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}}
+	// Pods have their own cache of LeanPods, a third of a corev1.Pod.
+	pods, err := kube.AddLeanPodCache(mgr, opts.Namespaces)
+	if err != nil {
+		return nil, err
+	}
+	m.pods = pods
 	coll, err := providers.NewCollector(providers.Config{
-		Kube: mgr.GetClient(), HTTPClient: httpClient, Metrics: collector.NewMetrics(m.registry),
+		Kube: mgr.GetClient(), Pods: pods, HTTPClient: httpClient, Metrics: collector.NewMetrics(m.registry),
 		// Release analysis looks as often as every second and needs a
 		// fresh scrape at each look.
 		ScrapeMinInterval: 500 * time.Millisecond,
@@ -161,7 +169,7 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 		publisher = cloudwatch.NewPublisher(cw, opts.PublishNamespace)
 	}
 	if err := controller.Setup(mgr, controller.Deps{
-		Metrics: metrics, Collector: coll, HTTPClient: httpClient, FalseRollbackRate: opts.FalseRollbackRate,
+		Metrics: metrics, Collector: coll, Pods: pods, HTTPClient: httpClient, FalseRollbackRate: opts.FalseRollbackRate,
 		ScalingSyncPeriod: opts.ScalingSyncPeriod, ScalingMetricInterval: opts.ScalingMetricInterval, Log: logger,
 		Publisher: publisher,
 	}); err != nil {
@@ -207,7 +215,7 @@ func (m *Manager) probeHandler() http.Handler {
 	synced := func(req *http.Request) error {
 		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
 		defer cancel()
-		if !m.mgr.GetCache().WaitForCacheSync(ctx) {
+		if !m.mgr.GetCache().WaitForCacheSync(ctx) || !m.pods.WaitForCacheSync(ctx) {
 			return errors.New("informer caches have not synced")
 		}
 		return nil

@@ -1,21 +1,24 @@
 package kube_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/cache"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/utils/ptr"
 
 	"github.com/trimtab/trimtab/internal/kube"
 )
 
-func TestSlimPod(t *testing.T) {
+// TestLeanPod decodes pods as the lean pod cache does: the API server's
+// JSON through the lean scheme's codec, then the cache's transform.
+func TestLeanPod(t *testing.T) {
 	started := metav1.NewTime(time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC))
 	deleting := metav1.NewTime(started.Add(time.Hour))
 	requests := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: resource.MustParse("64Mi")}
@@ -59,46 +62,63 @@ func TestSlimPod(t *testing.T) {
 			ContainerStatuses: []corev1.ContainerStatus{{Name: "app", RestartCount: 3}},
 		},
 	}
-	want := &corev1.Pod{
-		TypeMeta: metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name: "web-5d8f7-abcde", Namespace: "shop", UID: "u1", ResourceVersion: "42", Generation: 1,
-			CreationTimestamp: started, DeletionTimestamp: &deleting,
-			Labels:          map[string]string{"app": "web", "pod-template-hash": "5d8f7"},
-			Annotations:     map[string]string{"prometheus.io/port": "9102", "prometheus.io/path": "/m", "prometheus.io/scheme": "https"},
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-5d8f7", UID: "rs"}},
-		},
-		Spec: corev1.PodSpec{
-			Containers: []corev1.Container{{Name: "app", Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: 9102, Protocol: corev1.ProtocolTCP}},
-				Resources: corev1.ResourceRequirements{Requests: requests}}},
-			InitContainers: []corev1.Container{{Name: "proxy", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways),
-				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m")}}}},
-			Resources: &corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}},
-		},
-		Status: corev1.PodStatus{
-			Phase: corev1.PodRunning, PodIP: "10.0.0.7", StartTime: &started,
-			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: started}},
-		},
-	}
-	tombstone := cache.DeletedFinalStateUnknown{Key: "shop/web", Obj: full}
-
+	started.Time = started.Time.Local() // as JSON decodes it
 	cases := []struct {
 		name string
-		in   any
-		want any
+		pod  *corev1.Pod
+		want kube.LeanPod
 	}{
-		{name: "a pod keeps what the scaler and the scrape provider read", in: full, want: want},
-		{name: "a pod without annotations, init containers or pod-level requests", in: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}},
-			want: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}}},
-		{name: "a tombstone passes unchanged", in: tombstone, want: tombstone},
+		{
+			name: "a pod keeps what the scaler and the scrape provider read", pod: full,
+			want: kube.LeanPod{
+				TypeMeta: metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"},
+				ObjectMeta: metav1.ObjectMeta{
+					Name: "web-5d8f7-abcde", Namespace: "shop", UID: "u1", ResourceVersion: "42", Generation: 1,
+					CreationTimestamp: started, DeletionTimestamp: &metav1.Time{Time: deleting.Time.Local()},
+					Labels:          map[string]string{"app": "web", "pod-template-hash": "5d8f7"},
+					Annotations:     map[string]string{"prometheus.io/port": "9102", "prometheus.io/path": "/m", "prometheus.io/scheme": "https"},
+					OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-5d8f7", UID: "rs"}},
+				},
+				Spec: kube.LeanPodSpec{
+					Containers: []kube.LeanContainer{{Name: "app", Ports: []kube.LeanPort{{Name: "metrics", ContainerPort: 9102}},
+						Resources: kube.LeanResources{Requests: kube.MilliRequests{{Name: "cpu", Milli: 250}, {Name: "memory", Milli: 64 << 20 * 1000}}}}},
+					InitContainers: []kube.LeanContainer{{Name: "proxy", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways),
+						Resources: kube.LeanResources{Requests: kube.MilliRequests{{Name: "cpu", Milli: 50}}}}},
+					Resources: &kube.LeanResources{Requests: kube.MilliRequests{{Name: "cpu", Milli: 2000}}},
+				},
+				Status: kube.LeanPodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.7", StartTime: &started,
+					Conditions: []kube.LeanPodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: started}}},
+			},
+		},
+		{
+			name: "a bare pod", pod: &corev1.Pod{TypeMeta: metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"}, ObjectMeta: metav1.ObjectMeta{Name: "p"}},
+			want: kube.LeanPod{TypeMeta: metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"}, ObjectMeta: metav1.ObjectMeta{Name: "p"}},
+		},
 	}
+	codecs := serializer.NewCodecFactory(kube.LeanPodScheme())
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := kube.SlimPod(tc.in)
+			data, err := json.Marshal(tc.pod)
 			require.NoError(t, err)
-			// Semantic: a kept request is rebuilt from its value.
-			require.Truef(t, equality.Semantic.DeepEqual(tc.want, got), "want %+v\n got %+v", tc.want, got)
+			obj, err := runtime.Decode(codecs.UniversalDeserializer(), data)
+			require.NoError(t, err)
+			lean, ok := obj.(*kube.LeanPod)
+			require.True(t, ok, "decoded a %T", obj)
+			trimmed, err := kube.TrimLeanPod(lean)
+			require.NoError(t, err)
+			require.Equal(t, &tc.want, trimmed)
+			require.Equal(t, lean, lean.DeepCopyObject(), "a deep copy is equal")
 		})
 	}
-	require.Len(t, full.Spec.Containers[0].Env, 1, "the informer's object is not modified")
+}
+
+func TestMilliRequestsRoundTrip(t *testing.T) {
+	in := kube.MilliRequests{{Name: "cpu", Milli: 1500}, {Name: "memory", Milli: 128 << 20 * 1000}}
+	data, err := json.Marshal(in)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"cpu":"1500m","memory":"134217728"}`, string(data))
+	var out kube.MilliRequests
+	require.NoError(t, json.Unmarshal(data, &out))
+	require.Equal(t, in, out)
+	require.ErrorContains(t, json.Unmarshal([]byte(`{"cpu":"lots"}`), &out), "requests:")
 }
