@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -9,7 +10,7 @@ import (
 // Metrics are trimtab's own metrics about collection. One value serves every
 // provider; a nil *Metrics records nothing.
 type Metrics struct {
-	value     *prometheus.GaugeVec
+	value     *lastValues
 	duration  *prometheus.HistogramVec
 	errors    *prometheus.CounterVec
 	batch     *prometheus.HistogramVec
@@ -25,10 +26,12 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	p := []string{"provider"}
 	m := &Metrics{
-		value: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "trimtab_metric_value",
-			Help: "Last value collected per metric of a Release or ScalingPolicy and variant, in the metric's own unit.",
-		}, []string{"namespace", "owner_kind", "owner", "metric", "group", "variant"}),
+		value: &lastValues{
+			desc: prometheus.NewDesc("trimtab_metric_value",
+				"Last value collected per metric of a Release or ScalingPolicy and variant, in the metric's own unit.",
+				[]string{"namespace", "owner_kind", "owner", "metric", "group", "variant"}, nil),
+			values: map[valueKey]float64{},
+		},
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "trimtab_collector_request_duration_seconds",
 			Help:    "Duration of one request to a metric backend (one PromQL query, one GetMetricData call, one pod scrape, one HTTP GET).",
@@ -80,7 +83,7 @@ func (m *Metrics) Forget(namespace string, owner Owner) {
 	if m == nil {
 		return
 	}
-	m.value.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "owner_kind": owner.Kind, "owner": owner.Name})
+	m.value.forget(namespace, owner)
 }
 
 func (m *Metrics) record(provider string, q Query, r Result) {
@@ -91,14 +94,14 @@ func (m *Metrics) record(provider string, q Query, r Result) {
 		provider = "none"
 	}
 	m.queries.WithLabelValues(provider).Inc()
-	lv := []string{q.Target.Namespace, q.Owner.Kind, q.Owner.Name, q.Metric.Name, q.Metric.Group, string(q.Target.Variant)}
+	key := valueKey{q.Target.Namespace, q.Owner.Kind, q.Owner.Name, q.Metric.Name, q.Metric.Group, string(q.Target.Variant)}
 	if r.Err != nil {
 		m.errors.WithLabelValues(provider, string(ReasonOf(r.Err))).Inc()
-		m.value.DeleteLabelValues(lv...)
+		m.value.delete(key)
 		return
 	}
 	if s, err := r.Latest(); err == nil {
-		m.value.WithLabelValues(lv...).Set(s.Value)
+		m.value.set(key, s.Value)
 	}
 }
 
@@ -140,4 +143,61 @@ func (p *ProviderMetrics) BufferedSeries(n int) {
 		return
 	}
 	p.m.series.WithLabelValues(p.provider).Set(float64(n))
+}
+
+// lastValues is trimtab_metric_value: the latest value per owner, metric and
+// variant, kept as one map entry and turned into series when Prometheus
+// scrapes. A labelled gauge would hold about 700 bytes per series between
+// scrapes; 10,000 ScalingPolicies with two metrics each have 20,000.
+type lastValues struct {
+	desc *prometheus.Desc
+
+	mu     sync.Mutex
+	values map[valueKey]float64
+}
+
+type valueKey struct{ namespace, ownerKind, owner, metric, group, variant string }
+
+func (v *lastValues) set(k valueKey, x float64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.values[k] = x
+}
+
+func (v *lastValues) delete(k valueKey) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	delete(v.values, k)
+}
+
+func (v *lastValues) forget(namespace string, owner Owner) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for k := range v.values {
+		if k.namespace == namespace && k.ownerKind == owner.Kind && k.owner == owner.Name {
+			delete(v.values, k)
+		}
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (v *lastValues) Describe(ch chan<- *prometheus.Desc) { ch <- v.desc }
+
+// Collect implements prometheus.Collector; it copies under the lock and
+// builds the series outside it, so that a slow scrape holds up no query.
+func (v *lastValues) Collect(ch chan<- prometheus.Metric) {
+	type entry struct {
+		k valueKey
+		x float64
+	}
+	v.mu.Lock()
+	snapshot := make([]entry, 0, len(v.values))
+	for k, x := range v.values {
+		snapshot = append(snapshot, entry{k, x})
+	}
+	v.mu.Unlock()
+	for _, e := range snapshot {
+		ch <- prometheus.MustNewConstMetric(v.desc, prometheus.GaugeValue, e.x,
+			e.k.namespace, e.k.ownerKind, e.k.owner, e.k.metric, e.k.group, e.k.variant)
+	}
 }

@@ -2,6 +2,7 @@ package scaler
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -10,97 +11,170 @@ import (
 )
 
 // Recorder exports what the scaler decided and forecast, per ScalingPolicy,
-// for dashboards: the forecast next to the observed demand and its error,
-// and the failure policy's state. The controller calls Record after each
-// decision and Forget when a policy is deleted.
+// for dashboards: current and desired replicas, the demand, the forecast
+// next to it and its error, and the failure policy's state. The controller
+// calls Record after each decision and Forget when a policy is deleted.
+//
+// It keeps each policy's latest values in a small struct and builds the
+// series when Prometheus scrapes, as kube-state-metrics does: a labelled
+// gauge costs about 500 bytes per series for as long as it exists, and
+// 10,000 policies would hold tens of megabytes of them between scrapes.
 type Recorder struct {
-	demand, forecastDemand, forecastReplicas, forecastAbsErr, forecastRMS *prometheus.GaugeVec
-	failures, fallback                                                    *prometheus.GaugeVec
-	forecastApplied                                                       *prometheus.CounterVec
+	current, desired, demand, forecastDemand, forecastReplicas, forecastAbsErr, forecastRMS,
+	failures, fallback, forecastApplied *prometheus.Desc
+
+	mu       sync.Mutex
+	policies map[policyKey]*policyValues
 }
 
-var policyLabels = []string{"namespace", "name"}
+type policyKey struct{ namespace, name string }
+
+// policyValues are one policy's latest values; the has* flags say which
+// series the policy has.
+type policyValues struct {
+	current, desired                            float64
+	demand                                      float64
+	forecastDemand, forecastReplicas            float64
+	forecastAbsErr, forecastRMS                 float64
+	failures, fallback                          float64
+	forecastApplied                             float64
+	hasDemand, hasForecast, hasAccuracy         bool
+	countsForecastApplied, reportsFallbackState bool
+}
+
+// Observation is one sync of a policy as the Recorder exports it.
+type Observation struct {
+	// Config is the policy's configuration: the forecast counter exists
+	// only in predictive mode on, the fallback gauge only with a fallback.
+	Config Config
+	// Current is the replica count the sync started from.
+	Current  int32
+	Decision Decision
+	// Forecast went into the decision and Accuracy is the forecaster's;
+	// both nil when predictive is off or warming up.
+	Forecast *Forecast
+	Accuracy *predict.Accuracy
+}
 
 // NewRecorder registers the scaler's metrics with reg.
 func NewRecorder(reg prometheus.Registerer) (*Recorder, error) {
-	gauge := func(name, help string) *prometheus.GaugeVec {
-		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, policyLabels)
+	desc := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, []string{"namespace", "name"}, nil)
 	}
 	r := &Recorder{
-		demand: gauge("trimtab_scaler_demand_replicas",
+		current: desc("trimtab_scaler_current_replicas",
+			"Replicas of the ScalingPolicy's target at the last sync (the Release's total during a release)."),
+		desired: desc("trimtab_scaler_desired_replicas", "Replicas the last sync decided."),
+		demand: desc("trimtab_scaler_demand_replicas",
 			"Observed load in replicas at target: the metrics' total divided by the per-replica target, before rounding and tolerance."),
-		forecastDemand: gauge("trimtab_scaler_forecast_demand_replicas",
+		forecastDemand: desc("trimtab_scaler_forecast_demand_replicas",
 			"Upper forecast of the demand over the predictive horizon, in replicas at target."),
-		forecastReplicas: gauge("trimtab_scaler_forecast_replicas",
+		forecastReplicas: desc("trimtab_scaler_forecast_replicas",
 			"Replicas the forecast proposes (acted on only in predictive mode on)."),
-		forecastAbsErr: gauge("trimtab_scaler_forecast_absolute_error_replicas",
+		forecastAbsErr: desc("trimtab_scaler_forecast_absolute_error_replicas",
 			"Recent mean absolute one-step forecast error, in replicas at target."),
-		forecastRMS: gauge("trimtab_scaler_forecast_rms_error_replicas",
+		forecastRMS: desc("trimtab_scaler_forecast_rms_error_replicas",
 			"Recent root-mean-square one-step forecast error, in replicas at target."),
-		failures: gauge("trimtab_scaler_metric_consecutive_failures",
+		failures: desc("trimtab_scaler_metric_consecutive_failures",
 			"Consecutive syncs in which at least one metric failed."),
-		fallback: gauge("trimtab_scaler_fallback_active",
+		fallback: desc("trimtab_scaler_fallback_active",
 			"1 while the failure threshold is reached and the fallback replicas apply, else 0."),
-		forecastApplied: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "trimtab_scaler_forecast_applied_total",
-			Help: "Syncs in which the forecast raised the replica proposal above the reactive one.",
-		}, policyLabels),
+		forecastApplied: desc("trimtab_scaler_forecast_applied_total",
+			"Syncs in which the forecast raised the replica proposal above the reactive one."),
+		policies: map[policyKey]*policyValues{},
 	}
-	for _, c := range r.collectors() {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register scaler metrics: %w", err)
-		}
+	if err := reg.Register(r); err != nil {
+		return nil, fmt.Errorf("register scaler metrics: %w", err)
 	}
 	return r, nil
 }
 
-func (r *Recorder) collectors() []prometheus.Collector {
-	return []prometheus.Collector{r.demand, r.forecastDemand, r.forecastReplicas, r.forecastAbsErr, r.forecastRMS, r.failures, r.fallback, r.forecastApplied}
-}
-
-// Record exports one decision of a policy with configuration cfg. f is the
-// forecast that went into it and acc the forecaster's accuracy; both nil
-// when predictive is off or warming up. The forecast counter and the
-// fallback gauge exist only for policies that can use them: a fleet of
-// 10,000 plain policies would otherwise carry 20,000 series of zeros.
-func (r *Recorder) Record(namespace, name string, cfg Config, d Decision, f *Forecast, acc *predict.Accuracy) {
+// Record exports one sync of a policy.
+func (r *Recorder) Record(namespace, name string, o Observation) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := policyKey{namespace, name}
+	v := r.policies[key]
+	if v == nil {
+		v = &policyValues{}
+		r.policies[key] = v
+	}
+	d := o.Decision
+	v.current, v.desired = float64(o.Current), float64(d.Replicas)
 	if d.HasDemand {
-		r.demand.WithLabelValues(namespace, name).Set(d.Demand)
+		v.demand, v.hasDemand = d.Demand, true
 	}
-	if f != nil {
-		r.forecastDemand.WithLabelValues(namespace, name).Set(f.PeakDemand)
-		r.forecastReplicas.WithLabelValues(namespace, name).Set(float64(d.ForecastReplicas))
+	if f := o.Forecast; f != nil {
+		v.forecastDemand, v.forecastReplicas, v.hasForecast = f.PeakDemand, float64(d.ForecastReplicas), true
 	}
-	if acc != nil {
-		r.forecastAbsErr.WithLabelValues(namespace, name).Set(acc.MeanAbsolute)
-		r.forecastRMS.WithLabelValues(namespace, name).Set(acc.RMS)
+	if acc := o.Accuracy; acc != nil {
+		v.forecastAbsErr, v.forecastRMS, v.hasAccuracy = acc.MeanAbsolute, acc.RMS, true
 	}
-	if cfg.Predictive.Mode == v1alpha1.PredictiveOn {
-		applied := r.forecastApplied.WithLabelValues(namespace, name)
-		if d.ForecastApplied {
-			applied.Inc()
-		}
-	} else {
-		r.forecastApplied.DeleteLabelValues(namespace, name)
+	v.countsForecastApplied = o.Config.Predictive.Mode == v1alpha1.PredictiveOn
+	if !v.countsForecastApplied {
+		v.forecastApplied = 0
+	} else if d.ForecastApplied {
+		v.forecastApplied++
 	}
-	r.failures.WithLabelValues(namespace, name).Set(float64(d.History.ConsecutiveFailures))
-	if cfg.Fallback == nil {
-		r.fallback.DeleteLabelValues(namespace, name)
-		return
-	}
-	active := 0.0
+	v.failures = float64(d.History.ConsecutiveFailures)
+	v.reportsFallbackState, v.fallback = o.Config.Fallback != nil, 0
 	if d.FallbackActive {
-		active = 1
+		v.fallback = 1
 	}
-	r.fallback.WithLabelValues(namespace, name).Set(active)
 }
 
 // Forget drops a deleted policy's series.
 func (r *Recorder) Forget(namespace, name string) {
-	for _, c := range []*prometheus.MetricVec{
-		r.demand.MetricVec, r.forecastDemand.MetricVec, r.forecastReplicas.MetricVec, r.forecastAbsErr.MetricVec,
-		r.forecastRMS.MetricVec, r.failures.MetricVec, r.fallback.MetricVec, r.forecastApplied.MetricVec,
-	} {
-		c.DeleteLabelValues(namespace, name)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.policies, policyKey{namespace, name})
+}
+
+// Describe implements prometheus.Collector.
+func (r *Recorder) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{r.current, r.desired, r.demand, r.forecastDemand, r.forecastReplicas,
+		r.forecastAbsErr, r.forecastRMS, r.failures, r.fallback, r.forecastApplied} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector. It copies the values under the
+// lock and builds the series outside it, so that a slow scrape never holds
+// up a sync.
+func (r *Recorder) Collect(ch chan<- prometheus.Metric) {
+	type entry struct {
+		key policyKey
+		policyValues
+	}
+	r.mu.Lock()
+	snapshot := make([]entry, 0, len(r.policies))
+	for k, v := range r.policies {
+		snapshot = append(snapshot, entry{k, *v})
+	}
+	r.mu.Unlock()
+	for _, e := range snapshot {
+		emit := func(d *prometheus.Desc, t prometheus.ValueType, x float64) {
+			ch <- prometheus.MustNewConstMetric(d, t, x, e.key.namespace, e.key.name)
+		}
+		emit(r.current, prometheus.GaugeValue, e.current)
+		emit(r.desired, prometheus.GaugeValue, e.desired)
+		emit(r.failures, prometheus.GaugeValue, e.failures)
+		if e.hasDemand {
+			emit(r.demand, prometheus.GaugeValue, e.demand)
+		}
+		if e.hasForecast {
+			emit(r.forecastDemand, prometheus.GaugeValue, e.forecastDemand)
+			emit(r.forecastReplicas, prometheus.GaugeValue, e.forecastReplicas)
+		}
+		if e.hasAccuracy {
+			emit(r.forecastAbsErr, prometheus.GaugeValue, e.forecastAbsErr)
+			emit(r.forecastRMS, prometheus.GaugeValue, e.forecastRMS)
+		}
+		if e.countsForecastApplied {
+			emit(r.forecastApplied, prometheus.CounterValue, e.forecastApplied)
+		}
+		if e.reportsFallbackState {
+			emit(r.fallback, prometheus.GaugeValue, e.fallback)
+		}
 	}
 }

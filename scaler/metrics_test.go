@@ -19,8 +19,10 @@ func TestRecorder(t *testing.T) {
 
 	d := Decision{Demand: 4.5, HasDemand: true, ForecastReplicas: 7, ForecastApplied: true, FallbackActive: true, History: History{ConsecutiveFailures: 3}}
 	cfg := Config{Predictive: Predictive{Mode: v1alpha1.PredictiveOn}, Fallback: &Fallback{FailureThreshold: 3, Replicas: 6}}
-	r.Record("shop", "web", cfg, d, &Forecast{PeakDemand: 6.2}, &predict.Accuracy{MeanAbsolute: 0.4, RMS: 0.5})
-	r.Record("shop", "web", cfg, d, &Forecast{PeakDemand: 6.2}, &predict.Accuracy{MeanAbsolute: 0.4, RMS: 0.5})
+	d.Replicas = 7
+	obs := Observation{Config: cfg, Current: 5, Decision: d, Forecast: &Forecast{PeakDemand: 6.2}, Accuracy: &predict.Accuracy{MeanAbsolute: 0.4, RMS: 0.5}}
+	r.Record("shop", "web", obs)
+	r.Record("shop", "web", obs)
 
 	problems, err := testutil.GatherAndLint(reg)
 	require.NoError(t, err)
@@ -42,14 +44,24 @@ trimtab_scaler_fallback_active{name="web",namespace="shop"} 1
 # HELP trimtab_scaler_forecast_rms_error_replicas Recent root-mean-square one-step forecast error, in replicas at target.
 # TYPE trimtab_scaler_forecast_rms_error_replicas gauge
 trimtab_scaler_forecast_rms_error_replicas{name="web",namespace="shop"} 0.5
+# HELP trimtab_scaler_current_replicas Replicas of the ScalingPolicy's target at the last sync (the Release's total during a release).
+# TYPE trimtab_scaler_current_replicas gauge
+trimtab_scaler_current_replicas{name="web",namespace="shop"} 5
+# HELP trimtab_scaler_desired_replicas Replicas the last sync decided.
+# TYPE trimtab_scaler_desired_replicas gauge
+trimtab_scaler_desired_replicas{name="web",namespace="shop"} 7
+# HELP trimtab_scaler_demand_replicas Observed load in replicas at target: the metrics' total divided by the per-replica target, before rounding and tolerance.
+# TYPE trimtab_scaler_demand_replicas gauge
+trimtab_scaler_demand_replicas{name="web",namespace="shop"} 4.5
 `), "trimtab_scaler_forecast_demand_replicas", "trimtab_scaler_forecast_replicas", "trimtab_scaler_forecast_applied_total",
-		"trimtab_scaler_fallback_active", "trimtab_scaler_forecast_rms_error_replicas"))
+		"trimtab_scaler_fallback_active", "trimtab_scaler_forecast_rms_error_replicas", "trimtab_scaler_current_replicas",
+		"trimtab_scaler_desired_replicas", "trimtab_scaler_demand_replicas"))
 
 	// The same policy without predictive on or a fallback loses those
 	// series; a plain policy never gets them.
 	plain := Config{Predictive: Predictive{Mode: v1alpha1.PredictiveShadow}}
-	r.Record("shop", "web", plain, d, nil, nil)
-	r.Record("shop", "api", plain, d, nil, nil)
+	r.Record("shop", "web", Observation{Config: plain, Current: 5, Decision: d})
+	r.Record("shop", "api", Observation{Config: plain, Current: 5, Decision: d})
 	for _, name := range []string{"trimtab_scaler_forecast_applied_total", "trimtab_scaler_fallback_active"} {
 		n, err := testutil.GatherAndCount(reg, name)
 		require.NoError(t, err)

@@ -453,8 +453,7 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 	if state.model != nil && d.HasDemand {
 		state.model.Observe(now, d.Demand)
 	}
-	c.Metrics.scaling.record(pol, s.cfg, d, forecast, acc)
-	c.Metrics.scaling.setCurrent(pol.Namespace, pol.Name, s.current)
+	c.Metrics.scaling.record(pol, scaler.Observation{Config: s.cfg, Current: s.current, Decision: d, Forecast: forecast, Accuracy: acc})
 
 	able := (*metav1.Condition)(nil)
 	var applyErr error

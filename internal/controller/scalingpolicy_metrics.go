@@ -9,20 +9,19 @@ import (
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/collector"
 	"github.com/trimtab/trimtab/scaler"
-	"github.com/trimtab/trimtab/scaler/predict"
 )
 
 // scalingMetrics are the ScalingPolicy controller's instruments, beside the
-// core's forecast and failure-policy gauges (scaler.Recorder).
+// per-policy replicas, demand, forecast and failure-policy series of the
+// core (scaler.Recorder).
 type scalingMetrics struct {
-	recorder         *scaler.Recorder
-	current, desired *prometheus.GaugeVec
-	metricFailures   *prometheus.CounterVec
-	scaleOps         *prometheus.CounterVec
-	cycleDuration    prometheus.Histogram
-	cyclePolicies    prometheus.Gauge
-	cycleQueries     prometheus.Gauge
-	statusBacklog    prometheus.Gauge
+	recorder       *scaler.Recorder
+	metricFailures *prometheus.CounterVec
+	scaleOps       *prometheus.CounterVec
+	cycleDuration  prometheus.Histogram
+	cyclePolicies  prometheus.Gauge
+	cycleQueries   prometheus.Gauge
+	statusBacklog  prometheus.Gauge
 }
 
 func newScalingMetrics(reg prometheus.Registerer) (*scalingMetrics, error) {
@@ -30,13 +29,8 @@ func newScalingMetrics(reg prometheus.Registerer) (*scalingMetrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	policy := []string{"namespace", "name"}
 	m := &scalingMetrics{
 		recorder: rec,
-		current: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "trimtab_scaler_current_replicas",
-			Help: "Replicas of the ScalingPolicy's target at the last sync (the Release's total during a release)."}, policy),
-		desired: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "trimtab_scaler_desired_replicas",
-			Help: "Replicas the last sync decided."}, policy),
 		metricFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trimtab_scaler_metric_failures_total",
 			Help: "Syncs in which a metric of a ScalingPolicy had no usable value, by metric and reason (no_data, unavailable, bad_query, ...)."},
 			[]string{"namespace", "name", "metric", "reason"}),
@@ -51,7 +45,7 @@ func newScalingMetrics(reg prometheus.Registerer) (*scalingMetrics, error) {
 		statusBacklog: prometheus.NewGauge(prometheus.GaugeOpts{Name: "trimtab_scaler_status_backlog",
 			Help: "ScalingPolicy statuses decided but not yet written; a backlog that stays high means the API server writes slower than the policies change."}),
 	}
-	for _, c := range []prometheus.Collector{m.current, m.desired, m.metricFailures, m.scaleOps, m.cycleDuration, m.cyclePolicies, m.cycleQueries, m.statusBacklog} {
+	for _, c := range []prometheus.Collector{m.metricFailures, m.scaleOps, m.cycleDuration, m.cyclePolicies, m.cycleQueries, m.statusBacklog} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -59,9 +53,9 @@ func newScalingMetrics(reg prometheus.Registerer) (*scalingMetrics, error) {
 	return m, nil
 }
 
-func (m *scalingMetrics) record(pol *trimtabv1.ScalingPolicy, cfg scaler.Config, d scaler.Decision, f *scaler.Forecast, acc *predict.Accuracy) {
-	m.recorder.Record(pol.Namespace, pol.Name, cfg, d, f, acc)
-	m.desired.WithLabelValues(pol.Namespace, pol.Name).Set(float64(d.Replicas))
+func (m *scalingMetrics) record(pol *trimtabv1.ScalingPolicy, o scaler.Observation) {
+	m.recorder.Record(pol.Namespace, pol.Name, o)
+	d := o.Decision
 	for _, ms := range d.Metrics {
 		if ms.Err != nil {
 			reason := collector.ReasonOf(ms.Err)
@@ -71,10 +65,6 @@ func (m *scalingMetrics) record(pol *trimtabv1.ScalingPolicy, cfg scaler.Config,
 			m.metricFailures.WithLabelValues(pol.Namespace, pol.Name, ms.Name, string(reason)).Inc()
 		}
 	}
-}
-
-func (m *scalingMetrics) setCurrent(namespace, name string, current int32) {
-	m.current.WithLabelValues(namespace, name).Set(float64(current))
 }
 
 func (m *scalingMetrics) scaleOperation(from, to int32, err error) {
@@ -96,7 +86,5 @@ func (m *scalingMetrics) cycle(d time.Duration, policies, queries int) {
 
 func (m *scalingMetrics) forget(namespace, name string) {
 	m.recorder.Forget(namespace, name)
-	m.current.DeleteLabelValues(namespace, name)
-	m.desired.DeleteLabelValues(namespace, name)
 	m.metricFailures.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "name": name})
 }
