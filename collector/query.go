@@ -114,6 +114,11 @@ type Query struct {
 	// Range asks for samples every Step over [Start, End] instead of one
 	// sample at At.
 	Range *Range
+	// NoCache keeps the answer out of a provider's answer cache: a
+	// consumer that asks each question once (the scaling cycle asks about
+	// a new step every sync) would only fill it. A cached answer is still
+	// used.
+	NoCache bool
 }
 
 // Range is a range query's span and resolution.

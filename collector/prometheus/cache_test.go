@@ -31,10 +31,12 @@ func TestCacheKeepsOnlyTheCurrentStep(t *testing.T) {
 		name     string
 		entries  int // CacheEntries
 		steps    int
+		noCache  bool
 		min, max int // answers left in the cache
 	}{
 		{name: "answers of past steps are swept", entries: 1000, steps: 5, min: 50, max: 50},
 		{name: "a full cache drops arbitrary answers", entries: 40, steps: 1, min: 20, max: 40},
+		{name: "NoCache answers are not kept", entries: 1000, steps: 2, noCache: true, min: 0, max: 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -44,7 +46,7 @@ func TestCacheKeepsOnlyTheCurrentStep(t *testing.T) {
 			qs := make([]collector.Query, 50)
 			for i := range qs {
 				qs[i] = collector.Query{Metric: trimtabv1.Metric{Name: "m", MetricSource: trimtabv1.MetricSource{
-					Prometheus: &trimtabv1.PrometheusSource{Query: fmt.Sprintf(`scalar(up{i="%d"})`, i)}}}}
+					Prometheus: &trimtabv1.PrometheusSource{Query: fmt.Sprintf(`scalar(up{i="%d"})`, i)}}}, NoCache: tc.noCache}
 			}
 			for range tc.steps {
 				for _, r := range p.Collect(context.Background(), qs) {

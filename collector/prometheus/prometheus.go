@@ -176,7 +176,7 @@ func (p *Provider) Collect(ctx context.Context, qs []collector.Query) []collecto
 				for j, r := range chunk {
 					for _, i := range byRendered[r] {
 						out[i] = results[j]
-						if results[j].Err == nil || !errors.Is(results[j].Err, collector.ErrRetryable) {
+						if !qs[i].NoCache && (results[j].Err == nil || !errors.Is(results[j].Err, collector.ErrRetryable)) {
 							p.store(preps[i].cacheKey, results[j], now)
 						}
 						if out[i].Err != nil {

@@ -420,6 +420,7 @@ func (c *ScalingPolicyController) appendQueries(qs []collector.Query, s *policyS
 			Target:   target,
 			Interval: c.MetricInterval,
 			At:       now,
+			NoCache:  true,
 		})
 	}
 	return qs

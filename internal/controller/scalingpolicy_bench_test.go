@@ -56,8 +56,8 @@ import (
 // first status of every policy), peak-heap-MiB (HeapInuse of the whole test
 // process, sampled every 10 ms from the controller's start; the exporter
 // serving the benchmark's series lives in it too), live-heap-MiB (after a
-// GC at the end), gc-cpu-% (the garbage collector's CPU time over the wall
-// time since the controller started), queries/cycle (requests to
+// GC at the end), gc-cores (the garbage collector's CPU time over the wall
+// time since the controller started: 0.5 is half a core), queries/cycle (requests to
 // Prometheus's query API, counted on the wire) and templates. The
 // container variant runs under the soft memory limit `trimtab controller`
 // sets in a container limited to 300 MiB (gomemlimit-MiB).
@@ -231,7 +231,7 @@ func benchScalingCycle(b *testing.B, n int, containerLimit int64) {
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 	writeHeapProfile(b)
-	b.ReportMetric((gcCPUSeconds()-gcBefore)/time.Since(started).Seconds()*100, "gc-cpu-%")
+	b.ReportMetric((gcCPUSeconds()-gcBefore)/time.Since(started).Seconds(), "gc-cores")
 	b.ReportMetric(float64(after.HeapInuse)/(1<<20), "live-heap-MiB")
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/cycle")
 	b.ReportMetric(first, "first-cycle-s")

@@ -143,7 +143,7 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 	}
 	// One pooled client for every outbound call (scrapes, hooks, web).
 	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}}
-	// Pods have their own cache of LeanPods, a third of a corev1.Pod.
+	// Pods have their own cache of LeanPods: the few fields trimtab reads.
 	pods, err := kube.AddLeanPodCache(mgr, opts.Namespaces)
 	if err != nil {
 		return nil, err

@@ -34,6 +34,16 @@ type Options struct {
 	// (predict.DefaultConfig of the policy's season), e.g. to measure
 	// another band width.
 	Model *predict.Config
+	// Forecaster, when set, replaces the Holt-Winters model, e.g. with an
+	// oracle that knows the future, to measure what forecasting can win.
+	Forecaster Forecaster
+}
+
+// Forecaster forecasts the demand (replicas at target) for the simulated
+// controller; *predict.Model is one.
+type Forecaster interface {
+	Observe(t time.Time, demand float64)
+	Forecast(from time.Time, horizon time.Duration) (predict.Forecast, bool)
 }
 
 // DefaultOptions are the HPA's 15 s sync and a 30 s metrics window, with a
@@ -114,7 +124,11 @@ func Run(tr Trace, cfg scaler.Config, opt Options) (Result, error) {
 		return Result{}, errors.New("sim: empty trace")
 	}
 	s := newState(tr, cfg, opt)
-	if cfg.Predictive.Mode != v1alpha1.PredictiveOff {
+	switch {
+	case cfg.Predictive.Mode == v1alpha1.PredictiveOff:
+	case opt.Forecaster != nil:
+		s.model = opt.Forecaster
+	default:
 		mc := predict.DefaultConfig(cfg.Predictive.Season)
 		if opt.Model != nil {
 			mc = *opt.Model
@@ -165,7 +179,7 @@ type state struct {
 	nextID int
 
 	history      scaler.History
-	model        *predict.Model
+	model        Forecaster
 	lastForecast int32
 
 	// buffers reused across syncs; containers is shared read-only by all pods

@@ -124,8 +124,9 @@ type docData struct {
 // sweepRow is one capacity replayed with several band widths.
 type sweepRow struct {
 	Capacity float64
-	// Cells are per Z, ascending, the default's included.
-	Cells []sweepCell
+	// Cells are per Z, ascending, the default's included; Oracle the same
+	// band widths around smoothOracle's forecast instead of the model's.
+	Cells, Oracle []sweepCell
 }
 
 type sweepCell struct {
@@ -165,6 +166,11 @@ func run(tracesDir, outDir, policyPath string) error {
 		for _, capacity := range sc.Capacities {
 			var base, pred sim.Result
 			sweep := make([]sim.Result, len(sc.SweepZ))
+			allZ := append([]float64{model.Z}, sc.SweepZ...)
+			oracle := make([]sim.Result, len(allZ))
+			if len(sc.SweepZ) == 0 {
+				oracle = nil
+			}
 			for _, seg := range segs {
 				o := opt
 				o.Capacity = capacity
@@ -194,6 +200,15 @@ func run(tracesDir, outDir, policyPath string) error {
 					}
 					sweep[i] = add(sweep[i], r)
 				}
+				for i, z := range allZ[:len(oracle)] {
+					slice := tr.Slice(seg.From, seg.To)
+					o.Observe, o.Model, o.Forecaster = nil, nil, newSmoothOracle(slice, capacity, z, oracleHalfWindow)
+					r, err := sim.Run(slice, cfg, o)
+					if err != nil {
+						return fmt.Errorf("%s %s, oracle Z = %g: %w", sc.Name, seg.Label, z, err)
+					}
+					oracle[i] = add(oracle[i], r)
+				}
 			}
 			r := newRow(sc.Name, "", capacity, base, pred)
 			r.LeastCostDelta = 100 * (leastCost(tr, segs, capacity, int64(opt.Sync/time.Second), cfg.MinReplicas, cfg.MaxReplicas, base.ViolationSeconds/2)/base.ReplicaSeconds - 1)
@@ -202,7 +217,11 @@ func run(tracesDir, outDir, policyPath string) error {
 				for i, res := range sweep {
 					sr.Cells = append(sr.Cells, sweepCell{sc.SweepZ[i], newRow(sc.Name, "", capacity, base, res)})
 				}
+				for i, res := range oracle {
+					sr.Oracle = append(sr.Oracle, sweepCell{allZ[i], newRow(sc.Name, "", capacity, base, res)})
+				}
 				slices.SortFunc(sr.Cells, func(a, b sweepCell) int { return cmp.Compare(a.Z, b.Z) })
+				slices.SortFunc(sr.Oracle, func(a, b sweepCell) int { return cmp.Compare(a.Z, b.Z) })
 				doc.Sweep = append(doc.Sweep, sr)
 			}
 			doc.Rows = append(doc.Rows, r)
