@@ -451,6 +451,10 @@ func TestRestartMidRelease(t *testing.T) {
 				s.kubelet.stall("web-primary", true)
 			}
 			s.eventually(func() bool { return tc.at(s.get(rel).Status) }, 60*time.Second, rel)
+			// Events are sent in the background and a stop can drop the
+			// newest: wait for the first weight change's, so that the count
+			// below tests the state machine, not event delivery at a kill.
+			s.eventually(func() bool { return s.eventCounts("web")[release.ReasonWeightChanged] >= 1 }, 10*time.Second, rel)
 			first.stop()
 			stoppedAt := s.get(rel).Status
 			s.kubelet.stall("web-primary", false)
