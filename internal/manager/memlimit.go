@@ -47,6 +47,6 @@ func CgroupMemoryLimit(root string) (limit int64, ok bool, err error) {
 // (stacks in flight, the binary, kernel buffers). The garbage collector then
 // works harder as the heap nears the container's limit instead of letting
 // it double between collections (GOGC=100) and being OOM-killed: a
-// controller with 10,000 ScalingPolicies has a live heap near 190 MiB and
-// would peak near 400 MiB otherwise.
+// controller with 10,000 ScalingPolicies has a live heap near 170 MiB and
+// would peak near 420 MiB otherwise (measured, docs/performance.md).
 func SoftMemoryLimit(containerLimit int64) int64 { return containerLimit / 10 * 9 }
