@@ -43,8 +43,8 @@ func CgroupMemoryLimit(root string) (limit int64, ok bool, err error) {
 }
 
 // SoftMemoryLimit is the Go runtime's soft memory limit for a container
-// limit: 90 % of it, leaving room for what the runtime does not count
-// (stacks in flight, the binary, kernel buffers). The garbage collector then
+// limit: 90 % of it, leaving room for memory the Go runtime does not
+// manage (the binary's pages, kernel buffers charged to the container). The garbage collector then
 // works harder as the heap nears the container's limit instead of letting
 // it double between collections (GOGC=100) and being OOM-killed: a
 // controller with 10,000 ScalingPolicies has a live heap near 170 MiB and
