@@ -462,6 +462,8 @@ func TestRestartMidRelease(t *testing.T) {
 			startController(t, s.ns)
 			s.waitState(rel, release.StatePromoted, 60*time.Second)
 			require.GreaterOrEqual(t, rel.Status.Step, stoppedAt.Step, "the new controller went back a step")
+			// The Promoted Event is sent in the background, after the state.
+			s.eventually(func() bool { return s.eventCounts("web")[release.ReasonPromoted] >= 1 }, 10*time.Second, rel)
 			counts := s.eventCounts("web")
 			require.Equal(t, 1, counts[release.ReasonReleaseStarted], "events: %v", counts)
 			require.Equal(t, 2, counts[release.ReasonWeightChanged], "each step's weight is set once: %v", counts)
@@ -531,8 +533,7 @@ func TestBlueGreenWithGatewayAPI(t *testing.T) {
 			require.Equal(t, "example.invalid/web:1", s.deployment("web-primary").Spec.Template.Spec.Containers[0].Image)
 
 			if tc.abort {
-				rel.Annotations = map[string]string{release.AnnotationRequest: "abort:" + rel.Status.CanaryRevision}
-				require.NoError(t, env.Client.Update(context.Background(), rel))
+				s.annotate(rel, release.AnnotationRequest, "abort:"+rel.Status.CanaryRevision)
 				took := s.waitState(rel, release.StateRolledBack, 10*time.Second)
 				t.Logf("rolled back %v after the request", took.Round(time.Millisecond))
 				require.Equal(t, map[string]int32{"web-primary": 100, "web-canary": 0}, s.routeWeights("web"))
