@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"testing"
@@ -474,6 +475,16 @@ func TestRestartMidRelease(t *testing.T) {
 	}
 }
 
+// waitRoute waits until the HTTPRoute carries the weights and returns how
+// long that took. The controller records a decision in status before it
+// changes the route, so a state seen in status is not yet traffic moved.
+func (s *scenario) waitRoute(rel *trimtabv1.Release, name string, want map[string]int32, within time.Duration) time.Duration {
+	s.t.Helper()
+	start := time.Now()
+	s.eventually(func() bool { return maps.Equal(s.routeWeights(name), want) }, within, rel)
+	return time.Since(start)
+}
+
 // routeWeights reads the weights of the first rule of the HTTPRoute.
 func (s *scenario) routeWeights(name string) map[string]int32 {
 	s.t.Helper()
@@ -514,7 +525,7 @@ func TestBlueGreenWithGatewayAPI(t *testing.T) {
 				r.Spec.Traffic = trimtabv1.Traffic{Router: trimtabv1.RouterGatewayAPI, HTTPRoute: "web"}
 			})
 			s.waitState(rel, release.StateIdle, 20*time.Second)
-			require.Equal(t, map[string]int32{"web-primary": 100, "web-canary": 0}, s.routeWeights("web"))
+			s.waitRoute(rel, "web", map[string]int32{"web-primary": 100, "web-canary": 0}, 5*time.Second)
 
 			s.newImage("example.invalid/web:2")
 			s.waitState(rel, release.StateProgressing, 10*time.Second)
@@ -524,25 +535,25 @@ func TestBlueGreenWithGatewayAPI(t *testing.T) {
 			var preview corev1.Service
 			require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web-preview"}, &preview))
 			require.Equal(t, "canary", preview.Spec.Selector["trimtab.dev/variant"])
-			require.Equal(t, map[string]int32{"web-primary": 100, "web-canary": 0}, s.routeWeights("web"))
+			s.waitRoute(rel, "web", map[string]int32{"web-primary": 100, "web-canary": 0}, 5*time.Second)
 
 			// The switch moves all traffic at once; the old version stays up.
 			s.eventually(func() bool { return s.get(rel).Status.Weight == 100 }, 40*time.Second, rel)
-			require.Equal(t, map[string]int32{"web-primary": 0, "web-canary": 100}, s.routeWeights("web"))
+			s.waitRoute(rel, "web", map[string]int32{"web-primary": 0, "web-canary": 100}, 5*time.Second)
 			require.Equal(t, int32(4), s.replicas("web-primary"))
 			require.Equal(t, "example.invalid/web:1", s.deployment("web-primary").Spec.Template.Spec.Containers[0].Image)
 
 			if tc.abort {
 				s.annotate(rel, release.AnnotationRequest, "abort:"+rel.Status.CanaryRevision)
 				took := s.waitState(rel, release.StateRolledBack, 10*time.Second)
-				t.Logf("rolled back %v after the request", took.Round(time.Millisecond))
-				require.Equal(t, map[string]int32{"web-primary": 100, "web-canary": 0}, s.routeWeights("web"))
+				took += s.waitRoute(rel, "web", map[string]int32{"web-primary": 100, "web-canary": 0}, 5*time.Second)
+				t.Logf("traffic back on the primary %v after the request", took.Round(time.Millisecond))
 				require.Equal(t, "example.invalid/web:1", s.deployment("web-primary").Spec.Template.Spec.Containers[0].Image)
 				s.eventually(func() bool { return s.replicas("web-canary") == 0 }, 5*time.Second, rel)
 				return
 			}
 			s.waitState(rel, release.StatePromoted, 60*time.Second)
-			require.Equal(t, map[string]int32{"web-primary": 100, "web-canary": 0}, s.routeWeights("web"))
+			s.waitRoute(rel, "web", map[string]int32{"web-primary": 100, "web-canary": 0}, 5*time.Second)
 			require.Equal(t, "example.invalid/web:2", s.deployment("web-primary").Spec.Template.Spec.Containers[0].Image)
 			s.eventually(func() bool { return s.replicas("web-canary") == 0 }, 5*time.Second, rel)
 		})
