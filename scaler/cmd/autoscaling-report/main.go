@@ -25,6 +25,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/scaler"
 	"github.com/trimtab/trimtab/scaler/predict"
 	"github.com/trimtab/trimtab/scaler/sim"
 )
@@ -58,6 +59,9 @@ type scenario struct {
 	// SweepZ are band widths replayed besides the default, to show what
 	// the band trades (see sweepRow).
 	SweepZ []float64
+	// ForesightCapacities are the capacities replayed with smoothOracle's
+	// forecasts as well, to show how much foresight the goal needs.
+	ForesightCapacities []float64
 }
 
 // The NASA spans leave out the 3.5 days that were never logged (no rows
@@ -67,7 +71,7 @@ type scenario struct {
 var scenarios = []scenario{
 	{
 		Name: "NASA-HTTP 1995", File: "nasa95_rps.csv", Capacities: []float64{0.25, 0.5, 1, 2}, PlotCapacity: 0.5, PlotStep: 60, Zone: edt,
-		SweepZ: []float64{0, 1, 2.5},
+		SweepZ: []float64{0, 1, 2.5}, ForesightCapacities: []float64{0.25, 0.5},
 		Segments: []segment{
 			{"Jul 1 00:00 – Jul 28 13:32 EDT", 804571200, 806952780},
 			{"Aug 1 00:00 – Aug 1 14:52 EDT (until the outage)", 807249600, 807303180},
@@ -113,7 +117,10 @@ type docData struct {
 	// Segments split the NASA rows by span.
 	Rows, Segments []row
 	// Sweep is the NASA trace under other band widths Z, per capacity.
-	Sweep      []sweepRow
+	Sweep []sweepRow
+	// Foresight compares the model with smoothOracle's forecasts.
+	Foresight  []foresightRow
+	ForesightZ []float64
 	DefaultZ   float64
 	Model      predict.Config
 	Plots      []plotRef
@@ -124,10 +131,25 @@ type docData struct {
 // sweepRow is one capacity replayed with several band widths.
 type sweepRow struct {
 	Capacity float64
-	// Cells are per Z, ascending, the default's included; Oracle the same
-	// band widths around smoothOracle's forecast instead of the model's.
-	Cells, Oracle []sweepCell
+	// Cells are per Z, ascending, the default's included.
+	Cells []sweepCell
 }
+
+// foresightRow is one capacity replayed with one forecaster at the band
+// widths foresightZ.
+type foresightRow struct {
+	Capacity   float64
+	Forecaster string
+	Cells      []sweepCell
+}
+
+// foresightZ are the band widths of the foresight table, around the goal's
+// +5 % cost at the capacities it is replayed for.
+var foresightZ = []float64{1, 1.25, 1.5}
+
+// foresightSteps are the oracle's foresights (one-minute trace steps;
+// negative: unlimited) in the foresight table.
+var foresightSteps = []int{0, 1, 3, -1}
 
 type sweepCell struct {
 	Z float64
@@ -148,7 +170,7 @@ func run(tracesDir, outDir, policyPath string) error {
 	opt := sim.DefaultOptions()
 	model := predict.DefaultConfig(cfg.Predictive.Season)
 	doc := docData{Policy: policyPath, Startup: opt.Startup, Sync: opt.Sync, Window: opt.MetricWindow, PolicyYAML: strings.TrimSpace(string(data)),
-		Horizon: cfg.Predictive.Horizon, DefaultZ: model.Z, Model: model}
+		Horizon: cfg.Predictive.Horizon, DefaultZ: model.Z, Model: model, ForesightZ: foresightZ}
 	if err := os.MkdirAll(filepath.Join(outDir, "img"), 0o755); err != nil {
 		return err
 	}
@@ -164,16 +186,10 @@ func run(tracesDir, outDir, policyPath string) error {
 		day := busiestDay(tr, segs, sc.Zone)
 		var series [2][]sim.Point
 		for _, capacity := range sc.Capacities {
+			o := opt
+			o.Capacity = capacity
 			var base, pred sim.Result
-			sweep := make([]sim.Result, len(sc.SweepZ))
-			allZ := append([]float64{model.Z}, sc.SweepZ...)
-			oracle := make([]sim.Result, len(allZ))
-			if len(sc.SweepZ) == 0 {
-				oracle = nil
-			}
 			for _, seg := range segs {
-				o := opt
-				o.Capacity = capacity
 				var res [2]sim.Result
 				for i, mode := range [2]v1alpha1.PredictiveMode{v1alpha1.PredictiveOff, cfg.Predictive.Mode} {
 					rc := cfg
@@ -190,43 +206,32 @@ func run(tracesDir, outDir, policyPath string) error {
 					doc.Segments = append(doc.Segments, newRow(sc.Name, seg.Label, capacity, res[0], res[1]))
 				}
 				base, pred = add(base, res[0]), add(pred, res[1])
-				for i, z := range sc.SweepZ {
-					mc := model
-					mc.Z = z
-					o.Observe, o.Model = nil, &mc
-					r, err := sim.Run(tr.Slice(seg.From, seg.To), cfg, o)
-					if err != nil {
-						return fmt.Errorf("%s %s, Z = %g: %w", sc.Name, seg.Label, z, err)
-					}
-					sweep[i] = add(sweep[i], r)
-				}
-				for i, z := range allZ[:len(oracle)] {
-					slice := tr.Slice(seg.From, seg.To)
-					o.Observe, o.Model, o.Forecaster = nil, nil, newSmoothOracle(slice, capacity, z, oracleHalfWindow)
-					r, err := sim.Run(slice, cfg, o)
-					if err != nil {
-						return fmt.Errorf("%s %s, oracle Z = %g: %w", sc.Name, seg.Label, z, err)
-					}
-					oracle[i] = add(oracle[i], r)
-				}
 			}
+			o.Observe = nil
 			r := newRow(sc.Name, "", capacity, base, pred)
 			r.LeastCostDelta = 100 * (leastCost(tr, segs, capacity, int64(opt.Sync/time.Second), cfg.MinReplicas, cfg.MaxReplicas, base.ViolationSeconds/2)/base.ReplicaSeconds - 1)
-			if len(sc.SweepZ) > 0 {
-				sr := sweepRow{Capacity: capacity, Cells: []sweepCell{{model.Z, r}}}
-				for i, res := range sweep {
-					sr.Cells = append(sr.Cells, sweepCell{sc.SweepZ[i], newRow(sc.Name, "", capacity, base, res)})
-				}
-				for i, res := range oracle {
-					sr.Oracle = append(sr.Oracle, sweepCell{allZ[i], newRow(sc.Name, "", capacity, base, res)})
-				}
-				slices.SortFunc(sr.Cells, func(a, b sweepCell) int { return cmp.Compare(a.Z, b.Z) })
-				slices.SortFunc(sr.Oracle, func(a, b sweepCell) int { return cmp.Compare(a.Z, b.Z) })
-				doc.Sweep = append(doc.Sweep, sr)
-			}
 			doc.Rows = append(doc.Rows, r)
 			if r.Met {
 				doc.GoalMet++
+			}
+			if len(sc.SweepZ) > 0 {
+				sr := sweepRow{Capacity: capacity, Cells: []sweepCell{{model.Z, r}}}
+				for _, z := range sc.SweepZ {
+					c, err := replayModel(tr, segs, cfg, o, model, z, base)
+					if err != nil {
+						return fmt.Errorf("%s: %w", sc.Name, err)
+					}
+					sr.Cells = append(sr.Cells, c)
+				}
+				slices.SortFunc(sr.Cells, func(a, b sweepCell) int { return cmp.Compare(a.Z, b.Z) })
+				doc.Sweep = append(doc.Sweep, sr)
+			}
+			if slices.Contains(sc.ForesightCapacities, capacity) {
+				rows, err := foresightRows(tr, segs, cfg, o, model, base)
+				if err != nil {
+					return fmt.Errorf("%s: %w", sc.Name, err)
+				}
+				doc.Foresight = append(doc.Foresight, rows...)
 			}
 		}
 		name := strings.TrimSuffix(sc.File, "_rps.csv") + ".png"
@@ -250,6 +255,74 @@ func readTrace(path string) (sim.Trace, error) {
 		return sim.Trace{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return tr, nil
+}
+
+// replay runs cfg over every segment and sums the results; forecaster,
+// when set, builds each segment's forecaster in place of the model.
+func replay(tr sim.Trace, segs []segment, cfg scaler.Config, o sim.Options, forecaster func(sim.Trace) sim.Forecaster) (sim.Result, error) {
+	var sum sim.Result
+	for _, seg := range segs {
+		slice := tr.Slice(seg.From, seg.To)
+		if forecaster != nil {
+			o.Forecaster = forecaster(slice)
+		}
+		r, err := sim.Run(slice, cfg, o)
+		if err != nil {
+			return sim.Result{}, fmt.Errorf("%s: %w", seg.Label, err)
+		}
+		sum = add(sum, r)
+	}
+	return sum, nil
+}
+
+// replayModel replays the policy with the model's band width set to z.
+func replayModel(tr sim.Trace, segs []segment, cfg scaler.Config, o sim.Options, model predict.Config, z float64, base sim.Result) (sweepCell, error) {
+	model.Z = z
+	o.Model = &model
+	r, err := replay(tr, segs, cfg, o, nil)
+	if err != nil {
+		return sweepCell{}, fmt.Errorf("Z = %g: %w", z, err)
+	}
+	return sweepCell{z, newRow("", "", o.Capacity, base, r)}, nil
+}
+
+// foresightRows replays the policy at the band widths foresightZ, first
+// with the model, then with smoothOracle at each of foresightSteps.
+func foresightRows(tr sim.Trace, segs []segment, cfg scaler.Config, o sim.Options, model predict.Config, base sim.Result) ([]foresightRow, error) {
+	rows := []foresightRow{{Capacity: o.Capacity, Forecaster: "Holt-Winters model"}}
+	for _, z := range foresightZ {
+		c, err := replayModel(tr, segs, cfg, o, model, z, base)
+		if err != nil {
+			return nil, err
+		}
+		rows[0].Cells = append(rows[0].Cells, c)
+	}
+	for _, ahead := range foresightSteps {
+		fr := foresightRow{Capacity: o.Capacity, Forecaster: foresightLabel(ahead)}
+		for _, z := range foresightZ {
+			r, err := replay(tr, segs, cfg, o, func(slice sim.Trace) sim.Forecaster {
+				return newSmoothOracle(slice, o.Capacity, z, oracleHalfWindow, ahead)
+			})
+			if err != nil {
+				return nil, fmt.Errorf("oracle %s, Z = %g: %w", fr.Forecaster, z, err)
+			}
+			fr.Cells = append(fr.Cells, sweepCell{z, newRow("", "", o.Capacity, base, r)})
+		}
+		rows = append(rows, fr)
+	}
+	return rows, nil
+}
+
+func foresightLabel(ahead int) string {
+	switch {
+	case ahead < 0:
+		return "oracle, centred mean (unlimited foresight)"
+	case ahead == 0:
+		return "trailing mean up to the current minute (no foresight)"
+	case ahead == 1:
+		return "oracle, 1 minute of foresight"
+	}
+	return fmt.Sprintf("oracle, %d minutes of foresight", ahead)
 }
 
 func newRow(trace, span string, capacity float64, base, pred sim.Result) row {

@@ -83,7 +83,7 @@ func TestLeastCost(t *testing.T) {
 func TestSmoothOracle(t *testing.T) {
 	// One-minute steps alternating 8 and 12 rps. With half = 2, the centred
 	// mean is 9.6 rps at an 8-rps step (8+12+8+12+8)/5 and 10.4 at a 12-rps
-	// one; every step departs from it by 1.6 rps.
+	// one; every step departs from it, and from the trailing mean, by 1.6 rps.
 	rps := make([]float64, 180)
 	for i := range rps {
 		rps[i] = 8
@@ -95,18 +95,21 @@ func TestSmoothOracle(t *testing.T) {
 	cases := []struct {
 		name      string
 		z         float64
+		ahead     int
 		from      int64
 		horizon   time.Duration
 		wantUpper float64
 		ok        bool
 	}{
-		{name: "no band: the highest centred mean over the horizon, in replicas", z: 0, from: 90 * 60, horizon: time.Minute, wantUpper: 10.4 / 2, ok: true},
-		{name: "the band is Z times the past hour's departures", z: 1, from: 90 * 60, horizon: 0, wantUpper: (9.6 + 1.6) / 2, ok: true},
-		{name: "before the trace there is nothing to know", z: 1, from: -60, horizon: time.Minute},
+		{name: "unlimited foresight, no band: the highest centred mean over the horizon, in replicas", z: 0, ahead: -1, from: 90 * 60, horizon: time.Minute, wantUpper: 10.4 / 2, ok: true},
+		{name: "the band is Z times the past hour's departures", z: 1, ahead: -1, from: 90 * 60, horizon: 0, wantUpper: (9.6 + 1.6) / 2, ok: true},
+		{name: "no foresight: every step of the horizon gets the mean ending at the current step", z: 0, ahead: 0, from: 90 * 60, horizon: time.Minute, wantUpper: 9.6 / 2, ok: true},
+		{name: "one step of foresight: the mean ends at the next step", z: 0, ahead: 1, from: 90 * 60, horizon: time.Minute, wantUpper: 10.4 / 2, ok: true},
+		{name: "before the trace there is nothing to know", z: 1, ahead: -1, from: -60, horizon: time.Minute},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			o := newSmoothOracle(tr, 2, tc.z, 2)
+			o := newSmoothOracle(tr, 2, tc.z, 2, tc.ahead)
 			f, ok := o.Forecast(time.Unix(tc.from, 0), tc.horizon)
 			require.Equal(t, tc.ok, ok)
 			require.InDelta(t, tc.wantUpper, f.Upper, 0.01)
