@@ -103,13 +103,16 @@ type Model struct {
 	slots int64
 
 	level, trend float64
-	season       []float64
-	raw          []float64
-	seen         []bool
-	seasonal     bool
-	started      bool
-	reanchor     bool
-	bins         int
+	// season holds, per slot, the seasonal term once the first season is
+	// complete and that season's raw bins before (seen marks which):
+	// float32 and one array because a controller keeps a model for each
+	// of up to thousands of predictive policies.
+	season   []float32
+	seen     []uint64
+	seasonal bool
+	started  bool
+	reanchor bool
+	bins     int
 
 	// open bin being accumulated
 	bin    int64
@@ -130,7 +133,7 @@ func New(cfg Config) (*Model, error) {
 	slots := int64(cfg.Season / cfg.Step)
 	return &Model{
 		cfg: cfg, step: int64(cfg.Step / time.Second), slots: slots,
-		season: make([]float64, slots), raw: make([]float64, slots), seen: make([]bool, slots),
+		season: make([]float32, slots), seen: make([]uint64, (slots+63)/64),
 	}, nil
 }
 
@@ -175,46 +178,60 @@ func (m *Model) close(y float64) {
 	case !m.started:
 		m.level, m.trend, m.started = y, 0, true
 	case m.reanchor:
-		m.level, m.trend, m.reanchor = y-m.season[s], 0, false
+		m.level, m.trend, m.reanchor = y-m.seasonAt(s), 0, false
 	default:
 		e := y - (m.level + m.trend + m.smoothSeason(s))
 		m.lastErr = e
 		d := m.cfg.ErrorDecay
 		m.errVar = (1-d)*m.errVar + d*e*e
 		m.absErr = (1-d)*m.absErr + d*math.Abs(e)
-		level := m.cfg.Alpha*(y-m.season[s]) + (1-m.cfg.Alpha)*(m.level+m.trend)
+		level := m.cfg.Alpha*(y-m.seasonAt(s)) + (1-m.cfg.Alpha)*(m.level+m.trend)
 		m.trend = m.cfg.Beta*(level-m.level) + (1-m.cfg.Beta)*m.trend
 		m.level = level
 	}
 	if !m.seasonal {
-		// First season: remember the raw bin; the season stays zero.
-		m.raw[s], m.seen[s] = y, true
+		// First season: remember the raw bin; the season reads as zero.
+		m.season[s] = float32(y)
+		m.seen[s/64] |= 1 << (s % 64)
 		if m.bins >= int(m.slots) {
 			m.startSeason()
 		}
 		return
 	}
-	m.season[s] = m.cfg.Gamma*(y-m.level) + (1-m.cfg.Gamma)*m.season[s]
+	m.season[s] = float32(m.cfg.Gamma*(y-m.level) + (1-m.cfg.Gamma)*float64(m.season[s]))
 }
 
 // startSeason turns the first season's bins into seasonal deviations from
-// their mean, which becomes the level.
+// their mean, which becomes the level; slots never seen start at zero.
 func (m *Model) startSeason() {
 	var sum float64
 	var n int
-	for i, ok := range m.seen {
-		if ok {
-			sum += m.raw[i]
+	for i, y := range m.season {
+		if m.wasSeen(i) {
+			sum += float64(y)
 			n++
 		}
 	}
 	mean := sum / float64(n)
-	for i, ok := range m.seen {
-		if ok {
-			m.season[i] = m.raw[i] - mean
+	for i, y := range m.season {
+		if m.wasSeen(i) {
+			m.season[i] = float32(float64(y) - mean)
+		} else {
+			m.season[i] = 0
 		}
 	}
-	m.level, m.trend, m.seasonal, m.raw = mean, 0, true, nil
+	m.level, m.trend, m.seasonal, m.seen = mean, 0, true, nil
+}
+
+func (m *Model) wasSeen(slot int) bool { return m.seen[slot/64]&(1<<(slot%64)) != 0 }
+
+// seasonAt is slot s's seasonal term: zero until the first season is
+// complete, while the slots hold raw bins.
+func (m *Model) seasonAt(s int64) float64 {
+	if !m.seasonal {
+		return 0
+	}
+	return float64(m.season[s])
 }
 
 // Forecast is the model's outlook over a horizon.
@@ -255,12 +272,12 @@ func (m *Model) Forecast(from time.Time, horizon time.Duration) (Forecast, bool)
 // neighbours on either side (wrapping around the season).
 func (m *Model) smoothSeason(s int64) float64 {
 	k := int64(m.cfg.SeasonSmoothing)
-	if k == 0 {
-		return m.season[s]
+	if k == 0 || !m.seasonal {
+		return m.seasonAt(s)
 	}
 	var sum float64
 	for i := s - k; i <= s+k; i++ {
-		sum += m.season[m.slot(i)]
+		sum += float64(m.season[m.slot(i)])
 	}
 	return sum / float64(2*k+1)
 }

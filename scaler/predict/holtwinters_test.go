@@ -3,6 +3,7 @@ package predict
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -180,4 +181,70 @@ func TestSeasonSmoothing(t *testing.T) {
 	}
 	require.Equal(t, 7, DefaultConfig(24*time.Hour).SeasonSmoothing, "15 minutes of a day")
 	require.Zero(t, DefaultConfig(time.Hour).SeasonSmoothing)
+}
+
+// BenchmarkModelMemory reports the heap a daily model holds during its first
+// season and after it, per model: the controller keeps one per predictive
+// ScalingPolicy, so at 10,000 policies every kilobyte is 10 MB.
+func BenchmarkModelMemory(b *testing.B) {
+	const models = 1000
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	for b.Loop() {
+		before := heap()
+		ms := make([]*Model, models)
+		for i := range ms {
+			m, err := New(DefaultConfig(24 * time.Hour))
+			if err != nil {
+				b.Fatal(err)
+			}
+			ms[i] = m
+		}
+		for ts := epoch; ts.Before(epoch.Add(12 * time.Hour)); ts = ts.Add(time.Minute) {
+			for _, m := range ms {
+				m.Observe(ts, 1)
+			}
+		}
+		firstSeason := heap()
+		for ts := epoch.Add(12 * time.Hour); ts.Before(epoch.Add(25 * time.Hour)); ts = ts.Add(time.Minute) {
+			for _, m := range ms {
+				m.Observe(ts, 1)
+			}
+		}
+		after := heap()
+		b.ReportMetric(float64(firstSeason-before)/models, "first-season-B/model")
+		b.ReportMetric(float64(after-before)/models, "seasonal-B/model")
+		runtime.KeepAlive(ms)
+	}
+}
+
+// TestFirstSeasonBins: during the first season the slots hold raw bins
+// (one array serves both), which must read as no seasonal term; slots the
+// first season never saw start with none.
+func TestFirstSeasonBins(t *testing.T) {
+	cases := []struct {
+		name     string
+		observed func(minute int) bool
+		at       time.Duration // forecast from epoch+at over 20 minutes
+	}{
+		{"before the season completes, raw bins the horizon wraps onto are not seasonal terms", func(int) bool { return true }, 50 * time.Minute},
+		{"slots the first season skipped start at zero", func(m int) bool { return m < 30 || m >= 40 }, time.Hour + 25*time.Minute},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := hourModel(t)
+			for i := 0; time.Duration(i)*time.Minute <= tc.at; i++ {
+				if tc.observed(i % 60) {
+					m.Observe(epoch.Add(time.Duration(i)*time.Minute), 5)
+				}
+			}
+			f, ok := m.Forecast(epoch.Add(tc.at), 20*time.Minute)
+			require.True(t, ok)
+			require.InDelta(t, 5, f.Peak, 1e-6)
+		})
+	}
 }
