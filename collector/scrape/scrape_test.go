@@ -104,9 +104,14 @@ func createPod(t *testing.T, ns, name string, lbls map[string]string, a *app) {
 	require.NoError(t, env.Client.Status().Update(ctx, pod))
 }
 
-func createNamespace(t *testing.T, name string) {
+// createNamespace creates a namespace named after prefix and returns its
+// name: generated, because envtest runs no namespace controller, so a
+// namespace a previous run (-count=2) deleted would still exist.
+func createNamespace(t *testing.T, prefix string) string {
 	t.Helper()
-	require.NoError(t, apiServer(t).Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}))
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}
+	require.NoError(t, apiServer(t).Client.Create(context.Background(), ns))
+	return ns.Name
 }
 
 // clock is advanced by the test so rates are exact.
@@ -173,8 +178,7 @@ inflight_requests %d
 }
 
 func TestScrapeRatesQuantilesPerVariant(t *testing.T) {
-	ns := "scrape-variants"
-	createNamespace(t, ns)
+	ns := createNamespace(t, "scrape-variants")
 	primary := []*app{newApp(t, nil), newApp(t, nil)}
 	canary := newApp(t, nil)
 	for i, a := range primary {
@@ -243,8 +247,7 @@ func TestScrapeRatesQuantilesPerVariant(t *testing.T) {
 }
 
 func TestScrapeCounterResetAndOpenMetrics(t *testing.T) {
-	ns := "scrape-reset"
-	createNamespace(t, ns)
+	ns := createNamespace(t, "scrape-reset")
 	a := newApp(t, nil)
 	a.contentType = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 	createPod(t, ns, "web-primary-0", map[string]string{"app": "web", "variant": "primary"}, a)
@@ -274,8 +277,7 @@ jobs_created{queue="a # b"} 1.7e9
 }
 
 func TestScrapeSlowAndGarbagePods(t *testing.T) {
-	ns := "scrape-faults"
-	createNamespace(t, ns)
+	ns := createNamespace(t, "scrape-faults")
 	good := newApp(t, nil)
 	good.set("# TYPE inflight_requests gauge\ninflight_requests 4\n")
 	hang := newApp(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
@@ -315,8 +317,7 @@ func TestScrapeSlowAndGarbagePods(t *testing.T) {
 }
 
 func TestScrapeBadInputs(t *testing.T) {
-	ns := "scrape-bad"
-	createNamespace(t, ns)
+	ns := createNamespace(t, "scrape-bad")
 	a := newApp(t, nil)
 	a.set("# TYPE inflight_requests gauge\ninflight_requests 4\n# TYPE jobs_total counter\njobs_total 3\n")
 	createPod(t, ns, "web-0", map[string]string{"app": "web", "variant": "primary"}, a)

@@ -246,7 +246,9 @@ func TestCanaryPromotesThroughEveryStep(t *testing.T) {
 	}
 	ready := meta.FindStatusCondition(rel.Status.Conditions, trimtabv1.ConditionReady)
 	require.Equal(t, metav1.ConditionTrue, ready.Status)
-	require.Subset(t, s.eventReasons("web"), []string{release.ReasonInitialized, release.ReasonReleaseStarted, release.ReasonWeightChanged, release.ReasonPromoting, release.ReasonPromoted})
+	// Events are sent in the background, after the state they report.
+	want := []string{release.ReasonInitialized, release.ReasonReleaseStarted, release.ReasonWeightChanged, release.ReasonPromoting, release.ReasonPromoted}
+	s.eventually(func() bool { return isSubset(s.eventReasons("web"), want) }, 10*time.Second, rel)
 
 	// Every look's score reached CloudWatch.
 	cw := awscw.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(moto.URL)}, motoOptions...)
@@ -285,7 +287,16 @@ func TestRegressionRollsBackEarly(t *testing.T) {
 	degraded := meta.FindStatusCondition(rel.Status.Conditions, trimtabv1.ConditionDegraded)
 	require.Equal(t, metav1.ConditionTrue, degraded.Status)
 	require.Equal(t, release.OutcomeRolledBack, rel.Status.Revisions[0].Outcome)
-	require.Contains(t, s.eventReasons("web"), release.ReasonRolledBack)
+	s.eventually(func() bool { return slices.Contains(s.eventReasons("web"), release.ReasonRolledBack) }, 10*time.Second, rel)
+}
+
+func isSubset(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }
 
 func TestInvalidReferencesGiveConditions(t *testing.T) {

@@ -238,6 +238,24 @@ func (w *workload) waitReplicas(p *trimtabv1.ScalingPolicy, want int32, within t
 }
 
 // scaleEvents returns the notes of the policy's events with reason.
+// waitEvents waits until the policy has at least n Events of the reason and
+// returns their notes: Events are sent in the background, after the change
+// they report.
+func (w *workload) waitEvents(reason string, n int) []string {
+	w.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		notes := w.events(reason)
+		if len(notes) >= n {
+			return notes
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("%d %s events after 10s, want %d: %q", len(notes), reason, n, notes)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func (w *workload) events(reason string) []string {
 	var evs eventsv1.EventList
 	require.NoError(w.t, env.Client.List(context.Background(), &evs, client.InNamespace(w.ns)))
@@ -308,7 +326,7 @@ func TestScalingPolicy(t *testing.T) {
 		// Load: 0.6 cores is 300 % of 2 pods' requests: ceil(2 × 300/70) = 9.
 		w.app.set(wl.ns, load{cpuCores: 0.6, latencySeconds: 0.1})
 		wl.waitReplicas(p, 9, 20*time.Second)
-		require.Contains(t, wl.events(controller.ReasonSuccessfulRescale), "cpu 300% > target 70%: 2 → 9")
+		require.Contains(t, wl.waitEvents(controller.ReasonSuccessfulRescale, 1), "cpu 300% > target 70%: 2 → 9")
 		wl.get(p)
 		require.NotNil(t, p.Status.LastScaleTime)
 		require.Equal(t, int32(9), p.Status.DesiredReplicas)
@@ -326,7 +344,7 @@ func TestScalingPolicy(t *testing.T) {
 		t.Logf("scaled down %v after the load dropped (window %v)", took.Round(10*time.Millisecond), testDownWindow)
 		require.GreaterOrEqual(t, took, testDownWindow-testSyncPeriod, "scaled down inside the stabilization window")
 		wl.waitReplicas(p, 2, 20*time.Second)
-		down := wl.events(controller.ReasonSuccessfulRescale)
+		down := wl.waitEvents(controller.ReasonSuccessfulRescale, 3)
 		require.Len(t, down, 3, "events: %q", down)
 		require.Equal(t, "cpu 11% < target 70%, latency 100m < target 250m: 9 → 4", down[1])
 		require.Equal(t, "cpu 25% < target 70%, latency 100m < target 250m: 4 → 2", down[2])
@@ -366,7 +384,7 @@ func TestScalingPolicy(t *testing.T) {
 		}})
 		// 120 messages at 30 per replica: 4 replicas.
 		wl.waitReplicas(p, 4, 20*time.Second)
-		require.Contains(t, wl.events(controller.ReasonSuccessfulRescale), "backlog 120 > target 30: 1 → 4")
+		require.Contains(t, wl.waitEvents(controller.ReasonSuccessfulRescale, 1), "backlog 120 > target 30: 1 → 4")
 		backlog.Store(30)
 		wl.waitReplicas(p, 1, 20*time.Second)
 		require.Equal(t, "30", wl.get(p).Status.CurrentMetrics[0].Target)
@@ -433,7 +451,7 @@ func TestScalingPolicy(t *testing.T) {
 		require.Contains(t, ready.Message, fmt.Sprintf("HorizontalPodAutoscaler %s/web-hpa already scales Deployment web", wl.ns))
 		time.Sleep(5 * testSyncPeriod)
 		require.Equal(t, int32(1), wl.replicas(), "scaled a Deployment that an HPA scales")
-		require.NotEmpty(t, wl.events(trimtabv1.ReasonTargetHasHPA))
+		wl.waitEvents(trimtabv1.ReasonTargetHasHPA, 1)
 	})
 
 	for _, tc := range []struct {
@@ -466,9 +484,9 @@ func TestScalingPolicy(t *testing.T) {
 			require.Contains(t, active.Message, "unavailable")
 			require.Empty(t, p.Status.CurrentMetrics[0].Value)
 			require.Greater(t, counter(t, w.registry, "trimtab_scaler_metric_failures_total", wl.ns, "unavailable"), 9.0)
-			require.NotEmpty(t, wl.events("FailedGetResourceMetric"))
+			wl.waitEvents("FailedGetResourceMetric", 1)
 			if tc.hold != 6 {
-				require.Contains(t, wl.events(controller.ReasonSuccessfulRescale), fmt.Sprintf("fallback after 3 consecutive metric failures: 6 → %d", tc.hold))
+				require.Contains(t, wl.waitEvents(controller.ReasonSuccessfulRescale, 1), fmt.Sprintf("fallback after 3 consecutive metric failures: 6 → %d", tc.hold))
 			}
 
 			// The source is back: the quiet load now scales down.
