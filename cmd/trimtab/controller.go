@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -47,6 +48,9 @@ line wins over the environment.`,
 			if opts.PrometheusMaxBatch < 1 {
 				return newUsageError("--prometheus.max-batch %d: must be at least 1, e.g. 10000", opts.PrometheusMaxBatch)
 			}
+			if err := checkHistoryURL(opts.PredictiveHistoryURL); err != nil {
+				return usageError{err}
+			}
 			logger, err := logging.New(cmd.ErrOrStderr(), logLevel, logFormat)
 			if err != nil {
 				return usageError{err}
@@ -90,6 +94,7 @@ line wins over the environment.`,
 	f.Float64Var(&opts.FalseRollbackRate, "analysis.false-rollback-rate", 0.01, "chance that a whole release of a healthy canary is rolled back; the judge stops early only on evidence stronger than this allows")
 	f.DurationVar(&opts.ScalingSyncPeriod, "scaling.sync-period", 15*time.Second, "how often every ScalingPolicy is synced: one metric batch for all, then a decision each (the HPA's --horizontal-pod-autoscaler-sync-period)")
 	f.DurationVar(&opts.ScalingMetricInterval, "scaling.metric-interval", time.Minute, "window of ScalingPolicy queries ({{.Interval}}) and of the per-pod samples they return")
+	f.StringVar(&opts.PredictiveHistoryURL, "predictive.history-url", "", "Prometheus that scrapes this controller's /metrics, e.g. http://prometheus.monitoring:9090: a new forecast model (after a restart or leader change) reads its policy's past demand from it instead of learning a season from scratch (default: off)")
 	f.StringVar(&logLevel, "log.level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&logFormat, "log.format", "json", "log format: json or logfmt")
 	return cmd
@@ -157,4 +162,22 @@ func ownNamespace() string {
 		return strings.TrimSpace(string(b))
 	}
 	return "default"
+}
+
+// checkHistoryURL accepts an empty value (no warm start) or an absolute
+// http(s) URL. The value is not echoed when it does not parse: it may
+// carry credentials.
+func checkHistoryURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	const hint = "must be the http(s) URL of a Prometheus that scrapes this controller, e.g. http://prometheus.monitoring:9090"
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("--predictive.history-url: not a URL: %s", hint)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--predictive.history-url %s: %s", u.Redacted(), hint)
+	}
+	return nil
 }

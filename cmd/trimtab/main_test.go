@@ -18,6 +18,7 @@ func TestCLI(t *testing.T) {
 		stderr     []string
 		emptyOut   bool
 		emptyError bool
+		notErr     []string
 	}{
 		{name: "help", args: []string{"--help"}, code: 0,
 			stdout: []string{"release-safety and autoscaling controller for Kubernetes", "controller", "version", "Usage:"}, emptyError: true},
@@ -29,6 +30,12 @@ func TestCLI(t *testing.T) {
 			stderr: []string{"invalid argument \"maybe\" for \"--leader-elect\"", "trimtab controller --help"}, emptyOut: true},
 		{name: "max batch below one", args: []string{"controller", "--prometheus.max-batch=0"}, code: exitUsage,
 			stderr: []string{"--prometheus.max-batch 0: must be at least 1"}, emptyOut: true},
+		{name: "history URL without a scheme", args: []string{"controller", "--predictive.history-url=prometheus:9090"}, code: exitUsage,
+			stderr: []string{"--predictive.history-url", "must be the http(s) URL of a Prometheus"}, emptyOut: true},
+		{name: "history URL credentials are not echoed", args: []string{"controller", "--predictive.history-url=ftp://user:s3cret@prometheus:9090"}, code: exitUsage,
+			stderr: []string{"--predictive.history-url ftp://user:xxxxx@prometheus:9090: must be the http(s) URL"}, notErr: []string{"s3cret"}, emptyOut: true},
+		{name: "history URL that does not parse", args: []string{"controller", "--predictive.history-url=http://s3cret@[::1"}, code: exitUsage,
+			stderr: []string{"--predictive.history-url: not a URL"}, notErr: []string{"s3cret"}, emptyOut: true},
 		{name: "false rollback rate out of range", args: []string{"controller", "--analysis.false-rollback-rate=1.5"}, code: exitUsage,
 			stderr: []string{"--analysis.false-rollback-rate 1.5: must be between 0 and 1"}, emptyOut: true},
 		{name: "unknown command", args: []string{"deploy"}, code: exitUsage, stderr: []string{"unknown command \"deploy\""}},
@@ -42,6 +49,9 @@ func TestCLI(t *testing.T) {
 			require.Equal(t, tc.code, code, "stdout: %s\nstderr: %s", out.String(), errb.String())
 			for _, s := range tc.stdout {
 				require.Contains(t, out.String(), s)
+			}
+			for _, s := range tc.notErr {
+				require.NotContains(t, errb.String(), s)
 			}
 			for _, s := range tc.stderr {
 				require.Contains(t, errb.String(), s)

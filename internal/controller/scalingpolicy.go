@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trimtab/trimtab/collector/cloudwatch"
@@ -88,20 +89,30 @@ type ScalingPolicyController struct {
 	// Publisher, when set, receives every scale.
 	Publisher DecisionPublisher
 
+	// HistoryURL, when set, is a Prometheus that scrapes this controller:
+	// a new forecast model reads its policy's past demand from it
+	// (--predictive.history-url).
+	HistoryURL string
+
 	mu     sync.Mutex
 	states map[types.NamespacedName]*policyState
 	status *statusQueue
+	warmer *forecastWarmer
 }
 
 // policyState is what a policy's syncs remember, as the HPA keeps it in
 // memory: the recommendation history and the forecaster. Both are rebuilt
-// after a restart (the consecutive-failure count is restored from status).
+// after a restart (the consecutive-failure count is restored from status,
+// the forecaster's past from --predictive.history-url when set).
 type policyState struct {
 	uid       types.UID
 	history   scaler.History
 	lastScale *metav1.Time
 	model     *predict.Model
 	season    time.Duration
+	// warm is a model built from history by the forecastWarmer's
+	// goroutine, taken by the policy's next sync.
+	warm atomic.Pointer[warmModel]
 }
 
 // scaleTarget is what a policy scales: a Deployment directly, or the
@@ -256,6 +267,10 @@ func (c *ScalingPolicyController) Start(ctx context.Context) error {
 	var writers sync.WaitGroup
 	for range scalingWorkers {
 		writers.Go(func() { c.drainStatus(ctx) })
+	}
+	if c.HistoryURL != "" {
+		c.warmer = newForecastWarmer(c.HistoryURL, c.Collector, c.Metrics.scaling, c.Log)
+		writers.Go(func() { c.warmer.run(ctx) })
 	}
 	defer func() {
 		c.status.q.ShutDown()
@@ -448,7 +463,10 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 	for i, m := range pol.Spec.Metrics {
 		in.Results[m.Name] = metricResult(m, results[i], c.MetricInterval)
 	}
-	forecast, acc := state.forecast(s.cfg, now)
+	forecast, acc, created := state.forecast(s.cfg, now)
+	if created && c.warmer != nil {
+		c.warmer.request(warmRequest{key: key, state: state, season: s.cfg.Predictive.Season, now: now})
+	}
 	in.Forecast = forecast
 	d := scaler.Decide(in, now)
 	if state.model != nil && d.HasDemand {
@@ -663,24 +681,26 @@ func (c *ScalingPolicyController) forgetMissing(items []trimtabv1.ScalingPolicy)
 
 // forecast returns the forecaster's upper peak over the horizon (nil while
 // it warms up or when predictive is off) and its accuracy. The model is
-// created on first use and re-created when the season changes.
-func (s *policyState) forecast(cfg scaler.Config, now time.Time) (*scaler.Forecast, *predict.Accuracy) {
+// created on first use and re-created when the season changes; created
+// reports a new model, whose past the caller may ask the warmer for.
+func (s *policyState) forecast(cfg scaler.Config, now time.Time) (f *scaler.Forecast, acc *predict.Accuracy, created bool) {
 	if cfg.Predictive.Mode == trimtabv1.PredictiveOff || cfg.Predictive.Mode == "" {
 		s.model = nil
-		return nil, nil
+		return nil, nil, false
 	}
 	if s.model == nil || s.season != cfg.Predictive.Season {
 		m, err := predict.New(predict.DefaultConfig(cfg.Predictive.Season))
 		if err != nil {
 			// ConfigFromSpec bounds the season; this cannot happen.
-			return nil, nil
+			return nil, nil, false
 		}
-		s.model, s.season = m, cfg.Predictive.Season
+		s.model, s.season, created = m, cfg.Predictive.Season, true
 	}
-	acc := s.model.Accuracy()
-	f, ok := s.model.Forecast(now, cfg.Predictive.Horizon)
+	s.takeWarm(cfg.Predictive.Season)
+	a := s.model.Accuracy()
+	out, ok := s.model.Forecast(now, cfg.Predictive.Horizon)
 	if !ok {
-		return nil, &acc
+		return nil, &a, created
 	}
-	return &scaler.Forecast{PeakDemand: f.Upper}, &acc
+	return &scaler.Forecast{PeakDemand: out.Upper}, &a, created
 }

@@ -22,7 +22,16 @@ type scalingMetrics struct {
 	cyclePolicies  prometheus.Gauge
 	cycleQueries   prometheus.Gauge
 	statusBacklog  prometheus.Gauge
+	warmStarts     *prometheus.CounterVec
 }
+
+// Results of a forecast model's warm start (trimtab_scaler_forecast_warm_starts_total).
+const (
+	warmLoaded  = "loaded"
+	warmEmpty   = "no_history"
+	warmFailed  = "error"
+	warmDropped = "dropped"
+)
 
 func newScalingMetrics(reg prometheus.Registerer) (*scalingMetrics, error) {
 	rec, err := scaler.NewRecorder(reg)
@@ -44,8 +53,13 @@ func newScalingMetrics(reg prometheus.Registerer) (*scalingMetrics, error) {
 			Help: "Metric queries the last cycle collected in one batch (see trimtab_collector_requests_total for the backend requests they cost)."}),
 		statusBacklog: prometheus.NewGauge(prometheus.GaugeOpts{Name: "trimtab_scaler_status_backlog",
 			Help: "ScalingPolicy statuses decided but not yet written; a backlog that stays high means the API server writes slower than the policies change."}),
+		warmStarts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trimtab_scaler_forecast_warm_starts_total",
+			Help: "New forecast models given their past from --predictive.history-url, by result: loaded, no_history, error, dropped (the queue was full)."}, []string{"result"}),
 	}
-	for _, c := range []prometheus.Collector{m.metricFailures, m.scaleOps, m.cycleDuration, m.cyclePolicies, m.cycleQueries, m.statusBacklog} {
+	for _, result := range []string{warmLoaded, warmEmpty, warmFailed, warmDropped} {
+		m.warmStarts.WithLabelValues(result)
+	}
+	for _, c := range []prometheus.Collector{m.metricFailures, m.scaleOps, m.cycleDuration, m.cyclePolicies, m.cycleQueries, m.statusBacklog, m.warmStarts} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -88,3 +102,5 @@ func (m *scalingMetrics) forget(namespace, name string) {
 	m.recorder.Forget(namespace, name)
 	m.metricFailures.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "name": name})
 }
+
+func (m *scalingMetrics) warmStart(result string) { m.warmStarts.WithLabelValues(result).Inc() }

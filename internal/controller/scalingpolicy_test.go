@@ -137,7 +137,7 @@ type scalingWorld struct {
 	registry *promclient.Registry
 }
 
-func startScalingWorld(t *testing.T) *scalingWorld {
+func startScalingWorld(t *testing.T, configure ...func(*controller.Deps)) *scalingWorld {
 	t.Helper()
 	ctrl.SetLogger(logr.Discard())
 	w := &scalingWorld{app: startLoadApp(t), moto: testenv.StartMoto(t), registry: promclient.NewRegistry()}
@@ -161,9 +161,13 @@ func startScalingWorld(t *testing.T) *scalingWorld {
 		collector.KindCloudWatch: cloudwatch.New(cloudwatch.Options{Region: "us-east-1", Metrics: cm,
 			NewAPI: func(context.Context, string) (cloudwatch.API, error) { return w.motoClient(), nil }}),
 	}, collector.Options{Timeout: 5 * time.Second, Metrics: cm})
-	require.NoError(t, controller.Setup(mgr, controller.Deps{
+	deps := controller.Deps{
 		Metrics: metrics, Collector: coll, Pods: pods, ScalingSyncPeriod: testSyncPeriod, ScalingMetricInterval: testMetricInterval,
-	}))
+	}
+	for _, f := range configure {
+		f(&deps)
+	}
+	require.NoError(t, controller.Setup(mgr, deps))
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
 	t.Cleanup(func() {

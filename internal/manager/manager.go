@@ -73,6 +73,10 @@ type Options struct {
 	// ScalingMetricInterval the window of its queries (defaults 15 s, 1 min).
 	ScalingSyncPeriod     time.Duration
 	ScalingMetricInterval time.Duration
+	// PredictiveHistoryURL is a Prometheus that scrapes this controller's
+	// metrics, from which a new forecast model reads its policy's past
+	// demand (--predictive.history-url; empty: no warm start).
+	PredictiveHistoryURL string
 }
 
 // Manager is a configured, not yet running, controller process. Its
@@ -170,7 +174,7 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 	}
 	if err := controller.Setup(mgr, controller.Deps{
 		Metrics: metrics, Collector: coll, Pods: pods, HTTPClient: httpClient, FalseRollbackRate: opts.FalseRollbackRate,
-		ScalingSyncPeriod: opts.ScalingSyncPeriod, ScalingMetricInterval: opts.ScalingMetricInterval, Log: logger,
+		ScalingSyncPeriod: opts.ScalingSyncPeriod, ScalingMetricInterval: opts.ScalingMetricInterval, PredictiveHistoryURL: opts.PredictiveHistoryURL, Log: logger,
 		Publisher: publisher,
 	}); err != nil {
 		return nil, fmt.Errorf("set up controllers: %w", err)

@@ -46,6 +46,18 @@ func PrometheusBinary() (string, error) {
 // (each with its /metrics) every second and waits until it is ready. The
 // first scrape lands ~5-6 s later; use WaitUp. Call Stop when done.
 func NewPrometheus(targets ...string) (*Prometheus, error) {
+	return newPrometheus(nil, targets)
+}
+
+// NewPrometheusWithHistory starts Prometheus like NewPrometheus after
+// backfilling its storage with the samples of an OpenMetrics text (with
+// timestamps, ending in "# EOF"), as if it had scraped them: promtool tsdb
+// create-blocks-from openmetrics, Prometheus's own backfill.
+func NewPrometheusWithHistory(openMetrics []byte, targets ...string) (*Prometheus, error) {
+	return newPrometheus(openMetrics, targets)
+}
+
+func newPrometheus(history []byte, targets []string) (*Prometheus, error) {
 	bin, err := PrometheusBinary()
 	if err != nil {
 		return nil, err
@@ -53,6 +65,12 @@ func NewPrometheus(targets ...string) (*Prometheus, error) {
 	dir, err := os.MkdirTemp("", "trimtab-prometheus-")
 	if err != nil {
 		return nil, err
+	}
+	if history != nil {
+		if err := backfill(dir, history); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
 	}
 	quoted := make([]string, len(targets))
 	for i, t := range targets {
@@ -95,15 +113,42 @@ func NewPrometheus(targets ...string) (*Prometheus, error) {
 	return nil, lastErr
 }
 
-// StartPrometheus starts Prometheus for one test and stops it at cleanup.
-func StartPrometheus(t testing.TB, targets ...string) *Prometheus {
+// backfill writes the OpenMetrics history into dir/data as TSDB blocks.
+func backfill(dir string, openMetrics []byte) error {
+	promtool, err := exec.LookPath("promtool")
+	if p := os.Getenv("TRIMTAB_PROMTOOL"); p != "" {
+		promtool, err = p, nil
+	}
+	if err != nil {
+		return errors.New("promtool is not installed: it comes with `apt-get install -y --no-install-recommends prometheus`, or set TRIMTAB_PROMTOOL")
+	}
+	in := filepath.Join(dir, "history.om")
+	if err := os.WriteFile(in, openMetrics, 0o600); err != nil {
+		return err
+	}
+	out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", in, filepath.Join(dir, "data")).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("promtool backfill: %w: %s", err, out)
+	}
+	return nil
+}
+
+// StartPrometheusWithHistory starts a backfilled Prometheus for one test
+// and stops it at cleanup.
+func StartPrometheusWithHistory(t testing.TB, openMetrics []byte, targets ...string) *Prometheus {
 	t.Helper()
-	p, err := NewPrometheus(targets...)
+	p, err := NewPrometheusWithHistory(openMetrics, targets...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Stop() })
 	return p
+}
+
+// StartPrometheus starts Prometheus for one test and stops it at cleanup.
+func StartPrometheus(t testing.TB, targets ...string) *Prometheus {
+	t.Helper()
+	return StartPrometheusWithHistory(t, nil, targets...)
 }
 
 // WaitUp polls until n targets report up == 1, for at most timeout.
