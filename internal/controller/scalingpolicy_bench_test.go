@@ -62,21 +62,70 @@ import (
 // container variant runs under the soft memory limit `trimtab controller`
 // sets in a container limited to 300 MiB (gomemlimit-MiB).
 //
+// The heap is not all a container's limit counts:
+// BenchmarkScalingControllerProcess runs the production binary against the
+// same worlds and reports its resident set.
+//
 // The 10,000-policy variants take minutes to set up; run them with
 // `make bench-scaling`.
 func BenchmarkScalingCycle(b *testing.B) {
-	for _, tc := range []struct {
-		policies int
-		// containerMiB, when set, is the container's memory limit: the
-		// run gets the soft limit `trimtab controller` derives from it.
-		containerMiB int64
-	}{{1000, 0}, {10000, 0}, {10000, 300}} {
-		name := fmt.Sprintf("policies=%d", tc.policies)
-		if tc.containerMiB > 0 {
-			name += fmt.Sprintf("/container=%dMiB", tc.containerMiB)
-		}
-		b.Run(name, func(b *testing.B) { benchScalingCycle(b, tc.policies, tc.containerMiB<<20) })
+	for _, v := range scalingBenchVariants {
+		b.Run(v.name(), func(b *testing.B) { benchScalingCycle(b, v.policies, v.containerMiB<<20) })
 	}
+}
+
+// scalingBenchVariant is one size of the scaling benchmarks' world.
+type scalingBenchVariant struct {
+	policies int
+	// containerMiB, when set, is the container's memory limit: the run
+	// gets the soft limit `trimtab controller` derives from it.
+	containerMiB int64
+}
+
+// scalingBenchVariants are shared by the in-process and the process
+// benchmark, so that their figures compare variant by variant.
+var scalingBenchVariants = []scalingBenchVariant{{1000, 0}, {10000, 0}, {10000, 300}}
+
+func (v scalingBenchVariant) name() string {
+	name := fmt.Sprintf("policies=%d", v.policies)
+	if v.containerMiB > 0 {
+		name += fmt.Sprintf("/container=%dMiB", v.containerMiB)
+	}
+	return name
+}
+
+// benchWorld is what a scaling benchmark runs against: n workloads (a
+// policy, a Deployment and two ready pods each) in the shared API server,
+// and a real Prometheus scraping their series from exp.
+type benchWorld struct {
+	exp  *benchExporter
+	prom *testenv.Prometheus
+}
+
+// startBenchWorld creates the workloads in namespaces named after
+// nsPrefix, 100 to a namespace, and returns once Prometheus has scraped
+// phase 0. The objects are deleted, the exporter and Prometheus stopped,
+// at b's cleanup.
+func startBenchWorld(ctx context.Context, b *testing.B, n int, nsPrefix string) *benchWorld {
+	b.Helper()
+	exp := &benchExporter{}
+	for i := range n {
+		exp.workloads = append(exp.workloads, benchWorkload{ns: fmt.Sprintf("%s-%03d", nsPrefix, i/100), name: fmt.Sprintf("w%d", i)})
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(exp.serve), ReadHeaderTimeout: time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { _ = srv.Close() })
+	prom := testenv.StartPrometheus(b, ln.Addr().String())
+
+	setupStart := time.Now()
+	createBenchWorkloads(ctx, b, exp.workloads)
+	b.Logf("created %d policies, Deployments and %d pods in %v", n, 2*n, time.Since(setupStart).Round(time.Second))
+	waitPhase(ctx, b, prom, 0)
+	return &benchWorld{exp: exp, prom: prom}
 }
 
 // benchExporter serves every benchmark pod's CPU and every workload's
@@ -122,23 +171,8 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func benchScalingCycle(b *testing.B, n int, containerLimit int64) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	exp := &benchExporter{}
-	for i := range n {
-		exp.workloads = append(exp.workloads, benchWorkload{ns: fmt.Sprintf("bench%d-%d-%03d", n, containerLimit>>20, i/100), name: fmt.Sprintf("w%d", i)})
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(exp.serve), ReadHeaderTimeout: time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	defer func() { _ = srv.Close() }()
-	prom := testenv.StartPrometheus(b, ln.Addr().String())
-
-	setupStart := time.Now()
-	createBenchWorkloads(ctx, b, exp.workloads)
-	b.Logf("created %d policies, Deployments and %d pods in %v", n, 2*n, time.Since(setupStart).Round(time.Second))
-	waitPhase(ctx, b, prom, 0)
+	world := startBenchWorld(ctx, b, n, fmt.Sprintf("bench%d-%d", n, containerLimit>>20))
+	exp, prom := world.exp, world.prom
 
 	// As internal/manager configures the production cache.
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
