@@ -91,8 +91,11 @@ type ScalingPolicyController struct {
 
 	// HistoryURL, when set, is a Prometheus that scrapes this controller:
 	// a new forecast model reads its policy's past demand from it
-	// (--predictive.history-url).
+	// (--predictive.history-url) through History, a Prometheus provider
+	// rather than the Collector, which would export each answer's latest
+	// value as a metric value and count a missing history as an error.
 	HistoryURL string
+	History    Collector
 
 	mu     sync.Mutex
 	states map[types.NamespacedName]*policyState
@@ -269,7 +272,10 @@ func (c *ScalingPolicyController) Start(ctx context.Context) error {
 		writers.Go(func() { c.drainStatus(ctx) })
 	}
 	if c.HistoryURL != "" {
-		c.warmer = newForecastWarmer(c.HistoryURL, c.Collector, c.Metrics.scaling, c.Log)
+		if c.History == nil {
+			return errors.New("scaling: a history URL needs a history source (ScalingPolicyController.History)")
+		}
+		c.warmer = newForecastWarmer(c.HistoryURL, c.History, c.Metrics.scaling, c.Log)
 		writers.Go(func() { c.warmer.run(ctx) })
 	}
 	defer func() {

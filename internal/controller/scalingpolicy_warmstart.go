@@ -30,11 +30,11 @@ const warmBatch = 64
 // is the policy's own trimtab_scaler_demand_replicas series, read from the
 // Prometheus that scrapes the controller.
 type forecastWarmer struct {
-	url       string
-	collector Collector
-	metrics   *scalingMetrics
-	log       *slog.Logger
-	requests  chan warmRequest
+	url      string
+	source   Collector
+	metrics  *scalingMetrics
+	log      *slog.Logger
+	requests chan warmRequest
 }
 
 // warmRequest asks for the history of one new model.
@@ -52,10 +52,10 @@ type warmModel struct {
 	model  *predict.Model
 }
 
-func newForecastWarmer(url string, c Collector, m *scalingMetrics, log *slog.Logger) *forecastWarmer {
+func newForecastWarmer(url string, source Collector, m *scalingMetrics, log *slog.Logger) *forecastWarmer {
 	// Room for a whole fleet's requests after a restart: each is small,
 	// and one dropped leaves its model cold, never wrong.
-	return &forecastWarmer{url: url, collector: c, metrics: m, log: log, requests: make(chan warmRequest, 16384)}
+	return &forecastWarmer{url: url, source: source, metrics: m, log: log, requests: make(chan warmRequest, 16384)}
 }
 
 // request queues a history read without blocking the cycle.
@@ -98,7 +98,7 @@ func (w *forecastWarmer) load(ctx context.Context, batch []warmRequest) {
 		cfgs[i] = predict.DefaultConfig(r.season)
 		qs[i] = historyQuery(w.url, r, cfgs[i])
 	}
-	results := w.collector.Collect(ctx, qs)
+	results := w.source.Collect(ctx, qs)
 	for i, r := range batch {
 		res := results[i]
 		if collector.ReasonOf(res.Err) == collector.ReasonNoData {

@@ -12,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector/prometheus"
 	"github.com/trimtab/trimtab/internal/controller"
 	"github.com/trimtab/trimtab/internal/testenv"
 )
@@ -45,7 +46,9 @@ func TestForecastWarmStart(t *testing.T) {
 	// One season (an hour) plus the model's 30-minute warm-up, and more.
 	history := testenv.StartPrometheusWithHistory(t, demandHistory(warm.ns, "web", now.Add(-100*time.Minute), now))
 	source := newFlakyProxy(t, history.URL)
-	w := startScalingWorld(t, func(d *controller.Deps) { d.PredictiveHistoryURL = source.url })
+	w := startScalingWorld(t, func(d *controller.Deps) {
+		d.PredictiveHistoryURL, d.PredictiveHistory = source.url, prometheus.New(prometheus.Options{})
+	})
 	predictive := func(wl *workload) *trimtabv1.ScalingPolicy {
 		w.app.set(wl.ns, load{cpuCores: 0.1})
 		return wl.policy(&trimtabv1.ScalingPolicy{Spec: trimtabv1.ScalingPolicySpec{
@@ -86,6 +89,11 @@ func TestForecastWarmStart(t *testing.T) {
 	t.Logf("upper forecast %.2f replicas, the cycle's peak over the horizon %.2f", forecast, peak)
 	require.GreaterOrEqual(t, forecast, peak-0.5, "the forecast misses the learnt cycle")
 	require.LessOrEqual(t, forecast, peak+4, "the band is wider than the history's errors explain")
+
+	// The history is read past the collector, whose metrics describe the
+	// policies' own metrics only.
+	_, exported := gaugeOrCounter(t, w.registry, "trimtab_metric_value", map[string]string{"metric": "forecast-history"})
+	require.False(t, exported, "the history query's answer was exported as a metric value")
 
 	// Without history the models learn from now on: no forecast for 30 min.
 	for _, wl := range []*workload{cold, down} {

@@ -153,8 +153,9 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 		return nil, err
 	}
 	m.pods = pods
+	collectorMetrics := collector.NewMetrics(m.registry)
 	coll, err := providers.NewCollector(providers.Config{
-		Kube: mgr.GetClient(), Pods: pods, HTTPClient: httpClient, Metrics: collector.NewMetrics(m.registry),
+		Kube: mgr.GetClient(), Pods: pods, HTTPClient: httpClient, Metrics: collectorMetrics,
 		// Release analysis looks as often as every second and needs a
 		// fresh scrape at each look.
 		ScrapeMinInterval: 500 * time.Millisecond,
@@ -162,6 +163,14 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 	}, collector.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("metric collector: %w", err)
+	}
+	var history controller.Collector
+	if opts.PredictiveHistoryURL != "" {
+		// Its requests count with the other Prometheus requests.
+		history, err = providers.New(collector.KindPrometheus, providers.Config{HTTPClient: httpClient, Metrics: collectorMetrics})
+		if err != nil {
+			return nil, fmt.Errorf("--predictive.history-url: %w", err)
+		}
 	}
 	var publisher controller.DecisionPublisher
 	if opts.PublishNamespace != "" {
@@ -174,7 +183,7 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 	}
 	if err := controller.Setup(mgr, controller.Deps{
 		Metrics: metrics, Collector: coll, Pods: pods, HTTPClient: httpClient, FalseRollbackRate: opts.FalseRollbackRate,
-		ScalingSyncPeriod: opts.ScalingSyncPeriod, ScalingMetricInterval: opts.ScalingMetricInterval, PredictiveHistoryURL: opts.PredictiveHistoryURL, Log: logger,
+		ScalingSyncPeriod: opts.ScalingSyncPeriod, ScalingMetricInterval: opts.ScalingMetricInterval, PredictiveHistoryURL: opts.PredictiveHistoryURL, PredictiveHistory: history, Log: logger,
 		Publisher: publisher,
 	}); err != nil {
 		return nil, fmt.Errorf("set up controllers: %w", err)

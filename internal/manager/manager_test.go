@@ -181,7 +181,9 @@ func TestReleaseTargetLifecycle(t *testing.T) {
 func TestScalingPolicyTargetNotFound(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
-	start(t, Options{})
+	// With a history URL the scaling cycle also starts its forecast warmer;
+	// a wiring mistake there stops the manager before the conditions below.
+	start(t, Options{PredictiveHistoryURL: "http://127.0.0.1:1"})
 	one := int32(1)
 	sp := &trimtabv1.ScalingPolicy{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "api"},
