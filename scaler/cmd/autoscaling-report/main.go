@@ -281,7 +281,7 @@ func replayModel(tr sim.Trace, segs []segment, cfg scaler.Config, o sim.Options,
 	o.Model = &model
 	r, err := replay(tr, segs, cfg, o, nil)
 	if err != nil {
-		return sweepCell{}, fmt.Errorf("Z = %g: %w", z, err)
+		return sweepCell{}, fmt.Errorf("band width Z = %g: %w", z, err)
 	}
 	return sweepCell{z, newRow("", "", o.Capacity, base, r)}, nil
 }
