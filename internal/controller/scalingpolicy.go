@@ -113,6 +113,13 @@ type policyState struct {
 	lastScale *metav1.Time
 	model     *predict.Model
 	season    time.Duration
+	// statusGist and statusQueued are the last queued status's gist and
+	// when it was queued (statusDue).
+	statusGist   string
+	statusQueued time.Time
+	// statusFailed is set by a status writer whose write failed, so that
+	// the next sync queues the status again.
+	statusFailed atomic.Bool
 	// warm is a model built from history by the forecastWarmer's
 	// goroutine, taken by the policy's next sync.
 	warm atomic.Pointer[warmModel]
@@ -353,11 +360,12 @@ func (c *ScalingPolicyController) Cycle(ctx context.Context) (CycleStats, error)
 		mu      sync.Mutex
 		nScaled int
 	)
+	refresh := statusValueRefresh(len(syncs), c.SyncPeriod)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(scalingWorkers)
 	for _, s := range syncs {
 		g.Go(func() error {
-			changed, err := c.finish(gctx, s, results[s.first:s.first+s.n], now)
+			changed, err := c.finish(gctx, s, results[s.first:s.first+s.n], now, refresh)
 			if err != nil {
 				c.Log.Error("sync scalingpolicy", "namespace", s.pol.Namespace, "name", s.pol.Name, "error", err)
 			}
@@ -447,9 +455,9 @@ func (c *ScalingPolicyController) appendQueries(qs []collector.Query, s *policyS
 	return qs
 }
 
-// finish decides and applies one policy and writes its status. changed
-// reports a new replica count.
-func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, results []collector.Result, now time.Time) (bool, error) {
+// finish decides and applies one policy and queues its status when it is
+// due (statusDue). changed reports a new replica count.
+func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, results []collector.Result, now time.Time, refresh time.Duration) (bool, error) {
 	pol := s.pol
 	key := client.ObjectKeyFromObject(pol)
 	if s.target == nil {
@@ -523,17 +531,21 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 		conds = append(conds, *able)
 	}
 	current, desired, failures := s.current, d.Replicas, d.History.ConsecutiveFailures
-	metrics := metricStatuses(pol.Spec.Metrics, d)
-	c.queueStatus(key, func(st *trimtabv1.ScalingPolicyStatus) {
-		for _, cond := range conds {
-			meta.SetStatusCondition(&st.Conditions, cond)
-		}
-		st.CurrentReplicas, st.DesiredReplicas, st.ConsecutiveFailures = current, desired, failures
-		st.CurrentMetrics = metrics
-		if lastScale != nil {
-			st.LastScaleTime = lastScale
-		}
-	})
+	gist := statusGist(conds, current, desired, failures, lastScale)
+	if state.statusFailed.Swap(false) || statusDue(state.statusGist, gist, state.statusQueued, now, refresh) {
+		state.statusGist, state.statusQueued = gist, now
+		metrics := metricStatuses(pol.Spec.Metrics, d)
+		c.queueStatus(key, func(st *trimtabv1.ScalingPolicyStatus) {
+			for _, cond := range conds {
+				meta.SetStatusCondition(&st.Conditions, cond)
+			}
+			st.CurrentReplicas, st.DesiredReplicas, st.ConsecutiveFailures = current, desired, failures
+			st.CurrentMetrics = metrics
+			if lastScale != nil {
+				st.LastScaleTime = lastScale
+			}
+		})
+	}
 	if applyErr != nil && !errors.Is(applyErr, errTargetMoved) {
 		return false, applyErr
 	}

@@ -2,8 +2,12 @@ package controller
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -44,8 +48,53 @@ func (s *statusQueue) take(key types.NamespacedName) (func(*trimtabv1.ScalingPol
 	return m, len(s.pending)
 }
 
+// statusValueWritesPerSecond budgets the status writes that only refresh
+// metric values: at 10,000 policies, rewriting every status every sync
+// would keep the API server writing as fast as it can (about 140 a second
+// here) and every watcher of ScalingPolicies decoding each write, for
+// values that /metrics already exports in real time.
+const statusValueWritesPerSecond = 20
+
+// statusValueRefresh is how often a policy's status is rewritten when only
+// its metric values changed: every sync for a fleet the budget covers, and
+// as often as the budget allows for a larger one.
+func statusValueRefresh(policies int, sync time.Duration) time.Duration {
+	return max(sync, time.Duration(policies)*time.Second/statusValueWritesPerSecond)
+}
+
+// statusGist is what a status says about decisions: each condition's type,
+// status and reason, the replica counts, the failure count and the last
+// scale. A change of it is written at once; values and messages wait for
+// the refresh.
+func statusGist(conds []metav1.Condition, current, desired, failures int32, lastScale *metav1.Time) string {
+	var b strings.Builder
+	for _, c := range conds {
+		b.WriteString(c.Type)
+		b.WriteByte('=')
+		b.WriteString(string(c.Status))
+		b.WriteByte('/')
+		b.WriteString(c.Reason)
+		b.WriteByte(';')
+	}
+	for _, n := range []int32{current, desired, failures} {
+		b.WriteString(strconv.Itoa(int(n)))
+		b.WriteByte(';')
+	}
+	if lastScale != nil {
+		b.WriteString(strconv.FormatInt(lastScale.Unix(), 10))
+	}
+	return b.String()
+}
+
+// statusDue decides whether a sync's status is queued: when its gist
+// differs from the last queued one, or the value refresh has passed since.
+func statusDue(lastGist, gist string, lastQueued, now time.Time, refresh time.Duration) bool {
+	return lastQueued.IsZero() || gist != lastGist || now.Sub(lastQueued) >= refresh
+}
+
 // drainStatus writes queued statuses until ctx ends. A failed write is not
-// retried here: the next cycle queues a fresh status anyway.
+// retried here: it marks the policy so that the next cycle queues a fresh
+// status.
 func (c *ScalingPolicyController) drainStatus(ctx context.Context) {
 	for {
 		key, shutdown := c.status.q.Get()
@@ -62,8 +111,18 @@ func (c *ScalingPolicyController) drainStatus(ctx context.Context) {
 			}
 			if client.IgnoreNotFound(err) != nil && ctx.Err() == nil {
 				c.Log.Error("write scalingpolicy status", "namespace", key.Namespace, "name", key.Name, "error", err)
+				c.statusWriteFailed(key)
 			}
 		}
 		c.status.q.Done(key)
+	}
+}
+
+func (c *ScalingPolicyController) statusWriteFailed(key types.NamespacedName) {
+	c.mu.Lock()
+	s := c.states[key]
+	c.mu.Unlock()
+	if s != nil {
+		s.statusFailed.Store(true)
 	}
 }
