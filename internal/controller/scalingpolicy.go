@@ -531,7 +531,7 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 		conds = append(conds, *able)
 	}
 	current, desired, failures := s.current, d.Replicas, d.History.ConsecutiveFailures
-	gist := statusGist(conds, current, desired, failures, lastScale)
+	gist := statusGist(pol.Generation, conds, current, desired, failures, lastScale)
 	if state.statusFailed.Swap(false) || statusDue(state.statusGist, gist, state.statusQueued, now, refresh) {
 		state.statusGist, state.statusQueued = gist, now
 		metrics := metricStatuses(pol.Spec.Metrics, d)

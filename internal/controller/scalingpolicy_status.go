@@ -62,12 +62,15 @@ func statusValueRefresh(policies int, sync time.Duration) time.Duration {
 	return max(sync, time.Duration(policies)*time.Second/statusValueWritesPerSecond)
 }
 
-// statusGist is what a status says about decisions: each condition's type,
-// status and reason, the replica counts, the failure count and the last
-// scale. A change of it is written at once; values and messages wait for
-// the refresh.
-func statusGist(conds []metav1.Condition, current, desired, failures int32, lastScale *metav1.Time) string {
+// statusGist is what a status says about decisions: the generation it
+// answers (tools wait for observedGeneration after an edit), each
+// condition's type, status and reason, the replica counts, the failure
+// count and the last scale. A change of it is written at once; values and
+// messages wait for the refresh.
+func statusGist(generation int64, conds []metav1.Condition, current, desired, failures int32, lastScale *metav1.Time) string {
 	var b strings.Builder
+	b.WriteString(strconv.FormatInt(generation, 10))
+	b.WriteByte(';')
 	for _, c := range conds {
 		b.WriteString(c.Type)
 		b.WriteByte('=')

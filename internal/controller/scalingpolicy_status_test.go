@@ -28,7 +28,7 @@ func TestStatusValueRefresh(t *testing.T) {
 func TestStatusDue(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	active := []metav1.Condition{{Type: "ScalingActive", Status: metav1.ConditionTrue, Reason: "ValidMetricFound", Message: "cpu 50%"}}
-	gist := statusGist(active, 2, 2, 0, nil)
+	gist := statusGist(1, active, 2, 2, 0, nil)
 	const refresh = time.Minute
 	cases := []struct {
 		name       string
@@ -42,12 +42,13 @@ func TestStatusDue(t *testing.T) {
 		{"values only, inside the refresh", gist, t0, gist, t0.Add(59 * time.Second), false},
 		{"values only, the refresh has passed", gist, t0, gist, t0.Add(time.Minute), true},
 		{"a message alone is a value", gist, t0,
-			statusGist([]metav1.Condition{{Type: "ScalingActive", Status: metav1.ConditionTrue, Reason: "ValidMetricFound", Message: "cpu 90%"}}, 2, 2, 0, nil), t0.Add(time.Second), false},
+			statusGist(1, []metav1.Condition{{Type: "ScalingActive", Status: metav1.ConditionTrue, Reason: "ValidMetricFound", Message: "cpu 90%"}}, 2, 2, 0, nil), t0.Add(time.Second), false},
 		{"a condition's reason changed", gist, t0,
-			statusGist([]metav1.Condition{{Type: "ScalingActive", Status: metav1.ConditionFalse, Reason: "FailedGetResourceMetric"}}, 2, 2, 1, nil), t0.Add(time.Second), true},
-		{"the desired replicas changed", gist, t0, statusGist(active, 2, 4, 0, nil), t0.Add(time.Second), true},
-		{"a scale happened", gist, t0, statusGist(active, 2, 2, 0, &metav1.Time{Time: t0}), t0.Add(time.Second), true},
-		{"a failure was counted", gist, t0, statusGist(active, 2, 2, 1, nil), t0.Add(time.Second), true},
+			statusGist(1, []metav1.Condition{{Type: "ScalingActive", Status: metav1.ConditionFalse, Reason: "FailedGetResourceMetric"}}, 2, 2, 1, nil), t0.Add(time.Second), true},
+		{"the desired replicas changed", gist, t0, statusGist(1, active, 2, 4, 0, nil), t0.Add(time.Second), true},
+		{"a scale happened", gist, t0, statusGist(1, active, 2, 2, 0, &metav1.Time{Time: t0}), t0.Add(time.Second), true},
+		{"a failure was counted", gist, t0, statusGist(1, active, 2, 2, 1, nil), t0.Add(time.Second), true},
+		{"the spec was edited: observedGeneration must follow", gist, t0, statusGist(2, active, 2, 2, 0, nil), t0.Add(time.Second), true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
