@@ -45,7 +45,7 @@ import (
 // must be in the run. (Later statuses whose values alone changed are
 // refreshed within a budget of 20 writes a second.)
 const (
-	processMinCycles = 4
+	processMinCycles = 24
 	processRewrites  = 1
 )
 
@@ -57,7 +57,7 @@ const (
 // sync period (15 s) with production flags (leader election on, every
 // namespace watched). The exporter's values change every 5 s, so every
 // cycle changes every status's values. The child runs until, after its
-// first cycle, it has completed at least 4 more cycles and written n
+// first cycle, it has completed at least 24 more cycles (6 minutes) and written n
 // statuses, every policy's first (rest_client_requests_total's successful
 // PATCHes: status writes are the only patches it sends here), then is
 // stopped with SIGTERM; it must exit 0 without an error in its log. b.N
