@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/trimtab/trimtab/collector"
 )
@@ -58,11 +59,21 @@ func RequireError(t testing.TB, err, class error, reason collector.Reason, messa
 // want, summed over matching series; 0 when there is none.
 func Value(t testing.TB, g prometheus.Gatherer, name string, want map[string]string) float64 {
 	t.Helper()
+	sum := 0.0
+	for _, m := range Series(t, g, name, want) {
+		sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+	}
+	return sum
+}
+
+// Series returns the series of metric name whose labels include want.
+func Series(t testing.TB, g prometheus.Gatherer, name string, want map[string]string) []*dto.Metric {
+	t.Helper()
 	mfs, err := g.Gather()
 	if err != nil {
 		t.Fatalf("gather: %v", err)
 	}
-	sum := 0.0
+	var out []*dto.Metric
 	for _, mf := range mfs {
 		if mf.GetName() != name {
 			continue
@@ -78,8 +89,8 @@ func Value(t testing.TB, g prometheus.Gatherer, name string, want map[string]str
 					continue metrics
 				}
 			}
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			out = append(out, m)
 		}
 	}
-	return sum
+	return out
 }

@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	promclient "github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"k8s.io/utils/ptr"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector/collectortest"
 	"github.com/trimtab/trimtab/collector/prometheus"
 	"github.com/trimtab/trimtab/internal/controller"
 	"github.com/trimtab/trimtab/internal/testenv"
@@ -57,8 +57,7 @@ func TestForecastWarmStart(t *testing.T) {
 		}})
 	}
 	warmStarts := func(result string) float64 {
-		v, _ := gaugeOrCounter(t, w.registry, "trimtab_scaler_forecast_warm_starts_total", map[string]string{"result": result})
-		return v
+		return collectortest.Value(t, w.registry, "trimtab_scaler_forecast_warm_starts_total", map[string]string{"result": result})
 	}
 
 	// The source is down: the model stays cold, the policy still scales.
@@ -78,12 +77,11 @@ func TestForecastWarmStart(t *testing.T) {
 
 	// The warm model forecasts the hourly cycle over the next two minutes:
 	// the upper forecast is the cycle's highest point plus a band.
-	var forecast float64
+	forecastOf := map[string]string{"namespace": warm.ns, "name": "web"}
 	require.Eventually(t, func() bool {
-		var ok bool
-		forecast, ok = gaugeOrCounter(t, w.registry, "trimtab_scaler_forecast_demand_replicas", map[string]string{"namespace": warm.ns, "name": "web"})
-		return ok
+		return len(collectortest.Series(t, w.registry, "trimtab_scaler_forecast_demand_replicas", forecastOf)) == 1
 	}, 10*time.Second, 100*time.Millisecond, "no forecast from the warm-started model")
+	forecast := collectortest.Value(t, w.registry, "trimtab_scaler_forecast_demand_replicas", forecastOf)
 	at := time.Now()
 	peak := max(hourlyDemand(at), hourlyDemand(at.Add(time.Minute)), hourlyDemand(at.Add(2*time.Minute)))
 	t.Logf("upper forecast %.2f replicas, the cycle's peak over the horizon %.2f", forecast, peak)
@@ -92,42 +90,12 @@ func TestForecastWarmStart(t *testing.T) {
 
 	// The history is read past the collector, whose metrics describe the
 	// policies' own metrics only.
-	_, exported := gaugeOrCounter(t, w.registry, "trimtab_metric_value", map[string]string{"metric": "forecast-history"})
-	require.False(t, exported, "the history query's answer was exported as a metric value")
+	require.Empty(t, collectortest.Series(t, w.registry, "trimtab_metric_value", map[string]string{"metric": "forecast-history"}),
+		"the history query's answer was exported as a metric value")
 
 	// Without history the models learn from now on: no forecast for 30 min.
 	for _, wl := range []*workload{cold, down} {
-		_, ok := gaugeOrCounter(t, w.registry, "trimtab_scaler_forecast_demand_replicas", map[string]string{"namespace": wl.ns, "name": "web"})
-		require.False(t, ok, "a cold model forecast in %s", wl.ns)
+		require.Empty(t, collectortest.Series(t, w.registry, "trimtab_scaler_forecast_demand_replicas", map[string]string{"namespace": wl.ns, "name": "web"}),
+			"a cold model forecast in %s", wl.ns)
 	}
-}
-
-// gaugeOrCounter reads the value of the one series of a gauge or counter
-// whose labels include want, and whether there is one.
-func gaugeOrCounter(t *testing.T, reg *promclient.Registry, name string, want map[string]string) (float64, bool) {
-	t.Helper()
-	families, err := reg.Gather()
-	require.NoError(t, err)
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			for k, v := range want {
-				if labels[k] != v {
-					continue series
-				}
-			}
-			if m.GetGauge() != nil {
-				return m.GetGauge().GetValue(), true
-			}
-			return m.GetCounter().GetValue(), true
-		}
-	}
-	return 0, false
 }
