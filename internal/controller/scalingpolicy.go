@@ -89,13 +89,12 @@ type ScalingPolicyController struct {
 	// Publisher, when set, receives every scale.
 	Publisher DecisionPublisher
 
-	// HistoryURL, when set, is a Prometheus that scrapes this controller:
-	// a new forecast model reads its policy's past demand from it
-	// (--predictive.history-url) through History, a Prometheus provider
-	// rather than the Collector, which would export each answer's latest
-	// value as a metric value and count a missing history as an error.
-	HistoryURL string
-	History    Collector
+	// History, when set, is a Prometheus provider whose default server
+	// scrapes this controller (--predictive.history-url): a new forecast
+	// model reads its policy's past demand from it. A provider rather than
+	// the Collector, which would export each answer's latest value as a
+	// metric value and count a missing history as an error.
+	History Collector
 
 	mu     sync.Mutex
 	states map[types.NamespacedName]*policyState
@@ -278,11 +277,8 @@ func (c *ScalingPolicyController) Start(ctx context.Context) error {
 	for range scalingWorkers {
 		writers.Go(func() { c.drainStatus(ctx) })
 	}
-	if c.HistoryURL != "" {
-		if c.History == nil {
-			return errors.New("scaling: a history URL needs a history source (ScalingPolicyController.History)")
-		}
-		c.warmer = newForecastWarmer(c.HistoryURL, c.History, c.Metrics.scaling, c.Log)
+	if c.History != nil {
+		c.warmer = newForecastWarmer(c.History, c.Metrics.scaling, c.Log)
 		writers.Go(func() { c.warmer.run(ctx) })
 	}
 	defer func() {

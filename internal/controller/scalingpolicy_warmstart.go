@@ -30,7 +30,6 @@ const warmBatch = 64
 // is the policy's own trimtab_scaler_demand_replicas series, read from the
 // Prometheus that scrapes the controller.
 type forecastWarmer struct {
-	url      string
 	source   Collector
 	metrics  *scalingMetrics
 	log      *slog.Logger
@@ -52,10 +51,10 @@ type warmModel struct {
 	model  *predict.Model
 }
 
-func newForecastWarmer(url string, source Collector, m *scalingMetrics, log *slog.Logger) *forecastWarmer {
+func newForecastWarmer(source Collector, m *scalingMetrics, log *slog.Logger) *forecastWarmer {
 	// Room for a whole fleet's requests after a restart: each is small,
 	// and one dropped leaves its model cold, never wrong.
-	return &forecastWarmer{url: url, source: source, metrics: m, log: log, requests: make(chan warmRequest, 16384)}
+	return &forecastWarmer{source: source, metrics: m, log: log, requests: make(chan warmRequest, 16384)}
 }
 
 // request queues a history read without blocking the cycle.
@@ -96,7 +95,7 @@ func (w *forecastWarmer) load(ctx context.Context, batch []warmRequest) {
 	cfgs := make([]predict.Config, len(batch))
 	for i, r := range batch {
 		cfgs[i] = predict.DefaultConfig(r.season)
-		qs[i] = historyQuery(w.url, r, cfgs[i])
+		qs[i] = historyQuery(r, cfgs[i])
 	}
 	results := w.source.Collect(ctx, qs)
 	for i, r := range batch {
@@ -127,13 +126,13 @@ func (w *forecastWarmer) load(ctx context.Context, batch []warmRequest) {
 }
 
 // historyQuery covers one season and the model's warm-up before now, one
-// point per bin.
-func historyQuery(url string, r warmRequest, cfg predict.Config) collector.Query {
+// point per bin, on the history provider's default server.
+func historyQuery(r warmRequest, cfg predict.Config) collector.Query {
 	span := cfg.Season + time.Duration(cfg.Warmup)*cfg.Step
 	return collector.Query{
 		Owner: collector.Owner{Kind: "scalingpolicy", Name: r.key.Name},
 		Metric: trimtabv1.Metric{Name: "forecast-history", MetricSource: trimtabv1.MetricSource{
-			Prometheus: &trimtabv1.PrometheusSource{Address: url, Query: demandHistoryQuery}}},
+			Prometheus: &trimtabv1.PrometheusSource{Query: demandHistoryQuery}}},
 		Target:   collector.Target{Namespace: r.key.Namespace, Name: r.key.Name},
 		Interval: cfg.Step,
 		Range:    &collector.Range{Start: r.now.Add(-span), End: r.now, Step: cfg.Step},

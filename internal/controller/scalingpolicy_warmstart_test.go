@@ -47,7 +47,7 @@ func TestForecastWarmStart(t *testing.T) {
 	history := testenv.StartPrometheusWithHistory(t, demandHistory(warm.ns, "web", now.Add(-100*time.Minute), now))
 	source := newFlakyProxy(t, history.URL)
 	w := startScalingWorld(t, func(d *controller.Deps) {
-		d.PredictiveHistoryURL, d.PredictiveHistory = source.url, prometheus.New(prometheus.Options{})
+		d.PredictiveHistory = prometheus.New(prometheus.Options{DefaultURL: source.url})
 	})
 	predictive := func(wl *workload) *trimtabv1.ScalingPolicy {
 		w.app.set(wl.ns, load{cpuCores: 0.1})

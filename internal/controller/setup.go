@@ -33,12 +33,10 @@ type Deps struct {
 	// ScalingMetricInterval is {{.Interval}} of scaling queries and the
 	// window their samples cover (default 1 min).
 	ScalingMetricInterval time.Duration
-	// PredictiveHistoryURL is a Prometheus that scrapes the controller; a
-	// new forecast model reads its policy's past demand from it, through
-	// PredictiveHistory (a Prometheus provider). Empty: models learn from
-	// the first sync.
-	PredictiveHistoryURL string
-	PredictiveHistory    Collector
+	// PredictiveHistory is a Prometheus provider whose default server
+	// scrapes the controller; a new forecast model reads its policy's past
+	// demand from it. Nil: models learn from the first sync.
+	PredictiveHistory Collector
 	// Log receives the scaling cycle's errors (default: discarded).
 	Log *slog.Logger
 	// Publisher, when set, receives every release judgement and scale.
@@ -72,7 +70,7 @@ func Setup(mgr ctrl.Manager, deps Deps) error {
 	policy := &ScalingPolicyController{
 		Client: mgr.GetClient(), Pods: deps.Pods, Events: events, Metrics: deps.Metrics, Collector: deps.Collector, Now: deps.Now,
 		SyncPeriod: deps.ScalingSyncPeriod, MetricInterval: deps.ScalingMetricInterval, Params: scaler.DefaultParams(), Log: deps.Log,
-		Publisher: deps.Publisher, HistoryURL: deps.PredictiveHistoryURL, History: deps.PredictiveHistory,
+		Publisher: deps.Publisher, History: deps.PredictiveHistory,
 	}
 	return policy.SetupWithManager(mgr)
 }

@@ -167,7 +167,7 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 	var history controller.Collector
 	if opts.PredictiveHistoryURL != "" {
 		// Its requests count with the other Prometheus requests.
-		history, err = providers.New(collector.KindPrometheus, providers.Config{HTTPClient: httpClient, Metrics: collectorMetrics})
+		history, err = providers.New(collector.KindPrometheus, providers.Config{PrometheusURL: opts.PredictiveHistoryURL, HTTPClient: httpClient, Metrics: collectorMetrics})
 		if err != nil {
 			return nil, fmt.Errorf("--predictive.history-url: %w", err)
 		}
@@ -183,7 +183,7 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 	}
 	if err := controller.Setup(mgr, controller.Deps{
 		Metrics: metrics, Collector: coll, Pods: pods, HTTPClient: httpClient, FalseRollbackRate: opts.FalseRollbackRate,
-		ScalingSyncPeriod: opts.ScalingSyncPeriod, ScalingMetricInterval: opts.ScalingMetricInterval, PredictiveHistoryURL: opts.PredictiveHistoryURL, PredictiveHistory: history, Log: logger,
+		ScalingSyncPeriod: opts.ScalingSyncPeriod, ScalingMetricInterval: opts.ScalingMetricInterval, PredictiveHistory: history, Log: logger,
 		Publisher: publisher,
 	}); err != nil {
 		return nil, fmt.Errorf("set up controllers: %w", err)

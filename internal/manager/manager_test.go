@@ -181,8 +181,8 @@ func TestReleaseTargetLifecycle(t *testing.T) {
 func TestScalingPolicyTargetNotFound(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
-	// With a history URL the scaling cycle also starts its forecast warmer;
-	// a wiring mistake there stops the manager before the conditions below.
+	// With a history URL the manager builds a history provider and the
+	// scaling cycle starts its forecast warmer beside everything else.
 	start(t, Options{PredictiveHistoryURL: "http://127.0.0.1:1"})
 	one := int32(1)
 	sp := &trimtabv1.ScalingPolicy{
