@@ -69,7 +69,7 @@ line wins over the environment.`,
 				return err
 			}
 			logger.Info("trimtab controller starting", "version", version, "host", cfg.Host,
-				"metrics_address", m.MetricsAddr(), "api_address", m.APIAddr(),
+				"metrics_address", m.MetricsAddr(), "api_address", m.APIAddr(), "pprof_address", m.PprofAddr(),
 				"leader_election", opts.LeaderElection, "lease_namespace", opts.LeaderElectionNamespace)
 			return m.Run(cmd.Context())
 		},
@@ -84,6 +84,7 @@ line wins over the environment.`,
 	f.DurationVar(&opts.RetryPeriod, "leader-elect.retry-period", 2*time.Second, "interval between leader election attempts")
 	f.StringVar(&opts.MetricsAddress, "metrics.address", ":9090", "address serving /metrics, /livez, /readyz and /healthz")
 	f.StringVar(&opts.APIAddress, "api.address", ":8081", "address serving trimtab's /api/v1")
+	f.StringVar(&opts.PprofAddress, "pprof.address", "", "address serving Go's profiles under /debug/pprof/, e.g. 127.0.0.1:6060 to reach through kubectl port-forward (default: off)")
 	f.DurationVar(&opts.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown may take")
 	f.StringSliceVar(&opts.Namespaces, "namespaces", nil, "watch only these namespaces (comma-separated; default: all)")
 	f.StringVar(&opts.PrometheusURL, "prometheus.url", "", "default Prometheus server for metrics with a prometheus source, e.g. http://prometheus.monitoring:9090")

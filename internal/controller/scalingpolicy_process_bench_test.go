@@ -101,6 +101,9 @@ const (
 // per-policy series, so its garbage belongs in the figures, but not more
 // often than in production.
 //
+// With TRIMTAB_BENCH_PROFILE_DIR set, the child's heap profile (from its
+// --pprof.address) is saved there at the end of each variant.
+//
 // The 10,000-policy variants take minutes to set up and several to run;
 // run them with `make bench-scaling`.
 func BenchmarkScalingControllerProcess(b *testing.B) {
@@ -157,12 +160,13 @@ func benchControllerProcess(b *testing.B, bin string, n int, containerLimit int6
 		"--prometheus.url="+wire.url,
 		"--metrics.address=127.0.0.1:0",
 		"--api.address=127.0.0.1:0",
+		"--pprof.address=127.0.0.1:0",
 		"--log.format=json",
 		// Its own Lease: a child an earlier variant had to kill cannot
 		// hold this one's start back by a lease duration.
 		fmt.Sprintf("--leader-elect.id=trimtab-bench-%d-%d", n, containerLimit>>20),
 	)
-	metricsAddr := child.metricsAddress(b)
+	metricsAddr := child.startupAddress(b, "metrics_address")
 	rss := sampleRSS(ctx, child.pid())
 
 	var first, last childMetrics
@@ -197,6 +201,9 @@ func benchControllerProcess(b *testing.B, bin string, n int, containerLimit int6
 	if err != nil {
 		child.fatalf(b, "read the controller's memory: %v", err)
 	}
+	if dir := os.Getenv("TRIMTAB_BENCH_PROFILE_DIR"); dir != "" {
+		saveHeapProfile(b, child.startupAddress(b, "pprof_address"), filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "_")+".heap.pprof"))
+	}
 	cancel() // stops the sampler before the child's exit makes /proc fail
 	child.stop(b)
 	checkBenchStatus(context.Background(), b, env.Client, world.exp.workloads[n-1])
@@ -219,6 +226,28 @@ func benchControllerProcess(b *testing.B, bin string, n int, containerLimit int6
 	b.ReportMetric(wire.perStep(), "queries/cycle")
 	b.Logf("Go runtime of the child at its last scrape, MiB: %s; resident set %.0f MiB, of which %.0f MiB mapped from files",
 		last.memoryClasses(), float64(mem.rss)/(1<<20), float64(mem.rssFile)/(1<<20))
+}
+
+// saveHeapProfile writes the child's heap profile (live objects at its
+// last garbage collection, and allocations since the start) to path.
+func saveHeapProfile(b *testing.B, pprofAddr, path string) {
+	b.Helper()
+	resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/heap")
+	if err != nil {
+		b.Fatalf("heap profile: %v", err)
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		b.Fatalf("heap profile: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("heap profile of the child: %s", path)
 }
 
 // advancePhase moves the exporter's values three times per sync period:
@@ -392,10 +421,11 @@ func startChildController(b *testing.B, bin, logPath string, environ []string, a
 
 func (p *childController) pid() int { return p.cmd.Process.Pid }
 
-// metricsAddress waits for the start-up line that names the metrics
-// server's bound address: with port 0 the kernel picks a free port, and
-// nothing else can take it between choice and bind.
-func (p *childController) metricsAddress(b *testing.B) string {
+// startupAddress waits for the start-up line and returns the bound
+// address it names in field (metrics_address, pprof_address): with port 0
+// the kernel picks a free port, and nothing else can take it between
+// choice and bind.
+func (p *childController) startupAddress(b *testing.B, field string) string {
 	b.Helper()
 	// A hang guard, not a measurement: the line comes before the child
 	// talks to the API server.
@@ -403,14 +433,14 @@ func (p *childController) metricsAddress(b *testing.B) string {
 	for {
 		for _, rec := range p.records(b) {
 			if rec.fields["msg"] == "trimtab controller starting" {
-				if addr, ok := rec.fields["metrics_address"].(string); ok {
+				if addr, ok := rec.fields[field].(string); ok {
 					return addr
 				}
 			}
 		}
 		p.checkRunning(b)
 		if time.Now().After(deadline) {
-			p.fatalf(b, "no start-up line naming metrics_address within a minute")
+			p.fatalf(b, "no start-up line naming %s within a minute", field)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

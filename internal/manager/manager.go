@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +50,10 @@ type Options struct {
 	MetricsAddress string
 	// APIAddress serves trimtab's /api/v1.
 	APIAddress string
+	// PprofAddress, when set, serves Go's profiles under /debug/pprof/
+	// (heap, CPU, goroutines): off by default, since a profile shows the
+	// process's memory to whoever can reach the port.
+	PprofAddress string
 	// ShutdownTimeout bounds the graceful stop of servers and controllers.
 	ShutdownTimeout time.Duration
 	Version         httpapi.Info
@@ -91,6 +96,8 @@ type Manager struct {
 	api      *http.Server
 	probesLn net.Listener
 	apiLn    net.Listener
+	pprof    *http.Server
+	pprofLn  net.Listener
 	draining atomic.Bool
 	pods     cache.Cache
 }
@@ -202,9 +209,29 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 		m.probesLn.Close()
 		return nil, fmt.Errorf("--api.address %s: %w", opts.APIAddress, err)
 	}
+	if opts.PprofAddress != "" {
+		if m.pprofLn, err = net.Listen("tcp", opts.PprofAddress); err != nil {
+			m.probesLn.Close()
+			m.apiLn.Close()
+			return nil, fmt.Errorf("--pprof.address %s: %w", opts.PprofAddress, err)
+		}
+		m.pprof = newServer(pprofHandler())
+		// A CPU or trace profile streams for as long as its ?seconds= asks.
+		m.pprof.WriteTimeout = 0
+	}
 	m.probes = newServer(m.probeHandler())
 	m.api = newServer(router)
 	return m, nil
+}
+
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 func newServer(h http.Handler) *http.Server {
@@ -216,6 +243,14 @@ func (m *Manager) MetricsAddr() string { return m.probesLn.Addr().String() }
 
 // APIAddr is the bound address of the API server.
 func (m *Manager) APIAddr() string { return m.apiLn.Addr().String() }
+
+// PprofAddr is the bound address of the profiling server, "" when off.
+func (m *Manager) PprofAddr() string {
+	if m.pprofLn == nil {
+		return ""
+	}
+	return m.pprofLn.Addr().String()
+}
 
 // Registry holds trimtab's own metrics.
 func (m *Manager) Registry() *prometheus.Registry { return m.registry }
@@ -266,6 +301,9 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 	g.Go(serve(m.probes, m.probesLn))
 	g.Go(serve(m.api, m.apiLn))
+	if m.pprof != nil {
+		g.Go(serve(m.pprof, m.pprofLn))
+	}
 	g.Go(func() error {
 		err := m.mgr.Start(gctx)
 		m.draining.Store(true)
@@ -273,7 +311,11 @@ func (m *Manager) Run(ctx context.Context) error {
 		// answering (not ready) while work drains.
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.opts.ShutdownTimeout)
 		defer cancel()
-		return errors.Join(err, m.api.Shutdown(shutdownCtx), m.probes.Shutdown(shutdownCtx))
+		err = errors.Join(err, m.api.Shutdown(shutdownCtx), m.probes.Shutdown(shutdownCtx))
+		if m.pprof != nil {
+			err = errors.Join(err, m.pprof.Shutdown(shutdownCtx))
+		}
+		return err
 	})
 	err := g.Wait()
 	m.logger.Info("controller stopped", "error", err)

@@ -236,6 +236,33 @@ func TestProbesAndMetrics(t *testing.T) {
 	require.Error(t, err, "probe server still serving after shutdown")
 }
 
+// TestPprof: profiles are served only when asked for, on their own address.
+func TestPprof(t *testing.T) {
+	require.Empty(t, start(t, Options{}).PprofAddr(), "profiles served without --pprof.address")
+
+	m := start(t, Options{PprofAddress: "127.0.0.1:0"})
+	require.NotEqual(t, m.MetricsAddr(), m.PprofAddr())
+	resp, err := http.Get("http://" + m.PprofAddr() + "/debug/pprof/heap")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "application/octet-stream", resp.Header.Get("Content-Type"))
+	require.NotEmpty(t, body)
+	resp, err = http.Get("http://" + m.MetricsAddr() + "/debug/pprof/heap")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, "profiles leaked onto the metrics address")
+
+	m.shutdown(t)
+	_, err = http.Get("http://" + m.PprofAddr() + "/debug/pprof/")
+	require.Error(t, err, "profiling server still serving after shutdown")
+
+	_, err = New(env.Config, Options{MetricsAddress: "127.0.0.1:0", APIAddress: "127.0.0.1:0", PprofAddress: "127.0.0.1:-1"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.ErrorContains(t, err, "--pprof.address 127.0.0.1:-1")
+}
+
 // TestLeaderElection runs two managers against one API server: only the
 // leader reconciles, and when it stops the other takes over within the
 // lease duration.
