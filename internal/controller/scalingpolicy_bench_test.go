@@ -88,10 +88,12 @@ type scalingBenchVariant struct {
 // benchmark, so that their figures compare variant by variant.
 var scalingBenchVariants = []scalingBenchVariant{{1000, 0}, {10000, 0}, {10000, 300}}
 
+// name is one level deep, so that -bench can pick each variant alone
+// ('policies=10000$' or 'policies=10000,container').
 func (v scalingBenchVariant) name() string {
 	name := fmt.Sprintf("policies=%d", v.policies)
 	if v.containerMiB > 0 {
-		name += fmt.Sprintf("/container=%dMiB", v.containerMiB)
+		name += fmt.Sprintf(",container=%dMiB", v.containerMiB)
 	}
 	return name
 }
