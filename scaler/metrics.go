@@ -2,6 +2,7 @@ package scaler
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,7 +13,8 @@ import (
 
 // Recorder exports what the scaler decided and forecast, per ScalingPolicy,
 // for dashboards: current and desired replicas, the demand, the forecast
-// next to it and its error, and the failure policy's state. The controller
+// next to it and its error, the failure policy's state and the metrics'
+// failures. The controller
 // calls Record after each decision and Forget when a policy is deleted.
 //
 // It keeps each policy's latest values in a small struct and builds the
@@ -21,7 +23,7 @@ import (
 // 10,000 policies would hold tens of megabytes of them between scrapes.
 type Recorder struct {
 	current, desired, demand, forecastDemand, forecastReplicas, forecastAbsErr, forecastRMS,
-	failures, fallback, forecastApplied *prometheus.Desc
+	failures, fallback, forecastApplied, metricFailures *prometheus.Desc
 
 	mu       sync.Mutex
 	policies map[policyKey]*policyValues
@@ -40,7 +42,19 @@ type policyValues struct {
 	forecastApplied                             float64
 	hasDemand, hasForecast, hasAccuracy         bool
 	countsForecastApplied, reportsFallbackState bool
+	// metricFailures count failed syncs by metric and reason, for as long
+	// as the policy exists (a counter's value must never go back).
+	metricFailures []metricFailureCount
 }
+
+type metricFailureCount struct {
+	MetricFailure
+	syncs float64
+}
+
+// MetricFailure is a metric that had no usable value in a sync, and why
+// (a collector.Reason such as no_data or unavailable).
+type MetricFailure struct{ Metric, Reason string }
 
 // Observation is one sync of a policy as the Recorder exports it.
 type Observation struct {
@@ -54,6 +68,8 @@ type Observation struct {
 	// both nil when predictive is off or warming up.
 	Forecast *Forecast
 	Accuracy *predict.Accuracy
+	// MetricFailures are the metrics that failed in this sync.
+	MetricFailures []MetricFailure
 }
 
 // NewRecorder registers the scaler's metrics with reg.
@@ -81,6 +97,9 @@ func NewRecorder(reg prometheus.Registerer) (*Recorder, error) {
 			"1 while the failure threshold is reached and the fallback replicas apply, else 0."),
 		forecastApplied: desc("trimtab_scaler_forecast_applied_total",
 			"Syncs in which the forecast raised the replica proposal above the reactive one."),
+		metricFailures: prometheus.NewDesc("trimtab_scaler_metric_failures_total",
+			"Syncs in which a metric of a ScalingPolicy had no usable value, by metric and reason (no_data, unavailable, bad_query, ...).",
+			[]string{"namespace", "name", "metric", "reason"}, nil),
 		policies: map[policyKey]*policyValues{},
 	}
 	if err := reg.Register(r); err != nil {
@@ -121,6 +140,14 @@ func (r *Recorder) Record(namespace, name string, o Observation) {
 	if d.FallbackActive {
 		v.fallback = 1
 	}
+	for _, f := range o.MetricFailures {
+		i := slices.IndexFunc(v.metricFailures, func(c metricFailureCount) bool { return c.MetricFailure == f })
+		if i < 0 {
+			i = len(v.metricFailures)
+			v.metricFailures = append(v.metricFailures, metricFailureCount{MetricFailure: f})
+		}
+		v.metricFailures[i].syncs++
+	}
 }
 
 // Forget drops a deleted policy's series.
@@ -133,7 +160,7 @@ func (r *Recorder) Forget(namespace, name string) {
 // Describe implements prometheus.Collector.
 func (r *Recorder) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{r.current, r.desired, r.demand, r.forecastDemand, r.forecastReplicas,
-		r.forecastAbsErr, r.forecastRMS, r.failures, r.fallback, r.forecastApplied} {
+		r.forecastAbsErr, r.forecastRMS, r.failures, r.fallback, r.forecastApplied, r.metricFailures} {
 		ch <- d
 	}
 }
@@ -149,7 +176,9 @@ func (r *Recorder) Collect(ch chan<- prometheus.Metric) {
 	r.mu.Lock()
 	snapshot := make([]entry, 0, len(r.policies))
 	for k, v := range r.policies {
-		snapshot = append(snapshot, entry{k, *v})
+		e := entry{k, *v}
+		e.metricFailures = slices.Clone(v.metricFailures)
+		snapshot = append(snapshot, e)
 	}
 	r.mu.Unlock()
 	for _, e := range snapshot {
@@ -175,6 +204,9 @@ func (r *Recorder) Collect(ch chan<- prometheus.Metric) {
 		}
 		if e.reportsFallbackState {
 			emit(r.fallback, prometheus.GaugeValue, e.fallback)
+		}
+		for _, f := range e.metricFailures {
+			ch <- prometheus.MustNewConstMetric(r.metricFailures, prometheus.CounterValue, f.syncs, e.key.namespace, e.key.name, f.Metric, f.Reason)
 		}
 	}
 }

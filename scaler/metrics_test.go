@@ -20,8 +20,10 @@ func TestRecorder(t *testing.T) {
 	d := Decision{Demand: 4.5, HasDemand: true, ForecastReplicas: 7, ForecastApplied: true, FallbackActive: true, History: History{ConsecutiveFailures: 3}}
 	cfg := Config{Predictive: Predictive{Mode: v1alpha1.PredictiveOn}, Fallback: &Fallback{FailureThreshold: 3, Replicas: 6}}
 	d.Replicas = 7
-	obs := Observation{Config: cfg, Current: 5, Decision: d, Forecast: &Forecast{PeakDemand: 6.2}, Accuracy: &predict.Accuracy{MeanAbsolute: 0.4, RMS: 0.5}}
+	obs := Observation{Config: cfg, Current: 5, Decision: d, Forecast: &Forecast{PeakDemand: 6.2}, Accuracy: &predict.Accuracy{MeanAbsolute: 0.4, RMS: 0.5},
+		MetricFailures: []MetricFailure{{Metric: "cpu", Reason: "unavailable"}}}
 	r.Record("shop", "web", obs)
+	obs.MetricFailures = append(obs.MetricFailures, MetricFailure{Metric: "queue", Reason: "no_data"})
 	r.Record("shop", "web", obs)
 
 	problems, err := testutil.GatherAndLint(reg)
@@ -53,12 +55,17 @@ trimtab_scaler_desired_replicas{name="web",namespace="shop"} 7
 # HELP trimtab_scaler_demand_replicas Observed load in replicas at target: the metrics' total divided by the per-replica target, before rounding and tolerance.
 # TYPE trimtab_scaler_demand_replicas gauge
 trimtab_scaler_demand_replicas{name="web",namespace="shop"} 4.5
-`), "trimtab_scaler_forecast_demand_replicas", "trimtab_scaler_forecast_replicas", "trimtab_scaler_forecast_applied_total",
+# HELP trimtab_scaler_metric_failures_total Syncs in which a metric of a ScalingPolicy had no usable value, by metric and reason (no_data, unavailable, bad_query, ...).
+# TYPE trimtab_scaler_metric_failures_total counter
+trimtab_scaler_metric_failures_total{metric="cpu",name="web",namespace="shop",reason="unavailable"} 2
+trimtab_scaler_metric_failures_total{metric="queue",name="web",namespace="shop",reason="no_data"} 1
+`), "trimtab_scaler_metric_failures_total", "trimtab_scaler_forecast_demand_replicas", "trimtab_scaler_forecast_replicas", "trimtab_scaler_forecast_applied_total",
 		"trimtab_scaler_fallback_active", "trimtab_scaler_forecast_rms_error_replicas", "trimtab_scaler_current_replicas",
 		"trimtab_scaler_desired_replicas", "trimtab_scaler_demand_replicas"))
 
 	// The same policy without predictive on or a fallback loses those
-	// series; a plain policy never gets them.
+	// series; a plain policy never gets them. Failure counts stay, and a
+	// policy whose metrics never failed has none.
 	plain := Config{Predictive: Predictive{Mode: v1alpha1.PredictiveShadow}}
 	r.Record("shop", "web", Observation{Config: plain, Current: 5, Decision: d})
 	r.Record("shop", "api", Observation{Config: plain, Current: 5, Decision: d})
@@ -70,6 +77,9 @@ trimtab_scaler_demand_replicas{name="web",namespace="shop"} 4.5
 	n, err := testutil.GatherAndCount(reg, "trimtab_scaler_metric_consecutive_failures")
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
+	n, err = testutil.GatherAndCount(reg, "trimtab_scaler_metric_failures_total")
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "failure counts of web only")
 
 	r.Forget("shop", "web")
 	r.Forget("shop", "api")

@@ -12,17 +12,16 @@ import (
 )
 
 // scalingMetrics are the ScalingPolicy controller's instruments, beside the
-// per-policy replicas, demand, forecast and failure-policy series of the
-// core (scaler.Recorder).
+// per-policy replicas, demand, forecast, failure-policy and metric failure
+// series of the core (scaler.Recorder).
 type scalingMetrics struct {
-	recorder       *scaler.Recorder
-	metricFailures *prometheus.CounterVec
-	scaleOps       *prometheus.CounterVec
-	cycleDuration  prometheus.Histogram
-	cyclePolicies  prometheus.Gauge
-	cycleQueries   prometheus.Gauge
-	statusBacklog  prometheus.Gauge
-	warmStarts     *prometheus.CounterVec
+	recorder      *scaler.Recorder
+	scaleOps      *prometheus.CounterVec
+	cycleDuration prometheus.Histogram
+	cyclePolicies prometheus.Gauge
+	cycleQueries  prometheus.Gauge
+	statusBacklog prometheus.Gauge
+	warmStarts    *prometheus.CounterVec
 }
 
 // Results of a forecast model's warm start (trimtab_scaler_forecast_warm_starts_total).
@@ -40,9 +39,6 @@ func newScalingMetrics(reg prometheus.Registerer) (*scalingMetrics, error) {
 	}
 	m := &scalingMetrics{
 		recorder: rec,
-		metricFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trimtab_scaler_metric_failures_total",
-			Help: "Syncs in which a metric of a ScalingPolicy had no usable value, by metric and reason (no_data, unavailable, bad_query, ...)."},
-			[]string{"namespace", "name", "metric", "reason"}),
 		scaleOps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trimtab_scaler_scale_operations_total",
 			Help: "Changes of a target's replica count, by direction (up, down) and result (success, error)."}, []string{"direction", "result"}),
 		cycleDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trimtab_scaler_cycle_duration_seconds",
@@ -59,7 +55,7 @@ func newScalingMetrics(reg prometheus.Registerer) (*scalingMetrics, error) {
 	for _, result := range []string{warmLoaded, warmEmpty, warmFailed, warmDropped} {
 		m.warmStarts.WithLabelValues(result)
 	}
-	for _, c := range []prometheus.Collector{m.metricFailures, m.scaleOps, m.cycleDuration, m.cyclePolicies, m.cycleQueries, m.statusBacklog, m.warmStarts} {
+	for _, c := range []prometheus.Collector{m.scaleOps, m.cycleDuration, m.cyclePolicies, m.cycleQueries, m.statusBacklog, m.warmStarts} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -68,17 +64,16 @@ func newScalingMetrics(reg prometheus.Registerer) (*scalingMetrics, error) {
 }
 
 func (m *scalingMetrics) record(pol *trimtabv1.ScalingPolicy, o scaler.Observation) {
-	m.recorder.Record(pol.Namespace, pol.Name, o)
-	d := o.Decision
-	for _, ms := range d.Metrics {
+	for _, ms := range o.Decision.Metrics {
 		if ms.Err != nil {
 			reason := collector.ReasonOf(ms.Err)
 			if errors.Is(ms.Err, scaler.ErrNoData) {
 				reason = collector.ReasonNoData
 			}
-			m.metricFailures.WithLabelValues(pol.Namespace, pol.Name, ms.Name, string(reason)).Inc()
+			o.MetricFailures = append(o.MetricFailures, scaler.MetricFailure{Metric: ms.Name, Reason: string(reason)})
 		}
 	}
+	m.recorder.Record(pol.Namespace, pol.Name, o)
 }
 
 func (m *scalingMetrics) scaleOperation(from, to int32, err error) {
@@ -100,7 +95,6 @@ func (m *scalingMetrics) cycle(d time.Duration, policies, queries int) {
 
 func (m *scalingMetrics) forget(namespace, name string) {
 	m.recorder.Forget(namespace, name)
-	m.metricFailures.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "name": name})
 }
 
 func (m *scalingMetrics) warmStart(result string) { m.warmStarts.WithLabelValues(result).Inc() }
