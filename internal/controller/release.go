@@ -50,7 +50,10 @@ type HookRunner interface {
 // variants, asks release.Next what to do, records the decision in status,
 // and then makes the Deployments and the traffic match it.
 type ReleaseReconciler struct {
-	Client  client.Client
+	Client client.Client
+	// Targets reads target Deployments whole: the cache keeps them without
+	// their pod template (TrimDeployment), which a release copies.
+	Targets client.Reader
 	Events  events.EventRecorder
 	Metrics *Metrics
 	Analyst Analyst
@@ -228,7 +231,7 @@ func (r *ReleaseReconciler) finalize(ctx context.Context, rel *trimtabv1.Release
 		return reconcile.Result{}, nil
 	}
 	var target appsv1.Deployment
-	err := r.Client.Get(ctx, types.NamespacedName{Namespace: rel.Namespace, Name: rel.Spec.TargetRef.Name}, &target)
+	err := r.Targets.Get(ctx, types.NamespacedName{Namespace: rel.Namespace, Name: rel.Spec.TargetRef.Name}, &target)
 	switch {
 	case apierrors.IsNotFound(err):
 		// Nothing to hand back to.

@@ -46,7 +46,7 @@ type workload struct {
 // back in workload.problem.
 func (r *ReleaseReconciler) observe(ctx context.Context, rel *trimtabv1.Release) (*workload, error) {
 	w := &workload{variants: map[string]*appsv1.Deployment{}}
-	target, cond, err := resolveTarget(ctx, r.Client, rel.Namespace, rel.Spec.TargetRef, rel.Generation)
+	target, cond, err := resolveTarget(ctx, r.Targets, rel.Namespace, rel.Spec.TargetRef, rel.Generation)
 	if err != nil {
 		return nil, err
 	}

@@ -181,7 +181,7 @@ func benchScalingCycle(b *testing.B, n int, containerLimit int64) {
 	// As internal/manager configures the production cache.
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme: kube.NewScheme(), Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Cache:      kube.CacheOptions(nil),
+		Cache:      controller.CacheOptions(nil),
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {

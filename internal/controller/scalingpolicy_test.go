@@ -144,7 +144,7 @@ func startScalingWorld(t *testing.T, configure ...func(*controller.Deps)) *scali
 	w.prom = testenv.StartPrometheus(t, w.app.url)
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme: kube.NewScheme(), Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Scheme: kube.NewScheme(), Cache: controller.CacheOptions(nil), Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	require.NoError(t, err)

@@ -59,7 +59,7 @@ func Setup(mgr ctrl.Manager, deps Deps) error {
 	}
 	events := mgr.GetEventRecorder(EventSource)
 	rel := &ReleaseReconciler{
-		Client: mgr.GetClient(), Events: events, Metrics: deps.Metrics, Now: deps.Now,
+		Client: mgr.GetClient(), Targets: mgr.GetAPIReader(), Events: events, Metrics: deps.Metrics, Now: deps.Now,
 		Analyst:   &ReleaseAnalyst{Collector: deps.Collector, FalseRollbackRate: deps.FalseRollbackRate},
 		Hooks:     &HTTPHooks{Client: deps.HTTPClient},
 		Publisher: deps.Publisher, Log: deps.Log,

@@ -128,7 +128,7 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        kube.NewScheme(),
-		Cache:                         kube.CacheOptions(opts.Namespaces),
+		Cache:                         controller.CacheOptions(opts.Namespaces),
 		Metrics:                       metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:        "0",
 		LeaderElection:                opts.LeaderElection,

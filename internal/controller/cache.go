@@ -1,0 +1,47 @@
+package controller
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/trimtab/trimtab/internal/kube"
+)
+
+// lastAppliedAnnotation is kubectl apply's copy of the whole object.
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// CacheOptions is the informer cache these controllers read through
+// (kube.CacheOptions), with Deployments trimmed by TrimDeployment.
+func CacheOptions(namespaces []string) cache.Options {
+	opts := kube.CacheOptions(namespaces)
+	opts.ByObject = map[client.Object]cache.ByObject{
+		&appsv1.Deployment{}: {Transform: TrimDeployment},
+	}
+	return opts
+}
+
+// TrimDeployment, the cache's transform of Deployments, drops what no
+// cached read uses: managedFields everywhere, and from every Deployment but
+// a Release's variants the pod template and kubectl's last-applied copy.
+// The template is more than half of a cached Deployment, and the cache
+// holds every Deployment of the cluster while ScalingPolicies read only
+// replicas, selector and status. What does read templates reads whole
+// objects: the Release controller gets its target from the API server
+// (ReleaseReconciler.Targets) and keeps its variants, which it updates,
+// whole in the cache. Nothing writes a trimmed Deployment back: replicas
+// change through the scale subresource.
+func TrimDeployment(obj any) (any, error) {
+	d, ok := obj.(*appsv1.Deployment)
+	if !ok {
+		return obj, nil // a DeletedFinalStateUnknown tombstone
+	}
+	d.ManagedFields = nil
+	if _, variant := d.Labels[ReleaseLabel]; variant {
+		return d, nil
+	}
+	d.Spec.Template = corev1.PodTemplateSpec{}
+	delete(d.Annotations, lastAppliedAnnotation)
+	return d, nil
+}

@@ -1,0 +1,65 @@
+package controller_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
+
+	"github.com/trimtab/trimtab/internal/controller"
+)
+
+func TestTrimDeployment(t *testing.T) {
+	deployment := func(labels map[string]string) *appsv1.Deployment {
+		return &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web", Labels: labels,
+				Annotations: map[string]string{
+					"kubectl.kubernetes.io/last-applied-configuration": `{"apiVersion":"apps/v1","kind":"Deployment"}`,
+					"team": "checkout",
+				},
+				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
+			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.invalid/web:2"}}}}},
+			Status: appsv1.DeploymentStatus{Replicas: 3, ReadyReplicas: 3},
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		in   *appsv1.Deployment
+		want func(*appsv1.Deployment) // the trimmed object, made from a copy of in
+	}{
+		{
+			name: "a user's Deployment keeps replicas, selector, status and its own annotations",
+			in:   deployment(map[string]string{"app": "web"}),
+			want: func(d *appsv1.Deployment) {
+				d.ManagedFields = nil
+				d.Spec.Template = corev1.PodTemplateSpec{}
+				delete(d.Annotations, "kubectl.kubernetes.io/last-applied-configuration")
+			},
+		},
+		{
+			name: "a Release's variant stays whole but for managedFields: its template is updated from the cache",
+			in:   deployment(map[string]string{"app": "web", controller.ReleaseLabel: "web"}),
+			want: func(d *appsv1.Deployment) { d.ManagedFields = nil },
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := tc.in.DeepCopy()
+			tc.want(want)
+			got, err := controller.TrimDeployment(tc.in)
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+		})
+	}
+	t.Run("a tombstone passes as it is", func(t *testing.T) {
+		tomb := toolscache.DeletedFinalStateUnknown{Key: "shop/web", Obj: deployment(nil)}
+		got, err := controller.TrimDeployment(tomb)
+		require.NoError(t, err)
+		require.Equal(t, tomb, got)
+	})
+}
