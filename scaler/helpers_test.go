@@ -19,7 +19,7 @@ func pod(name string, req int64) Pod {
 		Phase:      PodRunning,
 		Ready:      &PodReady{Status: ConditionTrue, LastTransitionTime: start.Add(10 * time.Second)},
 		StartTime:  &start,
-		Containers: []Container{{Name: "app", Requests: map[string]int64{"cpu": req, "memory": req}}},
+		Containers: []Container{{Name: "app", Requests: Requests{{"cpu", req}, {"memory", req}}}},
 	}
 }
 

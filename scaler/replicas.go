@@ -214,7 +214,7 @@ var (
 // containers and sidecars, each of which must have a request.
 func podRequest(pod Pod, resource string) (int64, error) {
 	if pod.PodRequests != nil {
-		r, ok := pod.PodRequests[resource]
+		r, ok := pod.PodRequests.Get(resource)
 		if !ok {
 			return 0, fmt.Errorf("missing pod-level request for %s in Pod %s", resource, pod.Name)
 		}
@@ -222,7 +222,7 @@ func podRequest(pod Pod, resource string) (int64, error) {
 	}
 	var sum int64
 	for _, c := range pod.Containers {
-		r, ok := c.Requests[resource]
+		r, ok := c.Requests.Get(resource)
 		if !ok {
 			return 0, fmt.Errorf("missing request for %s in container %s of Pod %s", resource, c.Name, pod.Name)
 		}

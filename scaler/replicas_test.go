@@ -95,16 +95,16 @@ func TestMetricRules(t *testing.T) {
 		{name: "§5 utilization is truncated to an integer percent before the ratio", metric: cpuUtil(50), pods: four,
 			result: MetricResult{PodValues: samples(map[string]int64{"p0": 559, "p1": 559, "p2": 559, "p3": 559})}, spec: 4, tol: defaultTol, want: 4, wantVal: 55, checkVal: true},
 		{name: "§5 pod-level requests are used when set", metric: cpuUtil(50),
-			pods:   []Pod{with(pod("p0", 1000), func(p *Pod) { p.PodRequests = map[string]int64{"cpu": 2000} })},
+			pods:   []Pod{with(pod("p0", 1000), func(p *Pod) { p.PodRequests = Requests{{"cpu", 2000}} })},
 			result: MetricResult{PodValues: samples(map[string]int64{"p0": 2000})}, spec: 1, tol: defaultTol, want: 2, wantVal: 100, checkVal: true},
 		{name: "§5 sidecar requests are summed with the containers'", metric: cpuUtil(50),
 			pods: []Pod{with(pod("p0", 1000), func(p *Pod) {
-				p.Containers = append(p.Containers, Container{Name: "sidecar", Requests: map[string]int64{"cpu": 1000}})
+				p.Containers = append(p.Containers, Container{Name: "sidecar", Requests: Requests{{"cpu", 1000}}})
 			})},
 			result: MetricResult{PodValues: samples(map[string]int64{"p0": 1000})}, spec: 1, tol: defaultTol, want: 1, wantVal: 50, checkVal: true},
 		{name: "§5 a container without a request fails the metric", metric: cpuUtil(50),
 			pods: []Pod{with(pod("p0", 1000), func(p *Pod) {
-				p.Containers = append(p.Containers, Container{Name: "sidecar", Requests: map[string]int64{}})
+				p.Containers = append(p.Containers, Container{Name: "sidecar", Requests: Requests{}})
 			})},
 			result: MetricResult{PodValues: samples(map[string]int64{"p0": 1000})}, spec: 1, tol: defaultTol, wantErr: "missing request for cpu in container sidecar of Pod p0"},
 		{name: "§5 samples of unknown pods are skipped by utilization", metric: cpuUtil(50), pods: pods(1, 1000),

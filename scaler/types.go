@@ -193,9 +193,9 @@ type Pod struct {
 	Ready *PodReady
 	// StartTime is status.startTime; nil when unset.
 	StartTime *time.Time
-	// PodRequests are pod-level spec.resources.requests (KEP-2837) in
-	// milli-units by resource name; nil when the pod sets none.
-	PodRequests map[string]int64
+	// PodRequests are pod-level spec.resources.requests (KEP-2837); nil
+	// when the pod sets none.
+	PodRequests Requests
 	// Containers are the regular containers followed by the restartable
 	// (sidecar) init containers: the ones whose requests the HPA sums.
 	Containers []Container
@@ -207,10 +207,30 @@ type PodReady struct {
 	LastTransitionTime time.Time
 }
 
-// Container is one container's requests in milli-units by resource name.
+// Container is one container's requests.
 type Container struct {
 	Name     string
-	Requests map[string]int64
+	Requests Requests
+}
+
+// Requests are requests in milli-units by resource name. A slice, not a
+// map: a pod has one or two, and a cycle holds every pod of every target.
+type Requests []Request
+
+// Request is one resource's request in milli-units.
+type Request struct {
+	Resource string
+	Milli    int64
+}
+
+// Get returns the request for resource, if there is one.
+func (rs Requests) Get(resource string) (int64, bool) {
+	for _, r := range rs {
+		if r.Resource == resource {
+			return r.Milli, true
+		}
+	}
+	return 0, false
 }
 
 // PodSample is one pod's metric sample.

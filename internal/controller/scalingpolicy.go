@@ -127,7 +127,12 @@ type policyState struct {
 // scaleTarget is what a policy scales: a Deployment directly, or the
 // Release that manages it, through its desired-replicas annotation.
 type scaleTarget struct {
-	deployment *appsv1.Deployment
+	// What scaling reads of the Deployment, copied out of it: a cycle keeps
+	// every policy's target until all are decided, and an empty
+	// appsv1.Deployment alone takes 1.2 KB.
+	namespace, name, resourceVersion string
+	uid                              types.UID
+	replicas, statusReplicas         int32 // spec (default 1) and status
 	release    *trimtabv1.Release
 	selector   labels.Selector
 }
@@ -228,7 +233,8 @@ func (c *ScalingPolicyController) admit(ctx context.Context, pol *trimtabv1.Scal
 	if err != nil {
 		return cfg, nil, not(trimtabv1.ReasonTargetLookupFailed, "%v", err), err
 	}
-	t := &scaleTarget{deployment: d, release: rel}
+	t := &scaleTarget{namespace: d.Namespace, name: d.Name, resourceVersion: d.ResourceVersion, uid: d.UID,
+		replicas: ptr.Deref(d.Spec.Replicas, 1), statusReplicas: d.Status.Replicas, release: rel}
 	if rel != nil {
 		// The release's variants serve the workload; the target itself runs
 		// no pods once the primary serves.
@@ -394,12 +400,11 @@ func (c *ScalingPolicyController) prepare(ctx context.Context, pol *trimtabv1.Sc
 	}
 	s.pods = podsOf(pods.Items)
 	if rel := s.target.release; rel != nil {
-		s.current, s.statusReplicas = c.releaseReplicas(ctx, rel, s.target.deployment)
+		s.current, s.statusReplicas = c.releaseReplicas(ctx, rel, s.target.replicas)
 	} else {
 		// A Deployment's /scale is spec.replicas and status.replicas; the
 		// cache already holds them, so reading costs no request.
-		s.current = ptr.Deref(s.target.deployment.Spec.Replicas, 1)
-		s.statusReplicas = s.target.deployment.Status.Replicas
+		s.current, s.statusReplicas = s.target.replicas, s.target.statusReplicas
 	}
 	return s
 }
@@ -407,7 +412,7 @@ func (c *ScalingPolicyController) prepare(ctx context.Context, pol *trimtabv1.Sc
 // releaseReplicas returns the workload's total as this controller last
 // asked for it (the annotation: the Release's equivalent of spec.replicas),
 // else the Release's status.totalReplicas, and the replicas its variants run.
-func (c *ScalingPolicyController) releaseReplicas(ctx context.Context, rel *trimtabv1.Release, target *appsv1.Deployment) (current, running int32) {
+func (c *ScalingPolicyController) releaseReplicas(ctx context.Context, rel *trimtabv1.Release, targetReplicas int32) (current, running int32) {
 	current = rel.Status.TotalReplicas
 	if v, ok := rel.Annotations[release.AnnotationDesiredReplicas]; ok {
 		if n, err := strconv.ParseInt(v, 10, 32); err == nil && n >= 1 {
@@ -415,7 +420,7 @@ func (c *ScalingPolicyController) releaseReplicas(ctx context.Context, rel *trim
 		}
 	}
 	if current == 0 {
-		current = ptr.Deref(target.Spec.Replicas, 1)
+		current = targetReplicas
 	}
 	for _, v := range []string{router.Primary, router.Canary, router.Baseline} {
 		var d appsv1.Deployment
@@ -428,7 +433,7 @@ func (c *ScalingPolicyController) releaseReplicas(ctx context.Context, rel *trim
 
 // appendQueries adds one query per metric of s.
 func (c *ScalingPolicyController) appendQueries(qs []collector.Query, s *policySync, now time.Time) []collector.Query {
-	target := collector.Target{Namespace: s.pol.Namespace, Name: s.target.deployment.Name, Selector: s.target.selector}
+	target := collector.Target{Namespace: s.pol.Namespace, Name: s.target.name, Selector: s.target.selector}
 	if s.target.release != nil {
 		// Variant pods are named <target>-<variant>-<hash>-<suffix>, which
 		// the default regex does not match: name them.
@@ -558,7 +563,7 @@ func targetObject(t *scaleTarget) *corev1.ObjectReference {
 	if t.release != nil {
 		return &corev1.ObjectReference{APIVersion: trimtabv1.GroupVersion.String(), Kind: "Release", Namespace: t.release.Namespace, Name: t.release.Name, UID: t.release.UID}
 	}
-	return &corev1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: t.deployment.Namespace, Name: t.deployment.Name, UID: t.deployment.UID}
+	return &corev1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: t.namespace, Name: t.name, UID: t.uid}
 }
 
 // apply sets the new total: on the Release's annotation when a Release
@@ -577,7 +582,8 @@ func (c *ScalingPolicyController) apply(ctx context.Context, s *policySync, repl
 		}
 		return nil
 	}
-	return updateScale(ctx, c.Client, s.target.deployment, s.current, replicas)
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: s.target.namespace, Name: s.target.name, ResourceVersion: s.target.resourceVersion}}
+	return updateScale(ctx, c.Client, d, s.current, replicas)
 }
 
 // updateScale writes replicas through the Deployment's scale subresource,
@@ -645,9 +651,13 @@ func (c *ScalingPolicyController) writeStatus(ctx context.Context, pol *trimtabv
 	})
 }
 
-// conditionEvents records transitions users should see, not every sync.
+// conditionEvents records transitions users should see, not every sync. A
+// policy that is Ready from its first status gets no Event for it, as an
+// HPA gets none: at a fresh install of thousands of policies, the Events
+// would only be noise, and client-go keeps each in memory for minutes.
 func (c *ScalingPolicyController) conditionEvents(pol *trimtabv1.ScalingPolicy, before, after []metav1.Condition) {
-	if now, was := meta.FindStatusCondition(after, trimtabv1.ConditionReady), meta.FindStatusCondition(before, trimtabv1.ConditionReady); now != nil && (was == nil || was.Reason != now.Reason) {
+	if now, was := meta.FindStatusCondition(after, trimtabv1.ConditionReady), meta.FindStatusCondition(before, trimtabv1.ConditionReady); now != nil &&
+		(was != nil && was.Reason != now.Reason || was == nil && now.Status != metav1.ConditionTrue) {
 		typ := corev1.EventTypeNormal
 		if now.Status != metav1.ConditionTrue {
 			typ = corev1.EventTypeWarning

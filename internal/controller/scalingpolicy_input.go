@@ -45,10 +45,10 @@ func podsOf(pods []kube.LeanPod) []scaler.Pod {
 	return out
 }
 
-func milliRequests(rs kube.MilliRequests) map[string]int64 {
-	out := make(map[string]int64, len(rs))
-	for _, r := range rs {
-		out[string(r.Name)] = r.Milli
+func milliRequests(rs kube.MilliRequests) scaler.Requests {
+	out := make(scaler.Requests, len(rs))
+	for i, r := range rs {
+		out[i] = scaler.Request{Resource: string(r.Name), Milli: r.Milli}
 	}
 	return out
 }

@@ -331,6 +331,9 @@ func TestScalingPolicy(t *testing.T) {
 		w.app.set(wl.ns, load{cpuCores: 0.6, latencySeconds: 0.1})
 		wl.waitReplicas(p, 9, 20*time.Second)
 		require.Contains(t, wl.waitEvents(controller.ReasonSuccessfulRescale, 1), "cpu 300% > target 70%: 2 → 9")
+		// Sent before the rescale's, an Event for the first, healthy Ready
+		// would be here by now.
+		require.Empty(t, wl.events(trimtabv1.ReasonTargetFound), "an Event for a policy that was ready from the start")
 		wl.get(p)
 		require.NotNil(t, p.Status.LastScaleTime)
 		require.Equal(t, int32(9), p.Status.DesiredReplicas)
@@ -456,6 +459,11 @@ func TestScalingPolicy(t *testing.T) {
 		time.Sleep(5 * testSyncPeriod)
 		require.Equal(t, int32(1), wl.replicas(), "scaled a Deployment that an HPA scales")
 		wl.waitEvents(trimtabv1.ReasonTargetHasHPA, 1)
+
+		// Without the HPA the policy is ready, says so in an Event, and scales.
+		require.NoError(t, env.Client.Delete(context.Background(), &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Namespace: wl.ns, Name: "web-hpa"}}))
+		wl.waitEvents(trimtabv1.ReasonTargetFound, 1)
+		require.Eventually(t, func() bool { return wl.replicas() >= 3 }, 15*time.Second, 100*time.Millisecond, "never scaled once the HPA was gone")
 	})
 
 	for _, tc := range []struct {

@@ -194,7 +194,7 @@ func newState(tr Trace, cfg scaler.Config, opt Options) *state {
 		tr: tr, cfg: cfg, opt: opt,
 		startup: int64(opt.Startup / time.Second), window: int64(opt.MetricWindow / time.Second),
 		metric:     cfg.Metrics[0],
-		containers: []scaler.Container{{Name: "app", Requests: map[string]int64{cfg.Metrics[0].Resource: podRequestMilli}}},
+		containers: []scaler.Container{{Name: "app", Requests: scaler.Requests{{Resource: cfg.Metrics[0].Resource, Milli: podRequestMilli}}}},
 		samples:    map[string]scaler.PodSample{},
 		results:    map[string]scaler.MetricResult{},
 	}
