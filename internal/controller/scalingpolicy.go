@@ -133,8 +133,8 @@ type scaleTarget struct {
 	namespace, name, resourceVersion string
 	uid                              types.UID
 	replicas, statusReplicas         int32 // spec (default 1) and status
-	release    *trimtabv1.Release
-	selector   labels.Selector
+	release                          *trimtabv1.Release
+	selector                         labels.Selector
 }
 
 // SetupWithManager registers the reconciler with its watches and the cycle
