@@ -3,6 +3,7 @@ package scaler
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -287,6 +288,73 @@ func TestStabilizationStorage(t *testing.T) {
 
 	_, out = stabilize(recs(7, time.Minute).Recommendations, b, 5, 2, t0)
 	require.Len(t, out, 2, "appended when nothing is old")
+}
+
+// TestStabilizationRuns checks that folding runs of equal recommendations
+// into one entry changes no decision: against upstream's storage (a slot
+// per sync), over random recommendations and windows, both the behavior
+// windows and the legacy one give the same replicas at every sync.
+func TestStabilizationRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	// upstream is the reference: every recommendation kept, each window
+	// checked over all of them.
+	upstream := func(all []Recommendation, b Behavior, current, desired int32, now time.Time) int32 {
+		up, down := desired, desired
+		for _, r := range all {
+			if r.Time.After(now.Add(-b.ScaleUp.StabilizationWindow)) {
+				up = min(up, r.Replicas)
+			}
+			if r.Time.After(now.Add(-b.ScaleDown.StabilizationWindow)) {
+				down = max(down, r.Replicas)
+			}
+		}
+		return min(max(current, up), down)
+	}
+	upstreamLegacy := func(all []Recommendation, window time.Duration, desired int32, now time.Time) int32 {
+		for _, r := range all {
+			if !r.Time.Before(now.Add(-window)) {
+				desired = max(desired, r.Replicas)
+			}
+		}
+		return desired
+	}
+	for trial := range 200 {
+		b := *defaultBehavior()
+		b.ScaleUp.StabilizationWindow = time.Duration(rng.IntN(5)) * time.Minute
+		b.ScaleDown.StabilizationWindow = time.Duration(rng.IntN(8)) * time.Minute
+		p := DefaultParams()
+		p.DownscaleStabilization = time.Duration(rng.IntN(8)) * time.Minute
+		var all, stored, storedLegacy []Recommendation
+		current := int32(5)
+		now := t0
+		longest := 0
+		for step := range 200 {
+			now = now.Add(time.Duration(5+rng.IntN(20)) * time.Second)
+			// Runs of equal values, as a steady load gives.
+			desired := int32(1 + rng.IntN(4))
+			if step > 0 && rng.IntN(4) > 0 {
+				desired = all[len(all)-1].Replicas
+			}
+			want := upstream(all, b, current, desired, now)
+			got, next := stabilize(stored, b, current, desired, now)
+			require.Equal(t, want, got, "trial %d step %d: behavior windows", trial, step)
+			stored = next
+
+			wantLegacy := upstreamLegacy(all, p.DownscaleStabilization, desired, now)
+			legacy := normalizeLegacy(storedLegacy, current, desired, 1, 100, p, now)
+			gotLegacy := legacy.replicas
+			if wantLegacy > max(int32(p.ScaleUpLimitFactor*float64(current)), int32(p.ScaleUpLimitMinimum)) {
+				gotLegacy = wantLegacy // capped by the scale-up limit, not stabilization
+			}
+			require.Equal(t, wantLegacy, gotLegacy, "trial %d step %d: legacy window", trial, step)
+			storedLegacy = legacy.newHistory
+
+			all = append(all, Recommendation{Replicas: desired, Time: now})
+			current = got
+			longest = max(longest, len(stored))
+		}
+		require.Less(t, longest, len(all)/2, "trial %d: runs were not folded", trial)
+	}
 }
 
 // TestPredictive checks desired = max(reactive, forecast) in mode on, and
