@@ -6,6 +6,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/internal/kube"
 )
 
@@ -13,13 +14,27 @@ import (
 const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 
 // CacheOptions is the informer cache these controllers read through
-// (kube.CacheOptions), with Deployments trimmed by TrimDeployment.
+// (kube.CacheOptions), with Deployments trimmed by TrimDeployment and
+// ScalingPolicies by TrimScalingPolicy.
 func CacheOptions(namespaces []string) cache.Options {
 	opts := kube.CacheOptions(namespaces)
 	opts.ByObject = map[client.Object]cache.ByObject{
-		&appsv1.Deployment{}: {Transform: TrimDeployment},
+		&appsv1.Deployment{}:       {Transform: TrimDeployment},
+		&trimtabv1.ScalingPolicy{}: {Transform: TrimScalingPolicy},
 	}
 	return opts
+}
+
+// TrimScalingPolicy, the cache's transform of ScalingPolicies, drops their
+// managedFields and kubectl's last-applied copy of the spec, which nothing
+// reads. Their status is written with a merge patch computed between two
+// cached copies, so what the cache lacks is never in a patch.
+func TrimScalingPolicy(obj any) (any, error) {
+	if p, ok := obj.(*trimtabv1.ScalingPolicy); ok {
+		p.ManagedFields = nil
+		delete(p.Annotations, lastAppliedAnnotation)
+	}
+	return obj, nil
 }
 
 // TrimDeployment, the cache's transform of Deployments, drops what no

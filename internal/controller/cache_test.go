@@ -10,6 +10,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/internal/controller"
 )
 
@@ -62,4 +63,28 @@ func TestTrimDeployment(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tomb, got)
 	})
+}
+
+func TestTrimScalingPolicy(t *testing.T) {
+	pol := &trimtabv1.ScalingPolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web",
+			Annotations: map[string]string{
+				"kubectl.kubernetes.io/last-applied-configuration": `{"apiVersion":"trimtab.dev/v1alpha1","kind":"ScalingPolicy"}`,
+				"team": "checkout",
+			},
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
+		Spec:   trimtabv1.ScalingPolicySpec{TargetRef: trimtabv1.TargetRef{Name: "web"}, MaxReplicas: 10},
+		Status: trimtabv1.ScalingPolicyStatus{CurrentReplicas: 3, DesiredReplicas: 4},
+	}
+	want := pol.DeepCopy()
+	want.ManagedFields = nil
+	want.Annotations = map[string]string{"team": "checkout"}
+	got, err := controller.TrimScalingPolicy(pol)
+	require.NoError(t, err)
+	require.Equal(t, want, got, "spec, status and the user's own annotations must stay")
+
+	tomb := toolscache.DeletedFinalStateUnknown{Key: "shop/web", Obj: pol}
+	got, err = controller.TrimScalingPolicy(tomb)
+	require.NoError(t, err)
+	require.Equal(t, tomb, got)
 }

@@ -43,5 +43,20 @@ func TestCgroupMemoryLimit(t *testing.T) {
 			require.Equal(t, tc.limit, limit)
 		})
 	}
-	require.Equal(t, int64(270<<20), manager.SoftMemoryLimit(300<<20))
+}
+
+func TestSoftMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		container, want int64
+	}{
+		{"a 300 MiB container keeps 64 MiB for the binary's pages and the kernel", 300 << 20, 236 << 20},
+		{"a large container keeps 10 %", 4 << 30, 4<<30 - (4<<30)/10},
+		{"the reserve is 64 MiB up to 640 MiB", 640 << 20, 576 << 20},
+		{"a small container keeps at least half for the heap", 100 << 20, 50 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, manager.SoftMemoryLimit(tc.container))
+		})
+	}
 }
