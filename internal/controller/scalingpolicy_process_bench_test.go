@@ -62,7 +62,8 @@ const (
 // PATCHes: status writes are the only patches it sends here), then is
 // stopped with SIGTERM; it must exit 0 without an error in its log. b.N
 // does not change the run, which is paced by the child's clock: ns/op is
-// not reported.
+// not reported, and -benchtime 1x keeps Go from running it twice (once
+// with b.N = 1, then with the asked N).
 //
 // Reported, all measured on the child:
 //
