@@ -46,7 +46,7 @@ func CgroupMemoryLimit(root string) (limit int64, ok bool, err error) {
 // limit: the limit less a reserve for what the container is charged and
 // the Go runtime does not count, at least 64 MiB or 10 % (and never below
 // half the limit). Most of the reserve is the binary's own pages mapped
-// from its file, 45–52 MiB resident (measured, docs/performance.md); the
+// from its file, 43–54 MiB resident (measured, docs/performance.md); the
 // rest kernel buffers. The garbage collector then works harder as the heap
 // nears the limit instead of letting it double between collections
 // (GOGC=100) and being OOM-killed: a controller with 10,000 ScalingPolicies
