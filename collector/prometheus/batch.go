@@ -34,19 +34,12 @@ type batch struct {
 // request, but Prometheus evaluates each branch. ok is false when neither
 // applies (scalar queries); the caller then sends them one by one.
 func planBatch(rendered []string) (batch, bool) {
-	exprs := make([]parser.Expr, len(rendered))
-	for i, r := range rendered {
-		e, err := parser.ParseExpr(r)
-		if err != nil {
-			return batch{}, false
-		}
-		exprs[i] = e
-	}
-	if b, ok := groupBatch(rendered, exprs); ok {
+	if b, ok := groupBatch(rendered); ok {
 		return b, true
 	}
-	for _, e := range exprs {
-		if e.Type() != parser.ValueTypeVector {
+	for _, r := range rendered {
+		e, err := parser.ParseExpr(r)
+		if err != nil || e.Type() != parser.ValueTypeVector {
 			return batch{}, false
 		}
 	}
@@ -84,28 +77,41 @@ func selectors(e parser.Expr) []*parser.VectorSelector {
 	return out
 }
 
-func groupBatch(rendered []string, exprs []parser.Expr) (batch, bool) {
-	first := selectors(exprs[0])
-	if len(first) == 0 || exprs[0].Type() == parser.ValueTypeScalar || exprs[0].Type() == parser.ValueTypeString {
+// groupBatch plans a grouped batch in two passes over the rendered
+// queries, parsing each in turn rather than holding every syntax tree: a
+// scaling cycle batches thousands of queries, and their trees were the
+// largest part of its memory.
+func groupBatch(rendered []string) (batch, bool) {
+	first, err := parser.ParseExpr(rendered[0])
+	if err != nil {
 		return batch{}, false
 	}
-	all := make([][]*parser.VectorSelector, len(exprs))
-	for i, e := range exprs {
-		all[i] = selectors(e)
-		if len(all[i]) != len(first) {
+	firstSel := selectors(first)
+	if len(firstSel) == 0 || first.Type() == parser.ValueTypeScalar || first.Type() == parser.ValueTypeString {
+		return batch{}, false
+	}
+	// Pass 1: the labels whose equality matchers differ between queries.
+	differ := map[string]bool{}
+	for _, r := range rendered[1:] {
+		e, err := parser.ParseExpr(r)
+		if err != nil {
 			return batch{}, false
 		}
-	}
-	// Find the labels whose equality matchers differ between queries.
-	differ := map[string]bool{}
-	for s := range first {
-		for m, fm := range first[s].LabelMatchers {
-			for i := range exprs {
-				om := all[i][s].LabelMatchers
-				if len(om) != len(first[s].LabelMatchers) || om[m].Name != fm.Name || om[m].Type != fm.Type {
+		sel := selectors(e)
+		if len(sel) != len(firstSel) {
+			return batch{}, false
+		}
+		for s := range firstSel {
+			fms, oms := firstSel[s].LabelMatchers, sel[s].LabelMatchers
+			if len(oms) != len(fms) {
+				return batch{}, false
+			}
+			for m, fm := range fms {
+				om := oms[m]
+				if om.Name != fm.Name || om.Type != fm.Type {
 					return batch{}, false
 				}
-				if om[m].Value != fm.Value {
+				if om.Value != fm.Value {
 					if fm.Type != labels.MatchEqual || fm.Name == model.MetricNameLabel {
 						return batch{}, false
 					}
@@ -122,38 +128,71 @@ func groupBatch(rendered []string, exprs []parser.Expr) (batch, bool) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	// Same structure apart from those values: compare with them blanked.
-	skeleton := func(e parser.Expr) string {
-		c, _ := parser.ParseExpr(e.String())
-		for _, vs := range selectors(c) {
-			for _, m := range vs.LabelMatchers {
-				if differ[m.Name] {
-					m.Value = ""
-				}
-			}
-		}
-		return c.String()
-	}
-	want := skeleton(exprs[0])
-	for _, e := range exprs[1:] {
-		if skeleton(e) != want {
-			return batch{}, false
-		}
-	}
 	// Every selector must pin every grouping label, so that every vector in
 	// the expression carries them and each group is exactly one target.
-	for _, vs := range first {
+	for _, vs := range firstSel {
 		for _, k := range keys {
 			if !slices.ContainsFunc(vs.LabelMatchers, func(m *labels.Matcher) bool { return m.Name == k && m.Type == labels.MatchEqual }) {
 				return batch{}, false
 			}
 		}
 	}
+	// Pass 2: the same structure apart from those values (compared with
+	// them blanked), one value per grouping label within a query, and the
+	// distinct values of each label in the order the queries name them.
+	blank := func(e parser.Expr) (string, map[string]string, bool) {
+		values := map[string]string{}
+		for _, vs := range selectors(e) {
+			for _, m := range vs.LabelMatchers {
+				if !differ[m.Name] {
+					continue
+				}
+				if v, ok := values[m.Name]; ok && v != m.Value {
+					return "", nil, false // one query, two values of a grouping label
+				}
+				values[m.Name] = m.Value
+				m.Value = ""
+			}
+		}
+		return e.String(), values, true
+	}
+	want, firstValues, ok := blank(first)
+	if !ok {
+		return batch{}, false
+	}
+	tuples := map[string][]int{tupleKey(keys, firstValues): {0}}
+	alts := map[string][]string{}
+	seen := map[string]map[string]bool{}
+	addAlts := func(values map[string]string) {
+		for _, k := range keys {
+			if seen[k] == nil {
+				seen[k] = map[string]bool{}
+			}
+			if v := values[k]; !seen[k][v] {
+				seen[k][v] = true
+				alts[k] = append(alts[k], regexp.QuoteMeta(v))
+			}
+		}
+	}
+	addAlts(firstValues)
+	for i, r := range rendered[1:] {
+		e, err := parser.ParseExpr(r)
+		if err != nil {
+			return batch{}, false
+		}
+		skeleton, values, ok := blank(e)
+		if !ok || skeleton != want {
+			return batch{}, false
+		}
+		key := tupleKey(keys, values)
+		tuples[key] = append(tuples[key], i+1)
+		addAlts(values)
+	}
 	merged, err := parser.ParseExpr(rendered[0])
 	if err != nil {
 		return batch{}, false
 	}
-	ok := true
+	ok = true
 	parser.Inspect(merged, func(n parser.Node, _ []parser.Node) error {
 		switch n := n.(type) {
 		case *parser.AggregateExpr:
@@ -189,40 +228,12 @@ func groupBatch(rendered []string, exprs []parser.Expr) (batch, bool) {
 		return batch{}, false
 	}
 	// One alternation per label, over the distinct values.
-	tuples := map[string][]int{}
-	values := make([]map[string]string, len(exprs))
-	for i := range exprs {
-		values[i] = map[string]string{}
-		for _, m := range all[i][0].LabelMatchers {
-			if differ[m.Name] {
-				values[i][m.Name] = m.Value
-			}
-		}
-		for _, vs := range all[i] {
-			for _, m := range vs.LabelMatchers {
-				if differ[m.Name] && m.Value != values[i][m.Name] {
-					return batch{}, false // one query, two values of a grouping label
-				}
-			}
-		}
-		key := tupleKey(keys, values[i])
-		tuples[key] = append(tuples[key], i)
-	}
-	for s, vs := range selectors(merged) {
+	for _, vs := range selectors(merged) {
 		for m, lm := range vs.LabelMatchers {
 			if !differ[lm.Name] {
 				continue
 			}
-			seen := map[string]bool{}
-			var alts []string
-			for i := range exprs {
-				v := all[i][s].LabelMatchers[m].Value
-				if !seen[v] {
-					seen[v] = true
-					alts = append(alts, regexp.QuoteMeta(v))
-				}
-			}
-			nm, err := labels.NewMatcher(labels.MatchRegexp, lm.Name, strings.Join(alts, "|"))
+			nm, err := labels.NewMatcher(labels.MatchRegexp, lm.Name, strings.Join(alts[lm.Name], "|"))
 			if err != nil {
 				return batch{}, false
 			}
