@@ -156,43 +156,36 @@ func groupBatch(rendered []string) (batch, bool) {
 		}
 		return e.String(), values, true
 	}
-	want, firstValues, ok := blank(first)
-	if !ok {
-		return batch{}, false
-	}
-	tuples := map[string][]int{tupleKey(keys, firstValues): {0}}
+	var want string
+	tuples := map[string][]int{}
 	alts := map[string][]string{}
-	seen := map[string]map[string]bool{}
-	addAlts := func(values map[string]string) {
-		for _, k := range keys {
-			if seen[k] == nil {
-				seen[k] = map[string]bool{}
-			}
-			if v := values[k]; !seen[k][v] {
-				seen[k][v] = true
-				alts[k] = append(alts[k], regexp.QuoteMeta(v))
-			}
-		}
-	}
-	addAlts(firstValues)
-	for i, r := range rendered[1:] {
+	seen := map[string]bool{} // label and value, 0xff-separated
+	for i, r := range rendered {
 		e, err := parser.ParseExpr(r)
 		if err != nil {
 			return batch{}, false
 		}
 		skeleton, values, ok := blank(e)
+		if i == 0 {
+			want = skeleton
+		}
 		if !ok || skeleton != want {
 			return batch{}, false
 		}
 		key := tupleKey(keys, values)
-		tuples[key] = append(tuples[key], i+1)
-		addAlts(values)
+		tuples[key] = append(tuples[key], i)
+		for _, k := range keys {
+			if v := values[k]; !seen[k+"\xff"+v] {
+				seen[k+"\xff"+v] = true
+				alts[k] = append(alts[k], regexp.QuoteMeta(v))
+			}
+		}
 	}
 	merged, err := parser.ParseExpr(rendered[0])
 	if err != nil {
 		return batch{}, false
 	}
-	ok = true
+	ok := true
 	parser.Inspect(merged, func(n parser.Node, _ []parser.Node) error {
 		switch n := n.(type) {
 		case *parser.AggregateExpr:
