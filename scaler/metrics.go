@@ -14,8 +14,8 @@ import (
 // Recorder exports what the scaler decided and forecast, per ScalingPolicy,
 // for dashboards: current and desired replicas, the demand, the forecast
 // next to it and its error, the failure policy's state and the metrics'
-// failures. The controller
-// calls Record after each decision and Forget when a policy is deleted.
+// failures. The controller calls Record after each decision and Forget
+// when a policy is deleted.
 //
 // It keeps each policy's latest values in a small struct and builds the
 // series when Prometheus scrapes, as kube-state-metrics does: a labelled
