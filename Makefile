@@ -51,7 +51,7 @@ bench-judge: ## Judge speed: 1,000 metrics x 1,000+1,000 samples, against a Kaye
 judge-accuracy: ## Regenerate docs/judge-accuracy.md (false-fail rate and power; several minutes).
 	$(GO) run ./analyzer/cmd/judge-accuracy -out docs/judge-accuracy.md
 
-bench-scaling: testenv ## Scaling over 1,000 and 10,000 ScalingPolicies (and 10,000 in a 300 MiB container) against the real API server and Prometheus: cycles in-process (heap), then the built `trimtab controller` as a process for 6 minutes of cycles each (resident memory) (~40 min).
+bench-scaling: testenv ## Scaling over 1,000 and 10,000 ScalingPolicies (and 10,000 in a 300 MiB container, reactive and predictive) against the real API server and Prometheus: cycles in-process (heap), then the built `trimtab controller` as a process for 6 minutes of cycles each (resident memory) (~55 min).
 	$(GO) test ./internal/controller/ -run '^$$' -bench 'ScalingCycle' -benchtime 3x -timeout 60m
 	# The process benchmark's run is paced by the child's clock, not b.N: 1x, or Go runs it twice.
 	$(GO) test ./internal/controller/ -run '^$$' -bench 'ScalingControllerProcess' -benchtime 1x -timeout 60m

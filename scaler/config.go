@@ -116,8 +116,8 @@ func ConfigFromSpec(spec v1alpha1.ScalingPolicySpec, p Params) (Config, error) {
 			cfg.Predictive.Horizon = time.Duration(pr.HorizonSeconds) * time.Second
 		}
 		if pr.SeasonSeconds != 0 {
-			if pr.SeasonSeconds < 60 {
-				bad("spec.predictive.seasonSeconds", "must be at least 60, got %d", pr.SeasonSeconds)
+			if pr.SeasonSeconds < 60 || pr.SeasonSeconds%60 != 0 {
+				bad("spec.predictive.seasonSeconds", "must be a whole number of minutes (a multiple of 60, at least 60): the forecaster learns one-minute bins, got %d", pr.SeasonSeconds)
 			}
 			cfg.Predictive.Season = time.Duration(pr.SeasonSeconds) * time.Second
 		}

@@ -93,7 +93,8 @@ func TestConfigFromSpecErrors(t *testing.T) {
 			s.Behavior = &v1alpha1.ScalingBehavior{ScaleUp: &v1alpha1.ScalingRules{Tolerance: ptr(resource.MustParse("-0.1"))}}
 		}, "spec.behavior.scaleUp.tolerance: must not be negative"},
 		{"bad mode", func(s *v1alpha1.ScalingPolicySpec) { s.Predictive = &v1alpha1.Predictive{Mode: "auto"} }, "spec.predictive.mode: must be off, shadow or on"},
-		{"short season", func(s *v1alpha1.ScalingPolicySpec) { s.Predictive = &v1alpha1.Predictive{SeasonSeconds: 30} }, "spec.predictive.seasonSeconds: must be at least 60"},
+		{"short season", func(s *v1alpha1.ScalingPolicySpec) { s.Predictive = &v1alpha1.Predictive{SeasonSeconds: 30} }, "spec.predictive.seasonSeconds: must be a whole number of minutes"},
+		{"season not in whole minutes", func(s *v1alpha1.ScalingPolicySpec) { s.Predictive = &v1alpha1.Predictive{SeasonSeconds: 90} }, "spec.predictive.seasonSeconds: must be a whole number of minutes (a multiple of 60, at least 60): the forecaster learns one-minute bins, got 90"},
 		{"fallback threshold", func(s *v1alpha1.ScalingPolicySpec) { s.Fallback = &v1alpha1.Fallback{Replicas: 3} }, "spec.fallback.failureThreshold: must be at least 1"},
 	}
 	for _, tc := range cases {

@@ -197,8 +197,10 @@ type Predictive struct {
 	// +kubebuilder:default=300
 	// +optional
 	HorizonSeconds int32 `json:"horizonSeconds,omitempty"`
-	// SeasonSeconds is the period of the load's cycle, e.g. 86400 for daily.
+	// SeasonSeconds is the period of the load's cycle, e.g. 86400 for daily:
+	// a whole number of minutes.
 	// +kubebuilder:validation:Minimum=60
+	// +kubebuilder:validation:MultipleOf=60
 	// +kubebuilder:default=86400
 	// +optional
 	SeasonSeconds int32 `json:"seasonSeconds,omitempty"`

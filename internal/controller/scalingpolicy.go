@@ -715,7 +715,7 @@ func (s *policyState) forecast(cfg scaler.Config, now time.Time) (f *scaler.Fore
 	if s.model == nil || s.season != cfg.Predictive.Season {
 		m, err := predict.New(predict.DefaultConfig(cfg.Predictive.Season))
 		if err != nil {
-			// ConfigFromSpec bounds the season; this cannot happen.
+			// ConfigFromSpec accepts only seasons the model takes.
 			return nil, nil, false
 		}
 		s.model, s.season, created = m, cfg.Predictive.Season, true

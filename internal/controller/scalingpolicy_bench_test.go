@@ -72,7 +72,7 @@ import (
 // `make bench-scaling`.
 func BenchmarkScalingCycle(b *testing.B) {
 	for _, v := range scalingBenchVariants {
-		b.Run(v.name(), func(b *testing.B) { benchScalingCycle(b, v.policies, v.containerMiB<<20) })
+		b.Run(v.name(), func(b *testing.B) { benchScalingCycle(b, v) })
 	}
 }
 
@@ -82,11 +82,14 @@ type scalingBenchVariant struct {
 	// containerMiB, when set, is the container's memory limit: the run
 	// gets the soft limit `trimtab controller` derives from it.
 	containerMiB int64
+	// predictive puts every policy in predictive mode on, so that the
+	// controller keeps a forecast model for each.
+	predictive bool
 }
 
 // scalingBenchVariants are shared by the in-process and the process
 // benchmark, so that their figures compare variant by variant.
-var scalingBenchVariants = []scalingBenchVariant{{1000, 0}, {10000, 0}, {10000, 300}}
+var scalingBenchVariants = []scalingBenchVariant{{1000, 0, false}, {10000, 0, false}, {10000, 300, false}, {10000, 300, true}}
 
 // name is one level deep, so that -bench can pick each variant alone
 // ('policies=10000$' or 'policies=10000,container').
@@ -95,7 +98,19 @@ func (v scalingBenchVariant) name() string {
 	if v.containerMiB > 0 {
 		name += fmt.Sprintf(",container=%dMiB", v.containerMiB)
 	}
+	if v.predictive {
+		name += ",predictive"
+	}
 	return name
+}
+
+// slug tells the variants' namespaces and Leases apart.
+func (v scalingBenchVariant) slug() string {
+	s := fmt.Sprintf("%d-%d", v.policies, v.containerMiB)
+	if v.predictive {
+		s += "-p"
+	}
+	return s
 }
 
 // benchWorld is what a scaling benchmark runs against: n workloads (a
@@ -106,12 +121,13 @@ type benchWorld struct {
 	prom *testenv.Prometheus
 }
 
-// startBenchWorld creates the workloads in namespaces named after
+// startBenchWorld creates v's workloads in namespaces named after
 // nsPrefix, 100 to a namespace, and returns once Prometheus has scraped
 // phase 0. The objects are deleted, the exporter and Prometheus stopped,
 // at b's cleanup.
-func startBenchWorld(ctx context.Context, b *testing.B, n int, nsPrefix string) *benchWorld {
+func startBenchWorld(ctx context.Context, b *testing.B, v scalingBenchVariant, nsPrefix string) *benchWorld {
 	b.Helper()
+	n := v.policies
 	exp := &benchExporter{}
 	for i := range n {
 		exp.workloads = append(exp.workloads, benchWorkload{ns: fmt.Sprintf("%s-%03d", nsPrefix, i/100), name: fmt.Sprintf("w%d", i)})
@@ -126,7 +142,7 @@ func startBenchWorld(ctx context.Context, b *testing.B, n int, nsPrefix string) 
 	prom := testenv.StartPrometheus(b, ln.Addr().String())
 
 	setupStart := time.Now()
-	createBenchWorkloads(ctx, b, exp.workloads)
+	createBenchWorkloads(ctx, b, exp.workloads, v.predictive)
 	b.Logf("created %d policies, Deployments and %d pods in %v", n, 2*n, time.Since(setupStart).Round(time.Second))
 	waitPhase(ctx, b, prom, 0)
 	return &benchWorld{exp: exp, prom: prom}
@@ -172,10 +188,11 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return c.next.RoundTrip(r)
 }
 
-func benchScalingCycle(b *testing.B, n int, containerLimit int64) {
+func benchScalingCycle(b *testing.B, v scalingBenchVariant) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	world := startBenchWorld(ctx, b, n, fmt.Sprintf("bench%d-%d", n, containerLimit>>20))
+	n, containerLimit := v.policies, v.containerMiB<<20
+	world := startBenchWorld(ctx, b, v, "bench-"+v.slug())
 	exp, prom := world.exp, world.prom
 
 	// As internal/manager configures the production cache.
@@ -395,7 +412,7 @@ func checkBenchStatus(ctx context.Context, b *testing.B, c client.Reader, wl ben
 	}
 }
 
-func createBenchWorkloads(ctx context.Context, b *testing.B, workloads []benchWorkload) {
+func createBenchWorkloads(ctx context.Context, b *testing.B, workloads []benchWorkload, predictive bool) {
 	b.Helper()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(32)
@@ -420,14 +437,14 @@ func createBenchWorkloads(ctx context.Context, b *testing.B, workloads []benchWo
 		}
 	})
 	for i, wl := range workloads {
-		g.Go(func() error { return createBenchWorkload(gctx, wl, i) })
+		g.Go(func() error { return createBenchWorkload(gctx, wl, i, predictive) })
 	}
 	if err := g.Wait(); err != nil {
 		b.Fatal(err)
 	}
 }
 
-func createBenchWorkload(ctx context.Context, wl benchWorkload, i int) error {
+func createBenchWorkload(ctx context.Context, wl benchWorkload, i int, predictive bool) error {
 	labels := map[string]string{"app": wl.name}
 	podSpec := corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.invalid/app:1",
 		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}}}
@@ -468,7 +485,7 @@ func createBenchWorkload(ctx context.Context, wl benchWorkload, i int) error {
 			Kind: trimtabv1.MetricExternal, Target: trimtabv1.MetricTarget{Type: trimtabv1.AverageValueTarget, AverageValue: quantity("30")},
 		}
 	}
-	return env.Client.Create(ctx, &trimtabv1.ScalingPolicy{
+	policy := &trimtabv1.ScalingPolicy{
 		ObjectMeta: metav1.ObjectMeta{Namespace: wl.ns, Name: wl.name},
 		Spec: trimtabv1.ScalingPolicySpec{TargetRef: trimtabv1.TargetRef{Name: wl.name}, MinReplicas: ptr.To[int32](2), MaxReplicas: 10,
 			Metrics: []trimtabv1.ScalingMetric{{
@@ -478,5 +495,11 @@ func createBenchWorkload(ctx context.Context, wl benchWorkload, i int) error {
 				Target: trimtabv1.MetricTarget{Type: trimtabv1.UtilizationTarget, AverageUtilization: ptr.To[int32](70)},
 			}, second},
 		},
-	})
+	}
+	if predictive {
+		// A daily season: the model's largest part, its seasonal slots,
+		// is allocated whole when the model is.
+		policy.Spec.Predictive = &trimtabv1.Predictive{Mode: trimtabv1.PredictiveOn, HorizonSeconds: 75, SeasonSeconds: 86400}
+	}
+	return env.Client.Create(ctx, policy)
 }

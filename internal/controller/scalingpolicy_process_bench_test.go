@@ -110,7 +110,7 @@ const (
 func BenchmarkScalingControllerProcess(b *testing.B) {
 	bin := buildController(b)
 	for _, v := range scalingBenchVariants {
-		b.Run(v.name(), func(b *testing.B) { benchControllerProcess(b, bin, v.policies, v.containerMiB<<20) })
+		b.Run(v.name(), func(b *testing.B) { benchControllerProcess(b, bin, v) })
 	}
 }
 
@@ -129,10 +129,11 @@ func buildController(b *testing.B) string {
 	return bin
 }
 
-func benchControllerProcess(b *testing.B, bin string, n int, containerLimit int64) {
+func benchControllerProcess(b *testing.B, bin string, v scalingBenchVariant) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	world := startBenchWorld(ctx, b, n, fmt.Sprintf("proc%d-%d", n, containerLimit>>20))
+	n, containerLimit := v.policies, v.containerMiB<<20
+	world := startBenchWorld(ctx, b, v, "proc-"+v.slug())
 	wire := startQueryCounter(b, world.prom.URL)
 	go advancePhase(ctx, world.exp)
 
@@ -165,7 +166,7 @@ func benchControllerProcess(b *testing.B, bin string, n int, containerLimit int6
 		"--log.format=json",
 		// Its own Lease: a child an earlier variant had to kill cannot
 		// hold this one's start back by a lease duration.
-		fmt.Sprintf("--leader-elect.id=trimtab-bench-%d-%d", n, containerLimit>>20),
+		"--leader-elect.id=trimtab-bench-"+v.slug(),
 	)
 	metricsAddr := child.startupAddress(b, "metrics_address")
 	rss := sampleRSS(ctx, child.pid())

@@ -4,19 +4,25 @@
 // fixed grid of bins aligned to Unix time, so that a daily season lines up
 // with the time of day:
 //
-//	level_t  = α (y_t − s_slot) + (1−α)(level + trend)
+//	level_t  = α (y_t − s_slot(t)) + (1−α)(level + trend)
 //	trend_t  = β (level_t − level) + (1−β) trend
-//	s_slot   = γ (y_t − level_t) + (1−γ) s_slot
-//	ŷ_{t+h}  = level + h·trend + s̄_slot(t+h)
+//	s_slot(t) = γ_bin (y_t − level_t) + (1−γ_bin) s_slot(t)
+//	ŷ_{t+h}  = level + h·trend + s̄(t+h)
 //
-// where s̄ is the seasonal term averaged over SeasonSmoothing slots on either
-// side: each slot learns from one noisy bin per season, so its neighbours'
-// average is a better estimate of the shape than the slot alone.
+// where a seasonal slot spans BinsPerSlot consecutive bins, each of which
+// updates it with γ_bin = 1 − (1−γ)^(1/BinsPerSlot) (so that a slot moves
+// by γ per season, as with one bin per slot), and s̄(t) is the mean of the
+// slots of the bins up to SeasonSmoothing either side of t: a slot learns
+// from a few noisy bins per season, so its neighbours' average is a better
+// estimate of the shape than the slot alone. Slots wider than a bin keep a
+// daily model small (288 five-minute slots instead of 1,440) at little cost
+// to a shape that is read through a 15-minute average anyway.
 //
 // Observations arrive with timestamps at any rate; each bin's mean is one
 // sample y_t. During the first season the model is Holt's (level and trend,
-// no season) and remembers each bin; when the first season is complete the
-// seasonal slots start as each bin's deviation from that season's mean
+// no season) and remembers each slot's mean; when the first season is
+// complete the seasonal slots start as each slot's deviation from that
+// season's mean
 // (a seasonal-naive start), afterwards smoothed with γ. Skipped bins advance
 // the level by the trend without learning; a gap of a whole season or more
 // re-anchors level and trend on the next bin.
@@ -50,13 +56,24 @@ type Config struct {
 	// Warmup is how many bins must be observed before forecasts are given.
 	Warmup int
 	// SeasonSmoothing is the half-width, in bins, of the moving average
-	// through which the seasonal slots are read: a slot learns from one
-	// noisy bin per season, and its neighbours carry the same shape.
+	// through which the seasonal slots are read: a slot learns from a few
+	// noisy bins per season, and its neighbours carry the same shape.
 	SeasonSmoothing int
+	// BinsPerSlot is how many consecutive bins share a seasonal slot; it
+	// must divide the season's bins.
+	BinsPerSlot int
 }
 
-// DefaultConfig is the configuration trimtab uses for a season: one-minute
-// bins (longer for seasons over a day, at most 1440 slots). The level moves
+// maxSlots bounds a default model's seasonal slots: 288 float32 (1.1 KB)
+// is what a controller with 10,000 predictive policies can keep for each
+// within its memory goal (docs/performance.md).
+const maxSlots = 288
+
+// DefaultConfig is the configuration trimtab uses for a season, which must
+// be a whole number of minutes (Validate says so otherwise): one-minute bins
+// (for seasons over a day, the fewest whole minutes that divide the season
+// into at most 1440 bins) sharing at most maxSlots seasonal slots (five bins
+// each for a day). The level moves
 // slowly (α = 0.1) because one-minute bins are mostly noise around the
 // season's shape, the trend slower still; the seasonal slots are read
 // through a moving average 1/96 of the season wide (15 minutes of a day)
@@ -64,15 +81,31 @@ type Config struct {
 // chosen on the traces of docs/autoscaling.md, which shows the trade-off.
 func DefaultConfig(season time.Duration) Config {
 	step := time.Minute
-	if season/step > 1440 {
-		step = season / 1440
+	if minutes := season / time.Minute; season%time.Minute == 0 && minutes > 1440 {
+		k := (minutes + 1439) / 1440
+		for minutes%k != 0 {
+			k++
+		}
+		step = k * time.Minute
 	}
+	bins := int(season / step)
 	return Config{
 		Step: step, Season: season,
 		Alpha: 0.1, Beta: 0.01, Gamma: 0.2,
 		Z: 1.75, ErrorDecay: 0.02, Warmup: 30,
-		SeasonSmoothing: int(season/step) / 192,
+		SeasonSmoothing: bins / 192,
+		BinsPerSlot:     binsPerSlot(bins),
 	}
+}
+
+// binsPerSlot is the smallest divisor of bins that leaves at most maxSlots
+// slots.
+func binsPerSlot(bins int) int {
+	k := max(1, (bins+maxSlots-1)/maxSlots)
+	for bins%k != 0 {
+		k++
+	}
+	return k
 }
 
 // Validate names the first bad field.
@@ -90,6 +123,8 @@ func (c Config) Validate() error {
 		return errors.New("predict: z and warmup must not be negative")
 	case c.SeasonSmoothing < 0 || int64(2*c.SeasonSmoothing+1) > int64(c.Season/c.Step):
 		return fmt.Errorf("predict: seasonSmoothing must be between 0 and half the season's bins, got %d", c.SeasonSmoothing)
+	case c.BinsPerSlot < 1 || int64(c.Season/c.Step)%int64(c.BinsPerSlot) != 0:
+		return fmt.Errorf("predict: binsPerSlot must be a positive divisor of the season's %d bins, got %d", c.Season/c.Step, c.BinsPerSlot)
 	}
 	return nil
 }
@@ -100,19 +135,26 @@ func unit(x float64) bool { return x >= 0 && x <= 1 }
 type Model struct {
 	cfg   Config
 	step  int64
+	bins  int64 // per season
 	slots int64
+	// gamma is γ_bin, the seasonal factor applied per bin.
+	gamma float64
 
 	level, trend float64
 	// season holds, per slot, the seasonal term once the first season is
-	// complete and that season's raw bins before (seen marks which):
-	// float32 and one array because a controller keeps a model for each
-	// of up to thousands of predictive policies.
+	// complete and the mean of that season's bins before (seen marks which
+	// slots have one): float32 and one array because a controller keeps a
+	// model for each of up to thousands of predictive policies.
 	season   []float32
 	seen     []uint64
 	seasonal bool
 	started  bool
 	reanchor bool
-	bins     int
+	learnt   int // bins
+	// slotBins counts the bins averaged into the first season's current
+	// slot, slotBin's.
+	slotBins int
+	slotBin  int64
 
 	// open bin being accumulated
 	bin    int64
@@ -130,9 +172,11 @@ func New(cfg Config) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	slots := int64(cfg.Season / cfg.Step)
+	bins := int64(cfg.Season / cfg.Step)
+	slots := bins / int64(cfg.BinsPerSlot)
 	return &Model{
-		cfg: cfg, step: int64(cfg.Step / time.Second), slots: slots,
+		cfg: cfg, step: int64(cfg.Step / time.Second), bins: bins, slots: slots,
+		gamma:  1 - math.Pow(1-cfg.Gamma, 1/float64(cfg.BinsPerSlot)),
 		season: make([]float32, slots), seen: make([]uint64, (slots+63)/64),
 	}, nil
 }
@@ -151,7 +195,7 @@ func (m *Model) Observe(t time.Time, v float64) {
 		return
 	case b > m.bin:
 		m.close(m.sum / float64(m.n))
-		if gap := b - m.bin - 1; gap >= m.slots {
+		if gap := b - m.bin - 1; gap >= m.bins {
 			m.reanchor = true
 		} else {
 			m.level += float64(gap) * m.trend
@@ -163,7 +207,7 @@ func (m *Model) Observe(t time.Time, v float64) {
 }
 
 func (m *Model) slot(bin int64) int64 {
-	s := bin % m.slots
+	s := floorDiv(bin, int64(m.cfg.BinsPerSlot)) % m.slots
 	if s < 0 {
 		s += m.slots
 	}
@@ -173,14 +217,14 @@ func (m *Model) slot(bin int64) int64 {
 // close learns from the finished open bin's mean y.
 func (m *Model) close(y float64) {
 	s := m.slot(m.bin)
-	m.bins++
+	m.learnt++
 	switch {
 	case !m.started:
 		m.level, m.trend, m.started = y, 0, true
 	case m.reanchor:
 		m.level, m.trend, m.reanchor = y-m.seasonAt(s), 0, false
 	default:
-		e := y - (m.level + m.trend + m.smoothSeason(s))
+		e := y - (m.level + m.trend + m.smoothSeason(m.bin))
 		m.lastErr = e
 		d := m.cfg.ErrorDecay
 		m.errVar = (1-d)*m.errVar + d*e*e
@@ -190,19 +234,25 @@ func (m *Model) close(y float64) {
 		m.level = level
 	}
 	if !m.seasonal {
-		// First season: remember the raw bin; the season reads as zero.
-		m.season[s] = float32(y)
+		// First season: remember the slot's mean bin; the season reads
+		// as zero.
+		slotBin := floorDiv(m.bin, int64(m.cfg.BinsPerSlot))
+		if !m.wasSeen(int(s)) || slotBin != m.slotBin {
+			m.season[s], m.slotBins, m.slotBin = 0, 0, slotBin
+		}
+		m.slotBins++
+		m.season[s] += float32((y - float64(m.season[s])) / float64(m.slotBins))
 		m.seen[s/64] |= 1 << (s % 64)
-		if m.bins >= int(m.slots) {
+		if m.learnt >= int(m.bins) {
 			m.startSeason()
 		}
 		return
 	}
-	m.season[s] = float32(m.cfg.Gamma*(y-m.level) + (1-m.cfg.Gamma)*float64(m.season[s]))
+	m.season[s] = float32(m.gamma*(y-m.level) + (1-m.gamma)*float64(m.season[s]))
 }
 
-// startSeason turns the first season's bins into seasonal deviations from
-// their mean, which becomes the level; slots never seen start at zero.
+// startSeason turns the first season's slot means into seasonal deviations
+// from their mean, which becomes the level; slots never seen start at zero.
 func (m *Model) startSeason() {
 	var sum float64
 	var n int
@@ -246,7 +296,7 @@ type Forecast struct {
 // Forecast predicts the bins overlapping [from, from+horizon]. ok is false
 // until Warmup bins have been learnt.
 func (m *Model) Forecast(from time.Time, horizon time.Duration) (Forecast, bool) {
-	if !m.started || m.reanchor || m.bins < m.cfg.Warmup {
+	if !m.started || m.reanchor || m.learnt < m.cfg.Warmup {
 		return Forecast{}, false
 	}
 	first := floorDiv(from.Unix(), m.step)
@@ -260,7 +310,7 @@ func (m *Model) Forecast(from time.Time, horizon time.Duration) (Forecast, bool)
 	// Bins are relative to the last closed bin (m.bin - 1).
 	for b := first; b <= last; b++ {
 		h := float64(b - (m.bin - 1))
-		p := m.level + h*m.trend + m.smoothSeason(m.slot(b))
+		p := m.level + h*m.trend + m.smoothSeason(b)
 		f.Peak = max(f.Peak, p)
 		f.Upper = max(f.Upper, p+sigma)
 	}
@@ -268,15 +318,15 @@ func (m *Model) Forecast(from time.Time, horizon time.Duration) (Forecast, bool)
 	return f, true
 }
 
-// smoothSeason is slot s's seasonal term averaged with its SeasonSmoothing
-// neighbours on either side (wrapping around the season).
-func (m *Model) smoothSeason(s int64) float64 {
+// smoothSeason is the seasonal term of bin b: the mean of the slots of the
+// bins up to SeasonSmoothing either side (wrapping around the season).
+func (m *Model) smoothSeason(b int64) float64 {
 	k := int64(m.cfg.SeasonSmoothing)
 	if k == 0 || !m.seasonal {
-		return m.seasonAt(s)
+		return m.seasonAt(m.slot(b))
 	}
 	var sum float64
-	for i := s - k; i <= s+k; i++ {
+	for i := b - k; i <= b+k; i++ {
 		sum += float64(m.season[m.slot(i)])
 	}
 	return sum / float64(2*k+1)

@@ -45,8 +45,31 @@ func TestLearnsSeason(t *testing.T) {
 	require.Less(t, m.Accuracy().MeanAbsolute, 0.2)
 }
 
+// TestLearnsDailySeasonInFiveMinuteSlots: a day's 1,440 bins share 288
+// slots, and the forecast still follows the shape between them: a morning
+// ramp from 2 to 10 over two hours, seen for three days, is forecast on the
+// fourth to within the noise-free ramp's change over a few minutes.
+func TestLearnsDailySeasonInFiveMinuteSlots(t *testing.T) {
+	daily := func(ts time.Time) float64 {
+		h := float64(ts.Unix()%86400) / 3600
+		return 2 + 8*min(max(h-8, 0), 2)/2 - 8*min(max(h-18, 0), 2)/2
+	}
+	m, err := New(DefaultConfig(24 * time.Hour))
+	require.NoError(t, err)
+	end := epoch.Add(3*24*time.Hour + 7*time.Hour)
+	for ts := epoch; ts.Before(end); ts = ts.Add(time.Minute) {
+		m.Observe(ts, daily(ts))
+	}
+	for _, ahead := range []time.Duration{30 * time.Minute, time.Hour + 30*time.Minute, 2 * time.Hour, 4 * time.Hour} {
+		at := end.Add(ahead)
+		f, ok := m.Forecast(at, 0)
+		require.True(t, ok)
+		require.InDelta(t, daily(at), f.Peak, 0.5, "%s ahead", ahead)
+	}
+}
+
 func TestFollowsTrend(t *testing.T) {
-	m, err := New(Config{Step: time.Minute, Season: time.Hour, Alpha: 0.5, Beta: 0.3, Gamma: 0, ErrorDecay: 0.1, Warmup: 5})
+	m, err := New(Config{Step: time.Minute, Season: time.Hour, Alpha: 0.5, Beta: 0.3, Gamma: 0, ErrorDecay: 0.1, Warmup: 5, BinsPerSlot: 1})
 	require.NoError(t, err)
 	ramp := func(ts time.Time) float64 { return 0.1 * ts.Sub(epoch).Minutes() }
 	end := epoch.Add(40 * time.Minute)
@@ -117,7 +140,10 @@ func TestConfigValidate(t *testing.T) {
 	base := DefaultConfig(24 * time.Hour)
 	require.NoError(t, base.Validate())
 	require.Equal(t, time.Minute, base.Step)
-	require.Equal(t, time.Hour*24*7/1440, DefaultConfig(7*24*time.Hour).Step, "at most 1440 slots")
+	require.Equal(t, 7*time.Minute, DefaultConfig(7*24*time.Hour).Step, "at most 1440 bins")
+	require.Equal(t, 2*time.Minute, DefaultConfig(25*time.Hour).Step, "whole minutes that divide the season")
+	require.Equal(t, 5, base.BinsPerSlot, "288 slots of a day")
+	require.Equal(t, 1, DefaultConfig(time.Hour).BinsPerSlot, "a slot per bin up to 288 bins")
 	cases := map[string]func(*Config){
 		"step":            func(c *Config) { c.Step = 1500 * time.Millisecond },
 		"season":          func(c *Config) { c.Season = 90 * time.Second },
@@ -125,6 +151,7 @@ func TestConfigValidate(t *testing.T) {
 		"errorDecay":      func(c *Config) { c.ErrorDecay = 0 },
 		"z":               func(c *Config) { c.Z = -1 },
 		"seasonSmoothing": func(c *Config) { c.SeasonSmoothing = 720 },
+		"binsPerSlot":     func(c *Config) { c.BinsPerSlot = 7 },
 	}
 	for name, edit := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -133,6 +160,17 @@ func TestConfigValidate(t *testing.T) {
 			_, err := New(c)
 			require.ErrorContains(t, err, name)
 		})
+	}
+}
+
+// TestDefaultConfigTakesEveryWholeMinuteSeason: ScalingPolicy validation
+// accepts any season of whole minutes and the controller builds the model
+// from DefaultConfig without another check.
+func TestDefaultConfigTakesEveryWholeMinuteSeason(t *testing.T) {
+	for minutes := 1; minutes <= 4*7*1440; minutes++ {
+		if err := DefaultConfig(time.Duration(minutes) * time.Minute).Validate(); err != nil {
+			t.Fatalf("season of %d minutes: %v", minutes, err)
+		}
 	}
 }
 
