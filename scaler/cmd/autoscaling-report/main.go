@@ -214,10 +214,12 @@ func run(tracesDir, outDir, policyPath string) error {
 			if r.Met {
 				doc.GoalMet++
 			}
+			sweep := &modelSweep{tr: tr, segs: segs, cfg: cfg, o: o, model: model, base: base,
+				done: map[float64]sweepCell{model.Z: {model.Z, r}}}
 			if len(sc.SweepZ) > 0 {
-				sr := sweepRow{Capacity: capacity, Cells: []sweepCell{{model.Z, r}}}
-				for _, z := range sc.SweepZ {
-					c, err := replayModel(tr, segs, cfg, o, model, z, base)
+				sr := sweepRow{Capacity: capacity}
+				for _, z := range append([]float64{model.Z}, sc.SweepZ...) {
+					c, err := sweep.at(z)
 					if err != nil {
 						return fmt.Errorf("%s: %w", sc.Name, err)
 					}
@@ -227,7 +229,7 @@ func run(tracesDir, outDir, policyPath string) error {
 				doc.Sweep = append(doc.Sweep, sr)
 			}
 			if slices.Contains(sc.ForesightCapacities, capacity) {
-				rows, err := foresightRows(tr, segs, cfg, o, model, base)
+				rows, err := foresightRows(sweep)
 				if err != nil {
 					return fmt.Errorf("%s: %w", sc.Name, err)
 				}
@@ -275,23 +277,42 @@ func replay(tr sim.Trace, segs []segment, cfg scaler.Config, o sim.Options, fore
 	return sum, nil
 }
 
-// replayModel replays the policy with the model's band width set to z.
-func replayModel(tr sim.Trace, segs []segment, cfg scaler.Config, o sim.Options, model predict.Config, z float64, base sim.Result) (sweepCell, error) {
+// modelSweep replays the policy with the model at band widths Z, each
+// once: the band table and the foresight table share Z = 1.
+type modelSweep struct {
+	tr    sim.Trace
+	segs  []segment
+	cfg   scaler.Config
+	o     sim.Options
+	model predict.Config
+	base  sim.Result
+	done  map[float64]sweepCell
+}
+
+// at replays the policy with the model's band width set to z.
+func (m *modelSweep) at(z float64) (sweepCell, error) {
+	if c, ok := m.done[z]; ok {
+		return c, nil
+	}
+	model, o := m.model, m.o
 	model.Z = z
 	o.Model = &model
-	r, err := replay(tr, segs, cfg, o, nil)
+	r, err := replay(m.tr, m.segs, m.cfg, o, nil)
 	if err != nil {
 		return sweepCell{}, fmt.Errorf("band width Z = %g: %w", z, err)
 	}
-	return sweepCell{z, newRow("", "", o.Capacity, base, r)}, nil
+	c := sweepCell{z, newRow("", "", o.Capacity, m.base, r)}
+	m.done[z] = c
+	return c, nil
 }
 
 // foresightRows replays the policy at the band widths foresightZ, first
 // with the model, then with smoothOracle at each of foresightSteps.
-func foresightRows(tr sim.Trace, segs []segment, cfg scaler.Config, o sim.Options, model predict.Config, base sim.Result) ([]foresightRow, error) {
+func foresightRows(sweep *modelSweep) ([]foresightRow, error) {
+	tr, segs, cfg, o, base := sweep.tr, sweep.segs, sweep.cfg, sweep.o, sweep.base
 	rows := []foresightRow{{Capacity: o.Capacity, Forecaster: "Holt-Winters model"}}
 	for _, z := range foresightZ {
-		c, err := replayModel(tr, segs, cfg, o, model, z, base)
+		c, err := sweep.at(z)
 		if err != nil {
 			return nil, err
 		}
