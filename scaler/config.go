@@ -16,6 +16,8 @@ const (
 	defaultMinReplicas    = 1
 	defaultHorizonSeconds = 300
 	defaultSeasonSeconds  = 86400
+	defaultBand           = 1.75
+	maxBand               = 5
 	maxWindowSeconds      = 3600
 	maxPeriodSeconds      = 1800
 )
@@ -100,7 +102,7 @@ func ConfigFromSpec(spec v1alpha1.ScalingPolicySpec, p Params) (Config, error) {
 		cfg.Behavior = &b
 	}
 
-	cfg.Predictive = Predictive{Mode: v1alpha1.PredictiveOff, Horizon: defaultHorizonSeconds * time.Second, Season: defaultSeasonSeconds * time.Second}
+	cfg.Predictive = Predictive{Mode: v1alpha1.PredictiveOff, Horizon: defaultHorizonSeconds * time.Second, Season: defaultSeasonSeconds * time.Second, Band: defaultBand}
 	if pr := spec.Predictive; pr != nil {
 		switch pr.Mode {
 		case "":
@@ -120,6 +122,12 @@ func ConfigFromSpec(spec v1alpha1.ScalingPolicySpec, p Params) (Config, error) {
 				bad("spec.predictive.seasonSeconds", "must be a whole number of minutes (a multiple of 60, at least 60): the forecaster learns one-minute bins, got %d", pr.SeasonSeconds)
 			}
 			cfg.Predictive.Season = time.Duration(pr.SeasonSeconds) * time.Second
+		}
+		if b := pr.BandStdDevs; b != nil {
+			cfg.Predictive.Band = b.AsApproximateFloat64()
+			if b.Sign() < 0 || cfg.Predictive.Band > maxBand {
+				bad("spec.predictive.bandStdDevs", "must be between 0 and %d standard deviations, got %s", maxBand, b.String())
+			}
 		}
 	}
 

@@ -41,7 +41,13 @@ func TestConfigFromSpecDefaults(t *testing.T) {
 	require.Equal(t, Target{Type: Utilization, Utilization: 70}, cfg.Metrics[0].Target)
 	require.Equal(t, Target{Type: Value, ValueMilli: 250}, cfg.Metrics[1].Target)
 	require.Equal(t, Target{Type: AverageValue, AverageMilli: 30000}, cfg.Metrics[2].Target)
-	require.Equal(t, Predictive{Mode: v1alpha1.PredictiveOff, Horizon: 300 * time.Second, Season: 24 * time.Hour}, cfg.Predictive)
+	require.Equal(t, Predictive{Mode: v1alpha1.PredictiveOff, Horizon: 300 * time.Second, Season: 24 * time.Hour, Band: 1.75}, cfg.Predictive)
+
+	banded := validSpec()
+	banded.Predictive = &v1alpha1.Predictive{Mode: v1alpha1.PredictiveOn, BandStdDevs: ptr(resource.MustParse("1.25"))}
+	cfg, err = ConfigFromSpec(banded, DefaultParams())
+	require.NoError(t, err)
+	require.Equal(t, 1.25, cfg.Predictive.Band, "spec.predictive.bandStdDevs")
 
 	spec := validSpec()
 	spec.MinReplicas = nil
@@ -95,6 +101,12 @@ func TestConfigFromSpecErrors(t *testing.T) {
 		{"bad mode", func(s *v1alpha1.ScalingPolicySpec) { s.Predictive = &v1alpha1.Predictive{Mode: "auto"} }, "spec.predictive.mode: must be off, shadow or on"},
 		{"short season", func(s *v1alpha1.ScalingPolicySpec) { s.Predictive = &v1alpha1.Predictive{SeasonSeconds: 30} }, "spec.predictive.seasonSeconds: must be a whole number of minutes"},
 		{"season not in whole minutes", func(s *v1alpha1.ScalingPolicySpec) { s.Predictive = &v1alpha1.Predictive{SeasonSeconds: 90} }, "spec.predictive.seasonSeconds: must be a whole number of minutes (a multiple of 60, at least 60): the forecaster learns one-minute bins, got 90"},
+		{"negative band", func(s *v1alpha1.ScalingPolicySpec) {
+			s.Predictive = &v1alpha1.Predictive{BandStdDevs: ptr(resource.MustParse("-0.5"))}
+		}, "spec.predictive.bandStdDevs: must be between 0 and 5 standard deviations, got -500m"},
+		{"band too wide", func(s *v1alpha1.ScalingPolicySpec) {
+			s.Predictive = &v1alpha1.Predictive{BandStdDevs: ptr(resource.MustParse("6"))}
+		}, "spec.predictive.bandStdDevs: must be between 0 and 5 standard deviations, got 6"},
 		{"fallback threshold", func(s *v1alpha1.ScalingPolicySpec) { s.Fallback = &v1alpha1.Fallback{Replicas: 3} }, "spec.fallback.failureThreshold: must be at least 1"},
 	}
 	for _, tc := range cases {

@@ -116,6 +116,9 @@ type Predictive struct {
 	Horizon time.Duration
 	// Season is the period of the load's cycle, e.g. 24h.
 	Season time.Duration
+	// Band is the width of the upper forecast predictive scaling acts on,
+	// in standard deviations of the forecast's one-step error.
+	Band float64
 }
 
 // Fallback applies after FailureThreshold consecutive syncs with a failed

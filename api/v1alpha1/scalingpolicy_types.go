@@ -204,6 +204,13 @@ type Predictive struct {
 	// +kubebuilder:default=86400
 	// +optional
 	SeasonSeconds int32 `json:"seasonSeconds,omitempty"`
+	// BandStdDevs is how far above its point forecast predictive scaling
+	// provisions, in standard deviations of the forecast's recent one-step
+	// error, between 0 and 5, e.g. "1.25"; defaults to 1.75. A wider band
+	// removes more SLO-violation time at more replica cost
+	// (docs/autoscaling.md measures the trade-off).
+	// +optional
+	BandStdDevs *resource.Quantity `json:"bandStdDevs,omitempty"`
 }
 
 // Fallback replicas apply after FailureThreshold consecutive metric failures.

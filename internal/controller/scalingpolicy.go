@@ -722,7 +722,7 @@ func (s *policyState) forecast(cfg scaler.Config, now time.Time) (f *scaler.Fore
 	}
 	s.takeWarm(cfg.Predictive.Season)
 	a := s.model.Accuracy()
-	out, ok := s.model.Forecast(now, cfg.Predictive.Horizon)
+	out, ok := s.model.Forecast(now, cfg.Predictive.Horizon, cfg.Predictive.Band)
 	if !ok {
 		return nil, &a, created
 	}

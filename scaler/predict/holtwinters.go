@@ -27,10 +27,11 @@
 // the level by the trend without learning; a gap of a whole season or more
 // re-anchors level and trend on the next bin.
 //
-// The upper forecast adds Z standard deviations of the one-step error
+// The upper forecast adds z standard deviations of the one-step error
 // (an exponentially weighted mean of squared errors), so that scaling on it
-// covers the noise the model cannot predict. Everything is pure: no clock,
-// the caller passes timestamps.
+// covers the noise the model cannot predict; z is the caller's, since it
+// trades cost for violations and does not change what the model learns.
+// Everything is pure: no clock, the caller passes timestamps.
 package predict
 
 import (
@@ -48,8 +49,6 @@ type Config struct {
 	// Alpha, Beta and Gamma are the smoothing factors of level, trend and
 	// season, each in [0, 1].
 	Alpha, Beta, Gamma float64
-	// Z is the upper band's width in one-step error standard deviations.
-	Z float64
 	// ErrorDecay is the weight of the newest squared error in the error
 	// variance estimate, in (0, 1].
 	ErrorDecay float64
@@ -76,9 +75,8 @@ const maxSlots = 288
 // each for a day). The level moves
 // slowly (α = 0.1) because one-minute bins are mostly noise around the
 // season's shape, the trend slower still; the seasonal slots are read
-// through a moving average 1/96 of the season wide (15 minutes of a day)
-// and the band is Z = 1.75 one-step error deviations. These values were
-// chosen on the traces of docs/autoscaling.md, which shows the trade-off.
+// through a moving average 1/96 of the season wide (15 minutes of a day).
+// These values were chosen on the traces of docs/autoscaling.md.
 func DefaultConfig(season time.Duration) Config {
 	step := time.Minute
 	if minutes := season / time.Minute; season%time.Minute == 0 && minutes > 1440 {
@@ -92,7 +90,7 @@ func DefaultConfig(season time.Duration) Config {
 	return Config{
 		Step: step, Season: season,
 		Alpha: 0.1, Beta: 0.01, Gamma: 0.2,
-		Z: 1.75, ErrorDecay: 0.02, Warmup: 30,
+		ErrorDecay: 0.02, Warmup: 30,
 		SeasonSmoothing: bins / 192,
 		BinsPerSlot:     binsPerSlot(bins),
 	}
@@ -119,8 +117,8 @@ func (c Config) Validate() error {
 		return errors.New("predict: alpha, beta and gamma must be in [0, 1]")
 	case c.ErrorDecay <= 0 || c.ErrorDecay > 1:
 		return fmt.Errorf("predict: errorDecay must be in (0, 1], got %v", c.ErrorDecay)
-	case c.Z < 0 || c.Warmup < 0:
-		return errors.New("predict: z and warmup must not be negative")
+	case c.Warmup < 0:
+		return errors.New("predict: warmup must not be negative")
 	case c.SeasonSmoothing < 0 || int64(2*c.SeasonSmoothing+1) > int64(c.Season/c.Step):
 		return fmt.Errorf("predict: seasonSmoothing must be between 0 and half the season's bins, got %d", c.SeasonSmoothing)
 	case c.BinsPerSlot < 1 || int64(c.Season/c.Step)%int64(c.BinsPerSlot) != 0:
@@ -288,14 +286,15 @@ func (m *Model) seasonAt(s int64) float64 {
 type Forecast struct {
 	// Peak is the highest point forecast over the horizon.
 	Peak float64
-	// Upper is the highest upper forecast (point + Z·σ) over the horizon;
+	// Upper is the highest upper forecast (point + z·σ) over the horizon;
 	// predictive scaling acts on it.
 	Upper float64
 }
 
-// Forecast predicts the bins overlapping [from, from+horizon]. ok is false
-// until Warmup bins have been learnt.
-func (m *Model) Forecast(from time.Time, horizon time.Duration) (Forecast, bool) {
+// Forecast predicts the bins overlapping [from, from+horizon], with an upper
+// band z one-step error deviations wide. ok is false until Warmup bins have
+// been learnt.
+func (m *Model) Forecast(from time.Time, horizon time.Duration, z float64) (Forecast, bool) {
 	if !m.started || m.reanchor || m.learnt < m.cfg.Warmup {
 		return Forecast{}, false
 	}
@@ -305,7 +304,7 @@ func (m *Model) Forecast(from time.Time, horizon time.Duration) (Forecast, bool)
 		first = m.bin
 	}
 	last = max(last, first)
-	sigma := m.cfg.Z * math.Sqrt(m.errVar)
+	sigma := z * math.Sqrt(m.errVar)
 	f := Forecast{Peak: math.Inf(-1), Upper: math.Inf(-1)}
 	// Bins are relative to the last closed bin (m.bin - 1).
 	for b := first; b <= last; b++ {

@@ -33,12 +33,12 @@ func TestLearnsSeason(t *testing.T) {
 	// Predict the rising quarter, 15 min ahead, without seeing it.
 	for _, ahead := range []time.Duration{5 * time.Minute, 15 * time.Minute, 30 * time.Minute} {
 		at := end.Add(ahead)
-		f, ok := m.Forecast(at, 0)
+		f, ok := m.Forecast(at, 0, 1.75)
 		require.True(t, ok)
 		require.InDelta(t, hourly(at), f.Peak, 0.3, "%s ahead", ahead)
 	}
 	// The peak over a horizon finds the maximum of the cycle.
-	f, ok := m.Forecast(end, time.Hour)
+	f, ok := m.Forecast(end, time.Hour, 1.75)
 	require.True(t, ok)
 	require.InDelta(t, 10, f.Peak, 0.3)
 	require.GreaterOrEqual(t, f.Upper, f.Peak)
@@ -62,7 +62,7 @@ func TestLearnsDailySeasonInFiveMinuteSlots(t *testing.T) {
 	}
 	for _, ahead := range []time.Duration{30 * time.Minute, time.Hour + 30*time.Minute, 2 * time.Hour, 4 * time.Hour} {
 		at := end.Add(ahead)
-		f, ok := m.Forecast(at, 0)
+		f, ok := m.Forecast(at, 0, 1.75)
 		require.True(t, ok)
 		require.InDelta(t, daily(at), f.Peak, 0.5, "%s ahead", ahead)
 	}
@@ -76,7 +76,7 @@ func TestFollowsTrend(t *testing.T) {
 	for ts := epoch; ts.Before(end); ts = ts.Add(time.Minute) {
 		m.Observe(ts, ramp(ts))
 	}
-	f, ok := m.Forecast(end, 10*time.Minute)
+	f, ok := m.Forecast(end, 10*time.Minute, 1.75)
 	require.True(t, ok)
 	require.InDelta(t, ramp(end.Add(10*time.Minute)), f.Peak, 0.2, "linear trend extrapolated")
 }
@@ -86,24 +86,24 @@ func TestWarmupAndGap(t *testing.T) {
 	for i := range 10 {
 		m.Observe(epoch.Add(time.Duration(i)*time.Minute), 5)
 	}
-	_, ok := m.Forecast(epoch.Add(10*time.Minute), time.Minute)
+	_, ok := m.Forecast(epoch.Add(10*time.Minute), time.Minute, 1.75)
 	require.False(t, ok, "no forecast before warm-up")
 
 	for i := 10; i < 60; i++ {
 		m.Observe(epoch.Add(time.Duration(i)*time.Minute), 5)
 	}
-	f, ok := m.Forecast(epoch.Add(time.Hour), time.Minute)
+	f, ok := m.Forecast(epoch.Add(time.Hour), time.Minute, 1.75)
 	require.True(t, ok)
 	require.InDelta(t, 5, f.Peak, 1e-9)
 
 	// A gap longer than a season re-anchors on the next full bin.
 	later := epoch.Add(5 * time.Hour)
 	m.Observe(later, 50)
-	_, ok = m.Forecast(later, time.Minute)
+	_, ok = m.Forecast(later, time.Minute, 1.75)
 	require.False(t, ok, "after a gap of a season there is no forecast until the next bin closes")
 	m.Observe(later.Add(time.Minute), 50)
 	m.Observe(later.Add(2*time.Minute), 50)
-	f, ok = m.Forecast(later.Add(2*time.Minute), time.Minute)
+	f, ok = m.Forecast(later.Add(2*time.Minute), time.Minute, 1.75)
 	require.True(t, ok)
 	require.InDelta(t, 50, f.Peak, 5, "level re-anchored near the new load instead of decaying from 5")
 
@@ -114,26 +114,46 @@ func TestWarmupAndGap(t *testing.T) {
 }
 
 func TestUpperBandCoversNoise(t *testing.T) {
-	m := hourModel(t)
-	r := rand.New(rand.NewPCG(1, 2))
-	end := epoch.Add(6 * time.Hour)
-	for ts := epoch; ts.Before(end); ts = ts.Add(time.Minute) {
-		m.Observe(ts, hourly(ts)+r.NormFloat64())
-	}
-	covered, total := 0, 0
-	for ts := end; ts.Before(end.Add(time.Hour)); ts = ts.Add(time.Minute) {
-		f, ok := m.Forecast(ts, 0)
-		require.True(t, ok)
-		y := hourly(ts) + r.NormFloat64()
-		if y <= f.Upper {
-			covered++
+	// The share of noisy bins at or under the upper forecast, one step
+	// ahead, for a band z deviations wide.
+	coverage := func(z float64) float64 {
+		m := hourModel(t)
+		r := rand.New(rand.NewPCG(1, 2))
+		end := epoch.Add(6 * time.Hour)
+		for ts := epoch; ts.Before(end); ts = ts.Add(time.Minute) {
+			m.Observe(ts, hourly(ts)+r.NormFloat64())
 		}
-		total++
-		m.Observe(ts, y)
+		covered, total := 0, 0
+		for ts := end; ts.Before(end.Add(2 * time.Hour)); ts = ts.Add(time.Minute) {
+			f, ok := m.Forecast(ts, 0, z)
+			require.True(t, ok)
+			y := hourly(ts) + r.NormFloat64()
+			if y <= f.Upper {
+				covered++
+			}
+			total++
+			m.Observe(ts, y)
+		}
+		require.InDelta(t, 1, m.Accuracy().RMS, 0.5)
+		return float64(covered) / float64(total)
 	}
-	// Z=2 on a Gaussian error covers about 97.7%; allow for estimation error.
-	require.GreaterOrEqual(t, float64(covered)/float64(total), 0.9)
-	require.InDelta(t, 1, m.Accuracy().RMS, 0.5)
+	// On a Gaussian error z = 0 covers half, 1.75 about 96 %, 3 all but
+	// 0.1 %; the bounds allow for the estimated σ.
+	cases := []struct {
+		name     string
+		z        float64
+		min, max float64
+	}{
+		{"no band: the point forecast", 0, 0.3, 0.7},
+		{"the default band", 1.75, 0.9, 1},
+		{"a wide band", 3, 0.97, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := coverage(tc.z)
+			require.True(t, got >= tc.min && got <= tc.max, "coverage %v, want [%v, %v]", got, tc.min, tc.max)
+		})
+	}
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -149,7 +169,7 @@ func TestConfigValidate(t *testing.T) {
 		"season":          func(c *Config) { c.Season = 90 * time.Second },
 		"alpha":           func(c *Config) { c.Alpha = 1.5 },
 		"errorDecay":      func(c *Config) { c.ErrorDecay = 0 },
-		"z":               func(c *Config) { c.Z = -1 },
+		"warmup":          func(c *Config) { c.Warmup = -1 },
 		"seasonSmoothing": func(c *Config) { c.SeasonSmoothing = 720 },
 		"binsPerSlot":     func(c *Config) { c.BinsPerSlot = 7 },
 	}
@@ -191,7 +211,7 @@ func TestSeasonSmoothing(t *testing.T) {
 		}
 		var sum float64
 		for ts := end; ts.Before(end.Add(time.Hour)); ts = ts.Add(time.Minute) {
-			f, ok := m.Forecast(ts, 0)
+			f, ok := m.Forecast(ts, 0, 1.75)
 			require.True(t, ok)
 			sum += (f.Peak - hourly(ts)) * (f.Peak - hourly(ts))
 		}
@@ -280,7 +300,7 @@ func TestFirstSeasonBins(t *testing.T) {
 					m.Observe(epoch.Add(time.Duration(i)*time.Minute), 5)
 				}
 			}
-			f, ok := m.Forecast(epoch.Add(tc.at), 20*time.Minute)
+			f, ok := m.Forecast(epoch.Add(tc.at), 20*time.Minute, 1.75)
 			require.True(t, ok)
 			require.InDelta(t, 5, f.Peak, 1e-6)
 		})

@@ -30,10 +30,6 @@ type Options struct {
 	MetricWindow time.Duration
 	// Observe, when set, is called once per simulated second.
 	Observe func(Point)
-	// Model, when set, replaces the forecaster's configuration
-	// (predict.DefaultConfig of the policy's season), e.g. to measure
-	// another band width.
-	Model *predict.Config
 	// Forecaster, when set, replaces the Holt-Winters model, e.g. with an
 	// oracle that knows the future, to measure what forecasting can win.
 	Forecaster Forecaster
@@ -43,7 +39,7 @@ type Options struct {
 // controller; *predict.Model is one.
 type Forecaster interface {
 	Observe(t time.Time, demand float64)
-	Forecast(from time.Time, horizon time.Duration) (predict.Forecast, bool)
+	Forecast(from time.Time, horizon time.Duration, band float64) (predict.Forecast, bool)
 }
 
 // DefaultOptions are the HPA's 15 s sync and a 30 s metrics window, with a
@@ -129,11 +125,7 @@ func Run(tr Trace, cfg scaler.Config, opt Options) (Result, error) {
 	case opt.Forecaster != nil:
 		s.model = opt.Forecaster
 	default:
-		mc := predict.DefaultConfig(cfg.Predictive.Season)
-		if opt.Model != nil {
-			mc = *opt.Model
-		}
-		m, err := predict.New(mc)
+		m, err := predict.New(predict.DefaultConfig(cfg.Predictive.Season))
 		if err != nil {
 			return Result{}, fmt.Errorf("spec.predictive.seasonSeconds: %w", err)
 		}
@@ -263,7 +255,7 @@ func (s *state) sync(t int64, res *Result) {
 	current := int32(len(s.readyAt))
 	in := scaler.Input{Config: s.cfg, SpecReplicas: current, StatusReplicas: current, Pods: s.pods, Results: s.results, History: s.history}
 	if s.model != nil {
-		if f, ok := s.model.Forecast(now, s.cfg.Predictive.Horizon); ok {
+		if f, ok := s.model.Forecast(now, s.cfg.Predictive.Horizon, s.cfg.Predictive.Band); ok {
 			in.Forecast = &scaler.Forecast{PeakDemand: f.Upper}
 		}
 	}

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func cpuConfig(minR, maxR int32, mode v1alpha1.PredictiveMode) scaler.Config {
 		MinReplicas: minR, MaxReplicas: maxR,
 		Metrics:    []scaler.MetricSpec{{Name: "cpu", Kind: scaler.KindResource, Resource: "cpu", Target: scaler.Target{Type: scaler.Utilization, Utilization: 70}}},
 		Params:     scaler.DefaultParams(),
-		Predictive: scaler.Predictive{Mode: mode, Horizon: 5 * time.Minute, Season: time.Hour},
+		Predictive: scaler.Predictive{Mode: mode, Horizon: 5 * time.Minute, Season: time.Hour, Band: 1.75},
 	}
 }
 
@@ -99,6 +100,30 @@ func TestPredictiveBeatsReactiveOnACycle(t *testing.T) {
 	require.NoError(t, err)
 	shadow.ForecastSyncs = base.ForecastSyncs
 	require.Equal(t, base, shadow, "shadow mode changes nothing")
+}
+
+// TestBandTradesCostForViolations replays a load whose minutes are noisy
+// around an hourly cycle: a wider band (spec.predictive.bandStdDevs) runs
+// more replica-seconds and has fewer violation seconds.
+func TestBandTradesCostForViolations(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	noise := make([]float64, 8*60)
+	for i := range noise {
+		noise[i] = r.NormFloat64()
+	}
+	tr := series(8*3600, func(s int) float64 {
+		return 10 + 4*math.Sin(2*math.Pi*float64(s%3600)/3600) + 1.5*noise[s/60]
+	})
+	run := func(band float64) Result {
+		cfg := cpuConfig(2, 40, v1alpha1.PredictiveOn)
+		cfg.Predictive.Band = band
+		res, err := Run(tr, cfg, DefaultOptions())
+		require.NoError(t, err)
+		return res
+	}
+	narrow, wide := run(0), run(2.5)
+	require.Greater(t, wide.ReplicaSeconds, narrow.ReplicaSeconds)
+	require.Less(t, wide.ViolationSeconds, narrow.ViolationSeconds/2, "narrow %+v wide %+v", narrow, wide)
 }
 
 func TestRunRejectsBadOptions(t *testing.T) {

@@ -170,7 +170,7 @@ func run(tracesDir, outDir, policyPath string) error {
 	opt := sim.DefaultOptions()
 	model := predict.DefaultConfig(cfg.Predictive.Season)
 	doc := docData{Policy: policyPath, Startup: opt.Startup, Sync: opt.Sync, Window: opt.MetricWindow, PolicyYAML: strings.TrimSpace(string(data)),
-		Horizon: cfg.Predictive.Horizon, DefaultZ: model.Z, Model: model, ForesightZ: foresightZ}
+		Horizon: cfg.Predictive.Horizon, DefaultZ: cfg.Predictive.Band, Model: model, ForesightZ: foresightZ}
 	if err := os.MkdirAll(filepath.Join(outDir, "img"), 0o755); err != nil {
 		return err
 	}
@@ -214,11 +214,11 @@ func run(tracesDir, outDir, policyPath string) error {
 			if r.Met {
 				doc.GoalMet++
 			}
-			sweep := &modelSweep{tr: tr, segs: segs, cfg: cfg, o: o, model: model, base: base,
-				done: map[float64]sweepCell{model.Z: {model.Z, r}}}
+			sweep := &modelSweep{tr: tr, segs: segs, cfg: cfg, o: o, base: base,
+				done: map[float64]sweepCell{cfg.Predictive.Band: {cfg.Predictive.Band, r}}}
 			if len(sc.SweepZ) > 0 {
 				sr := sweepRow{Capacity: capacity}
-				for _, z := range append([]float64{model.Z}, sc.SweepZ...) {
+				for _, z := range append([]float64{cfg.Predictive.Band}, sc.SweepZ...) {
 					c, err := sweep.at(z)
 					if err != nil {
 						return fmt.Errorf("%s: %w", sc.Name, err)
@@ -280,28 +280,25 @@ func replay(tr sim.Trace, segs []segment, cfg scaler.Config, o sim.Options, fore
 // modelSweep replays the policy with the model at band widths Z, each
 // once: the band table and the foresight table share Z = 1.
 type modelSweep struct {
-	tr    sim.Trace
-	segs  []segment
-	cfg   scaler.Config
-	o     sim.Options
-	model predict.Config
-	base  sim.Result
-	done  map[float64]sweepCell
+	tr   sim.Trace
+	segs []segment
+	cfg  scaler.Config
+	o    sim.Options
+	base sim.Result
+	done map[float64]sweepCell
 }
 
-// at replays the policy with the model's band width set to z.
+// at replays the policy with its band (spec.predictive.bandStdDevs) set
+// to z.
 func (m *modelSweep) at(z float64) (sweepCell, error) {
 	if c, ok := m.done[z]; ok {
 		return c, nil
 	}
-	model, o := m.model, m.o
-	model.Z = z
-	o.Model = &model
-	r, err := replay(m.tr, m.segs, m.cfg, o, nil)
+	r, err := replay(m.tr, m.segs, withBand(m.cfg, z), m.o, nil)
 	if err != nil {
 		return sweepCell{}, fmt.Errorf("band width Z = %g: %w", z, err)
 	}
-	c := sweepCell{z, newRow("", "", o.Capacity, m.base, r)}
+	c := sweepCell{z, newRow("", "", m.o.Capacity, m.base, r)}
 	m.done[z] = c
 	return c, nil
 }
@@ -321,8 +318,8 @@ func foresightRows(sweep *modelSweep) ([]foresightRow, error) {
 	for _, ahead := range foresightSteps {
 		fr := foresightRow{Capacity: o.Capacity, Forecaster: foresightLabel(ahead)}
 		for _, z := range foresightZ {
-			r, err := replay(tr, segs, cfg, o, func(slice sim.Trace) sim.Forecaster {
-				return newSmoothOracle(slice, o.Capacity, z, oracleHalfWindow, ahead)
+			r, err := replay(tr, segs, withBand(cfg, z), o, func(slice sim.Trace) sim.Forecaster {
+				return newSmoothOracle(slice, o.Capacity, oracleHalfWindow, ahead)
 			})
 			if err != nil {
 				return nil, fmt.Errorf("oracle %s, Z = %g: %w", fr.Forecaster, z, err)
@@ -332,6 +329,11 @@ func foresightRows(sweep *modelSweep) ([]foresightRow, error) {
 		rows = append(rows, fr)
 	}
 	return rows, nil
+}
+
+func withBand(cfg scaler.Config, z float64) scaler.Config {
+	cfg.Predictive.Band = z
+	return cfg
 }
 
 func foresightLabel(ahead int) string {

@@ -109,8 +109,8 @@ func TestSmoothOracle(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			o := newSmoothOracle(tr, 2, tc.z, 2, tc.ahead)
-			f, ok := o.Forecast(time.Unix(tc.from, 0), tc.horizon)
+			o := newSmoothOracle(tr, 2, 2, tc.ahead)
+			f, ok := o.Forecast(time.Unix(tc.from, 0), tc.horizon, tc.z)
 			require.Equal(t, tc.ok, ok)
 			require.InDelta(t, tc.wantUpper, f.Upper, 0.01)
 		})

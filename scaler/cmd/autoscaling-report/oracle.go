@@ -16,7 +16,7 @@ const oracleHalfWindow = 7
 // number of steps past the current one (its foresight). Its point forecast
 // for a step is the trace's moving average over 2·half+1 steps, centred on
 // that step when the foresight reaches far enough and otherwise ending at
-// the last step it may know. Its band is Z times the root-mean-square of
+// the last step it may know. Its band is the policy's Z times the root-mean-square of
 // its own errors over the past hour: the departures of each step from the
 // point it would have forecast for that step when it was current.
 //
@@ -32,19 +32,19 @@ type smoothOracle struct {
 	rps         []float64
 	prefix      []float64 // prefix[i] = sum of rps[:i]
 	sigma       []float64 // per step, in rps
-	capacity, z float64
+	capacity    float64
 	half, ahead int
 }
 
 // newSmoothOracle builds the oracle; ahead is the foresight in trace steps,
 // or a negative number for unlimited foresight.
-func newSmoothOracle(tr sim.Trace, capacity, z float64, half, ahead int) *smoothOracle {
+func newSmoothOracle(tr sim.Trace, capacity float64, half, ahead int) *smoothOracle {
 	n := len(tr.RPS)
 	if ahead < 0 {
 		ahead = n
 	}
 	o := &smoothOracle{start: tr.Start, step: tr.Step, rps: tr.RPS, prefix: make([]float64, n+1), sigma: make([]float64, n),
-		capacity: capacity, z: z, half: half, ahead: ahead}
+		capacity: capacity, half: half, ahead: ahead}
 	for i, x := range tr.RPS {
 		o.prefix[i+1] = o.prefix[i] + x
 	}
@@ -81,7 +81,7 @@ func (o *smoothOracle) point(i, current int) float64 {
 func (o *smoothOracle) Observe(time.Time, float64) {}
 
 // Forecast implements sim.Forecaster, in replicas at target.
-func (o *smoothOracle) Forecast(from time.Time, horizon time.Duration) (predict.Forecast, bool) {
+func (o *smoothOracle) Forecast(from time.Time, horizon time.Duration, z float64) (predict.Forecast, bool) {
 	first := int((from.Unix() - o.start) / o.step)
 	last := min(int((from.Add(horizon).Unix()-o.start)/o.step), len(o.rps)-1)
 	if first < 0 || first >= len(o.rps) {
@@ -91,7 +91,7 @@ func (o *smoothOracle) Forecast(from time.Time, horizon time.Duration) (predict.
 	for i := first; i <= last; i++ {
 		p := o.point(i, first)
 		f.Peak = max(f.Peak, p/o.capacity)
-		f.Upper = max(f.Upper, (p+o.z*o.sigma[first])/o.capacity)
+		f.Upper = max(f.Upper, (p+z*o.sigma[first])/o.capacity)
 	}
 	return f, true
 }
