@@ -20,12 +20,11 @@
 //
 // Observations arrive with timestamps at any rate; each bin's mean is one
 // sample y_t. During the first season the model is Holt's (level and trend,
-// no season) and remembers each slot's mean; when the first season is
+// no season) and remembers each slot's mean bin; when the first season is
 // complete the seasonal slots start as each slot's deviation from that
-// season's mean
-// (a seasonal-naive start), afterwards smoothed with γ. Skipped bins advance
-// the level by the trend without learning; a gap of a whole season or more
-// re-anchors level and trend on the next bin.
+// season's mean (a seasonal-naive start), afterwards smoothed with γ_bin.
+// Skipped bins advance the level by the trend without learning; a gap of a
+// whole season or more re-anchors level and trend on the next bin.
 //
 // The upper forecast adds z standard deviations of the one-step error
 // (an exponentially weighted mean of squared errors), so that scaling on it

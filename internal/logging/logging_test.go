@@ -1,0 +1,49 @@
+package logging
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestLeaseReleasedOnStopIsNotAnError logs through the logger New gives
+// controller-runtime and klog, as the manager does, and reads the JSON
+// lines back.
+func TestLeaseReleasedOnStopIsNotAnError(t *testing.T) {
+	cases := []struct {
+		name      string
+		level     string
+		msg       string
+		err       error
+		wantLevel string // "" when nothing is written
+	}{
+		{"the Lease released on a graceful stop is Info", "info", "error received after stop sequence was engaged", errors.New("leader election lost"), "INFO"},
+		{"and is not written when only errors are", "error", "error received after stop sequence was engaged", errors.New("leader election lost"), ""},
+		{"another error after the stop stays an error", "info", "error received after stop sequence was engaged", errors.New("informer sync failed"), "ERROR"},
+		{"leader election lost while running stays an error", "info", "problem running manager", errors.New("leader election lost"), "ERROR"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			var lvl slog.Level
+			require.NoError(t, lvl.UnmarshalText([]byte(tc.level)))
+			libraryLogger(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: lvl})).
+				WithName("manager").WithValues("controller", "x").Error(tc.err, tc.msg)
+			if tc.wantLevel == "" {
+				require.Empty(t, out.String())
+				return
+			}
+			var rec map[string]any
+			require.NoError(t, json.Unmarshal([]byte(strings.TrimSpace(out.String())), &rec), out.String())
+			require.Equal(t, tc.wantLevel, rec["level"])
+			require.Equal(t, tc.msg, rec["msg"])
+			require.Equal(t, tc.err.Error(), rec["err"])
+			require.Equal(t, "x", rec["controller"], "attributes added before the record are kept")
+		})
+	}
+}
