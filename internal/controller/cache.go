@@ -39,14 +39,15 @@ func TrimScalingPolicy(obj any) (any, error) {
 
 // TrimDeployment, the cache's transform of Deployments, drops what no
 // cached read uses: managedFields everywhere, and from every Deployment but
-// a Release's variants the pod template and kubectl's last-applied copy.
-// The template is more than half of a cached Deployment, and the cache
-// holds every Deployment of the cluster while ScalingPolicies read only
-// replicas, selector and status. What does read templates reads whole
-// objects: the Release controller gets its target from the API server
-// (ReleaseReconciler.Targets) and keeps its variants, which it updates,
-// whole in the cache. Nothing writes a trimmed Deployment back: replicas
-// change through the scale subresource.
+// a Release's variants the pod template, the rollout strategy, the
+// annotations (kubectl's last-applied copy among them) and the status
+// conditions. The template is more than half of a cached Deployment, and
+// the cache holds every Deployment of the cluster while ScalingPolicies
+// read only identity, labels, replicas, selector and status.replicas. What
+// does read the rest reads whole objects: the Release controller gets its
+// target from the API server (ReleaseReconciler.Targets) and keeps its
+// variants, which it updates, whole in the cache. Nothing writes a trimmed
+// Deployment back: replicas change through the scale subresource.
 func TrimDeployment(obj any) (any, error) {
 	d, ok := obj.(*appsv1.Deployment)
 	if !ok {
@@ -57,6 +58,8 @@ func TrimDeployment(obj any) (any, error) {
 		return d, nil
 	}
 	d.Spec.Template = corev1.PodTemplateSpec{}
-	delete(d.Annotations, lastAppliedAnnotation)
+	d.Spec.Strategy = appsv1.DeploymentStrategy{}
+	d.Annotations = nil
+	d.Status.Conditions = nil
 	return d, nil
 }

@@ -24,9 +24,11 @@ func TestTrimDeployment(t *testing.T) {
 				},
 				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
 			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+				Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType},
 				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
 					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.invalid/web:2"}}}}},
-			Status: appsv1.DeploymentStatus{Replicas: 3, ReadyReplicas: 3},
+			Status: appsv1.DeploymentStatus{Replicas: 3, ReadyReplicas: 3, Conditions: []appsv1.DeploymentCondition{
+				{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable", Message: "Deployment has minimum availability."}}},
 		}
 	}
 	for _, tc := range []struct {
@@ -35,12 +37,14 @@ func TestTrimDeployment(t *testing.T) {
 		want func(*appsv1.Deployment) // the trimmed object, made from a copy of in
 	}{
 		{
-			name: "a user's Deployment keeps replicas, selector, status and its own annotations",
+			name: "a user's Deployment keeps identity, labels, replicas, selector and status counts",
 			in:   deployment(map[string]string{"app": "web"}),
 			want: func(d *appsv1.Deployment) {
 				d.ManagedFields = nil
 				d.Spec.Template = corev1.PodTemplateSpec{}
-				delete(d.Annotations, "kubectl.kubernetes.io/last-applied-configuration")
+				d.Spec.Strategy = appsv1.DeploymentStrategy{}
+				d.Annotations = nil
+				d.Status.Conditions = nil
 			},
 		},
 		{
