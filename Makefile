@@ -51,10 +51,11 @@ bench-judge: ## Judge speed: 1,000 metrics x 1,000+1,000 samples, against a Kaye
 judge-accuracy: ## Regenerate docs/judge-accuracy.md (false-fail rate and power; several minutes).
 	$(GO) run ./analyzer/cmd/judge-accuracy -out docs/judge-accuracy.md
 
-bench-scaling: testenv ## Scaling over 1,000 and 10,000 ScalingPolicies (and 10,000 in a 300 MiB container, reactive and predictive) against the real API server and Prometheus: cycles in-process (heap), then the built `trimtab controller` as a process for 6 minutes of cycles each (resident memory) (~55 min).
+bench-scaling: testenv ## Scaling over 1,000 and 10,000 ScalingPolicies (and 10,000 in a 300 MiB container, reactive and predictive) against the real API server and Prometheus: cycles in-process (heap), then the built `trimtab controller` as a process for 6 minutes of cycles each (resident memory), and the forecast models' warm start from history after a restart (~60 min).
 	$(GO) test ./internal/controller/ -run '^$$' -bench 'ScalingCycle' -benchtime 3x -timeout 60m
 	# The process benchmark's run is paced by the child's clock, not b.N: 1x, or Go runs it twice.
 	$(GO) test ./internal/controller/ -run '^$$' -bench 'ScalingControllerProcess' -benchtime 1x -timeout 60m
+	$(GO) test ./internal/controller/ -run '^$$' -bench 'ForecastWarmStart' -benchtime 1x -timeout 20m
 
 rollback-bench: ## Time to rollback, trimtab vs Flagger's rule, by simulation (writes docs/performance.md; several minutes).
 	$(GO) run ./scaler/release/cmd/rollback-bench -out docs/performance.md -trials 300 -aa-trials 300

@@ -195,46 +195,8 @@ func benchScalingCycle(b *testing.B, v scalingBenchVariant) {
 	world := startBenchWorld(ctx, b, v, "bench-"+v.slug())
 	exp, prom := world.exp, world.prom
 
-	// As internal/manager configures the production cache.
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme: kube.NewScheme(), Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Cache:      controller.CacheOptions(nil),
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	reg := promclient.NewRegistry()
-	metrics, err := controller.NewMetrics(reg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	wire := &countingTransport{next: &http.Transport{MaxIdleConnsPerHost: 4}}
-	pods, err := kube.AddLeanPodCache(mgr, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	coll, err := providers.NewCollector(providers.Config{Kube: mgr.GetClient(), Pods: pods, HTTPClient: &http.Client{Transport: wire},
-		PrometheusURL: prom.URL, Metrics: collector.NewMetrics(reg)}, collector.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	// Each cycle asks about a new 15 s step, as production cycles do, so no
-	// answer comes from the provider's per-step cache. The provider
-	// truncates the time to its step, so the clock runs one step ahead of
-	// the wall clock: the truncated time is never before Prometheus's
-	// latest scrape, and Prometheus answers from that scrape.
-	var clock atomic.Int64
-	step := int64(controller.DefaultScalingSyncPeriod)
-	tick := func() { clock.Store(max(time.Now().UnixNano()+step, clock.Load()+step)) }
-	tick()
-	sp := &controller.ScalingPolicyController{
-		Client: mgr.GetClient(), Pods: pods, Events: mgr.GetEventRecorder("bench"), Metrics: metrics, Collector: coll,
-		Now: func() time.Time { return time.Unix(0, clock.Load()) },
-		// Start runs its first cycle at once; the benchmark runs the others.
-		SyncPeriod: time.Hour, MetricInterval: controller.DefaultScalingMetricInterval,
-		Params: scaler.DefaultParams(), Log: slog.New(slog.DiscardHandler),
-	}
+	bc := newBenchController(b, prom.URL, nil)
+	mgr, sp, reg, wire, tick := bc.mgr, bc.sp, bc.reg, bc.wire, bc.tick
 
 	if containerLimit > 0 {
 		limit := manager.SoftMemoryLimit(containerLimit)
@@ -299,6 +261,66 @@ func benchScalingCycle(b *testing.B, v scalingBenchVariant) {
 }
 
 // gcCPUSeconds is the CPU time the garbage collector has used so far.
+// benchController is the ScalingPolicy controller of an in-process
+// benchmark, built as internal/manager builds it, with its manager
+// not yet started.
+type benchController struct {
+	mgr  ctrl.Manager
+	sp   *controller.ScalingPolicyController
+	reg  *promclient.Registry
+	wire *countingTransport // requests to the metrics' Prometheus
+	// tick moves the controller's clock to the next 15 s step.
+	tick func()
+}
+
+// newBenchController builds the controller against the metrics'
+// Prometheus at promURL and, when set, a history provider
+// (--predictive.history-url).
+func newBenchController(b *testing.B, promURL string, history controller.Collector) *benchController {
+	b.Helper()
+	// As internal/manager configures the production cache.
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme: kube.NewScheme(), Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Cache:      controller.CacheOptions(nil),
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg := promclient.NewRegistry()
+	metrics, err := controller.NewMetrics(reg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	wire := &countingTransport{next: &http.Transport{MaxIdleConnsPerHost: 4}}
+	pods, err := kube.AddLeanPodCache(mgr, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	coll, err := providers.NewCollector(providers.Config{Kube: mgr.GetClient(), Pods: pods, HTTPClient: &http.Client{Transport: wire},
+		PrometheusURL: promURL, Metrics: collector.NewMetrics(reg)}, collector.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Each cycle asks about a new 15 s step, as production cycles do, so no
+	// answer comes from the provider's per-step cache. The provider
+	// truncates the time to its step, so the clock runs one step ahead of
+	// the wall clock: the truncated time is never before Prometheus's
+	// latest scrape, and Prometheus answers from that scrape.
+	var clock atomic.Int64
+	step := int64(controller.DefaultScalingSyncPeriod)
+	tick := func() { clock.Store(max(time.Now().UnixNano()+step, clock.Load()+step)) }
+	tick()
+	sp := &controller.ScalingPolicyController{
+		Client: mgr.GetClient(), Pods: pods, Events: mgr.GetEventRecorder("bench"), Metrics: metrics, Collector: coll,
+		Now: func() time.Time { return time.Unix(0, clock.Load()) },
+		// Start runs its first cycle at once; the benchmark runs the others.
+		SyncPeriod: time.Hour, MetricInterval: controller.DefaultScalingMetricInterval,
+		Params: scaler.DefaultParams(), Log: slog.New(slog.DiscardHandler), History: history,
+	}
+	return &benchController{mgr: mgr, sp: sp, reg: reg, wire: wire, tick: tick}
+}
+
 func gcCPUSeconds() float64 {
 	sample := []rtmetrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
 	rtmetrics.Read(sample)
