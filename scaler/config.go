@@ -17,6 +17,7 @@ const (
 	defaultHorizonSeconds = 300
 	defaultSeasonSeconds  = 86400
 	defaultBand           = 1.75
+	maxSyncPeriodSeconds  = 600
 	maxBand               = 5
 	maxWindowSeconds      = 3600
 	maxPeriodSeconds      = 1800
@@ -129,6 +130,13 @@ func ConfigFromSpec(spec v1alpha1.ScalingPolicySpec, p Params) (Config, error) {
 				bad("spec.predictive.bandStdDevs", "must be between 0 and %d standard deviations, got %s", maxBand, b.String())
 			}
 		}
+	}
+
+	if p := spec.SyncPeriodSeconds; p != nil {
+		if *p < 1 || *p > maxSyncPeriodSeconds {
+			bad("spec.syncPeriodSeconds", "must be between 1 and %d, got %d", maxSyncPeriodSeconds, *p)
+		}
+		cfg.SyncPeriod = time.Duration(*p) * time.Second
 	}
 
 	if fb := spec.Fallback; fb != nil {

@@ -48,6 +48,12 @@ func TestConfigFromSpecDefaults(t *testing.T) {
 	cfg, err = ConfigFromSpec(banded, DefaultParams())
 	require.NoError(t, err)
 	require.Equal(t, 1.25, cfg.Predictive.Band, "spec.predictive.bandStdDevs")
+	require.Zero(t, cfg.SyncPeriod, "no spec.syncPeriodSeconds: the controller's period")
+
+	banded.SyncPeriodSeconds = ptr(int32(5))
+	cfg, err = ConfigFromSpec(banded, DefaultParams())
+	require.NoError(t, err)
+	require.Equal(t, 5*time.Second, cfg.SyncPeriod, "spec.syncPeriodSeconds")
 
 	spec := validSpec()
 	spec.MinReplicas = nil
@@ -101,6 +107,7 @@ func TestConfigFromSpecErrors(t *testing.T) {
 		{"bad mode", func(s *v1alpha1.ScalingPolicySpec) { s.Predictive = &v1alpha1.Predictive{Mode: "auto"} }, "spec.predictive.mode: must be off, shadow or on"},
 		{"short season", func(s *v1alpha1.ScalingPolicySpec) { s.Predictive = &v1alpha1.Predictive{SeasonSeconds: 30} }, "spec.predictive.seasonSeconds: must be a whole number of minutes"},
 		{"season not in whole minutes", func(s *v1alpha1.ScalingPolicySpec) { s.Predictive = &v1alpha1.Predictive{SeasonSeconds: 90} }, "spec.predictive.seasonSeconds: must be a whole number of minutes (a multiple of 60, at least 60): the forecaster learns one-minute bins, got 90"},
+		{"sync period of zero", func(s *v1alpha1.ScalingPolicySpec) { s.SyncPeriodSeconds = ptr(int32(0)) }, "spec.syncPeriodSeconds: must be between 1 and 600, got 0"},
 		{"negative band", func(s *v1alpha1.ScalingPolicySpec) {
 			s.Predictive = &v1alpha1.Predictive{BandStdDevs: ptr(resource.MustParse("-0.5"))}
 		}, "spec.predictive.bandStdDevs: must be between 0 and 5 standard deviations, got -500m"},

@@ -54,7 +54,10 @@ type Config struct {
 	Predictive Predictive
 	// Fallback nil means metric failures only ever hold the replica count.
 	Fallback *Fallback
-	Params   Params
+	// SyncPeriod is how often the policy is synced; zero leaves it to the
+	// controller's --scaling.sync-period (or trimtab replay's --sync).
+	SyncPeriod time.Duration
+	Params     Params
 }
 
 // MetricSpec is one metric and its target. Values are milli-units, as the

@@ -41,6 +41,14 @@ type ScalingPolicySpec struct {
 	// MaxReplicas is the upper bound.
 	// +kubebuilder:validation:Minimum=1
 	MaxReplicas int32 `json:"maxReplicas"`
+	// SyncPeriodSeconds is how often this policy is synced, between 1 and
+	// 600; defaults to the controller's --scaling.sync-period (15 s, the
+	// HPA's). A shorter period reacts sooner at the cost of more queries;
+	// policies synced at the same moment still share them.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=600
+	// +optional
+	SyncPeriodSeconds *int32 `json:"syncPeriodSeconds,omitempty"`
 	// Metrics drive the replica count; the largest proposal wins, as in the HPA.
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=20

@@ -158,6 +158,8 @@ func TestInvalidObjectsAreRejectedNamingTheField(t *testing.T) {
 		}, []string{"spec.behavior.scaleUp.policies[0].periodSeconds", "less than or equal to 1800"}},
 		{"unknown predictive mode", validPolicy, func(o map[string]any) { at(o, "spec")["predictive"] = map[string]any{"mode": "maybe"} },
 			[]string{"spec.predictive.mode", "Unsupported value"}},
+		{"sync period too long", validPolicy, func(o map[string]any) { at(o, "spec")["syncPeriodSeconds"] = 601 },
+			[]string{"spec.syncPeriodSeconds", "less than or equal to 600"}},
 		{"season not in whole minutes", validPolicy, func(o map[string]any) { at(o, "spec")["predictive"] = map[string]any{"seasonSeconds": 90} },
 			[]string{"spec.predictive.seasonSeconds", "multiple of 60"}},
 	}

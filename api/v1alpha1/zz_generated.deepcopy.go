@@ -658,6 +658,11 @@ func (in *ScalingPolicySpec) DeepCopyInto(out *ScalingPolicySpec) {
 		*out = new(int32)
 		**out = **in
 	}
+	if in.SyncPeriodSeconds != nil {
+		in, out := &in.SyncPeriodSeconds, &out.SyncPeriodSeconds
+		*out = new(int32)
+		**out = **in
+	}
 	if in.Metrics != nil {
 		in, out := &in.Metrics, &out.Metrics
 		*out = make([]ScalingMetric, len(*in))

@@ -27,7 +27,8 @@ func newReplayCmd() *cobra.Command {
 seconds on a fixed step; missing rows are 0) twice: with the policy's predictive
 mode off (exact Kubernetes HPA semantics) and as given. Each ready replica serves
 --capacity requests per second at the policy's utilization target, a new replica
-is ready after --startup, and the controller syncs every --sync. The policy's
+is ready after --startup, and the controller syncs every --sync (by default the
+policy's spec.syncPeriodSeconds, else 15s). The policy's
 first Utilization metric is driven with the utilization of ready capacity.
 
 For each run it prints replica-seconds (cost), SLO-violation seconds (offered
@@ -55,6 +56,9 @@ policy/baseline.`,
 			}
 			opt := sim.DefaultOptions()
 			opt.Capacity, opt.Startup, opt.Sync = capacity, startup, sync
+			if !cmd.Flags().Changed("sync") && cfg.SyncPeriod > 0 {
+				opt.Sync = cfg.SyncPeriod
+			}
 			c, err := sim.Compare(tr, cfg, opt)
 			if err != nil {
 				return newUsageError("%w", err)
@@ -72,7 +76,7 @@ policy/baseline.`,
 	f.StringVar(&policyPath, "policy", "", "ScalingPolicy YAML (apiVersion trimtab.dev/v1alpha1)")
 	f.Float64Var(&capacity, "capacity", 1, "requests per second one ready replica serves at the utilization target")
 	f.DurationVar(&startup, "startup", time.Minute, "time from a replica's creation to readiness")
-	f.DurationVar(&sync, "sync", 15*time.Second, "controller sync period")
+	f.DurationVar(&sync, "sync", 15*time.Second, "controller sync period (default: the policy's spec.syncPeriodSeconds, else 15s)")
 	f.StringVar(&format, "format", "table", "output format: json or table")
 	return cmd
 }

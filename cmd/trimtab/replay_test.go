@@ -98,6 +98,38 @@ func TestReplayTableAndBaselineEquality(t *testing.T) {
 	require.Regexp(t, `violation-seconds\s+(\d+)\s+(\d+)\s+1\.000`, lines[2], "predictive off: policy is the baseline")
 }
 
+// TestReplaySyncPeriod: the policy's spec.syncPeriodSeconds is the
+// simulated sync period unless --sync says otherwise.
+func TestReplaySyncPeriod(t *testing.T) {
+	trace := hourlySurgeTrace(t)
+	policy := writeFile(t, "policy.yaml", replayPolicy)
+	fast := writeFile(t, "fast.yaml", strings.Replace(replayPolicy, "  minReplicas: 2", "  minReplicas: 2\n  syncPeriodSeconds: 5", 1))
+	replay := func(args ...string) string {
+		code, out, stderr := runReplay(t, append([]string{"--trace", trace, "--format", "json"}, args...)...)
+		require.Equal(t, 0, code, stderr)
+		return out
+	}
+	cases := []struct {
+		name      string
+		args      []string
+		sameAs    []string
+		different bool
+	}{
+		{"the policy's period is replayed", []string{"--policy", fast}, []string{"--policy", policy, "--sync", "5s"}, false},
+		{"--sync wins over the policy's period", []string{"--policy", fast, "--sync", "15s"}, []string{"--policy", policy}, false},
+		{"5 s syncs differ from 15 s ones", []string{"--policy", fast}, []string{"--policy", policy}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.different {
+				require.NotEqual(t, replay(tc.sameAs...), replay(tc.args...))
+			} else {
+				require.Equal(t, replay(tc.sameAs...), replay(tc.args...))
+			}
+		})
+	}
+}
+
 func TestReplayErrors(t *testing.T) {
 	trace := hourlySurgeTrace(t)
 	policy := writeFile(t, "policy.yaml", replayPolicy)
@@ -118,6 +150,7 @@ func TestReplayErrors(t *testing.T) {
 		{"bad capacity", []string{"--trace", trace, "--policy", policy, "--capacity", "0"}, "capacity must be a positive"},
 		{"bad format", []string{"--trace", trace, "--policy", policy, "--format", "xml"}, "--format: must be json or table"},
 		{"bad duration", []string{"--trace", trace, "--policy", policy, "--sync", "soon"}, "invalid argument"},
+		{"sync period out of range", []string{"--trace", trace, "--policy", writeFile(t, "p.yaml", strings.Replace(replayPolicy, "  minReplicas: 2", "  minReplicas: 2\n  syncPeriodSeconds: 0", 1))}, "spec.syncPeriodSeconds: must be between 1 and 600, got 0"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -100,6 +100,9 @@ type ScalingPolicyController struct {
 	states map[types.NamespacedName]*policyState
 	status *statusQueue
 	warmer *forecastWarmer
+	// nudge wakes the cycle early for a policy that has never synced or
+	// whose sync period changed.
+	nudge chan struct{}
 }
 
 // policyState is what a policy's syncs remember, as the HPA keeps it in
@@ -107,7 +110,11 @@ type ScalingPolicyController struct {
 // after a restart (the consecutive-failure count is restored from status,
 // the forecaster's past from --predictive.history-url when set).
 type policyState struct {
-	uid       types.UID
+	uid types.UID
+	// lastSync is when the policy was last synced, under its sync period
+	// then; both are guarded by the controller's mu.
+	lastSync  time.Time
+	period    time.Duration
 	history   scaler.History
 	lastScale *metav1.Time
 	model     *predict.Model
@@ -150,6 +157,7 @@ func (c *ScalingPolicyController) SetupWithManager(mgr ctrl.Manager) error {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 	c.status = newStatusQueue()
+	c.nudge = make(chan struct{}, 1)
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &trimtabv1.ScalingPolicy{}, targetIndex, func(o client.Object) []string {
 		return []string{o.(*trimtabv1.ScalingPolicy).Spec.TargetRef.Name}
 	}); err != nil {
@@ -197,6 +205,7 @@ func (c *ScalingPolicyController) Reconcile(ctx context.Context, req reconcile.R
 		// The cycle forgets deleted policies.
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
+	c.wakeIfUnsynced(&pol)
 	_, _, ready, lookupErr := c.admit(ctx, &pol)
 	if err := c.writeStatus(ctx, &pol, func(st *trimtabv1.ScalingPolicyStatus) {
 		meta.SetStatusCondition(&st.Conditions, ready)
@@ -279,6 +288,9 @@ func (c *ScalingPolicyController) Start(ctx context.Context) error {
 	if c.status == nil {
 		c.status = newStatusQueue()
 	}
+	if c.nudge == nil {
+		c.nudge = make(chan struct{}, 1)
+	}
 	var writers sync.WaitGroup
 	for range scalingWorkers {
 		writers.Go(func() { c.drainStatus(ctx) })
@@ -291,8 +303,8 @@ func (c *ScalingPolicyController) Start(ctx context.Context) error {
 		c.status.q.ShutDown()
 		writers.Wait()
 	}()
-	tick := time.NewTicker(c.SyncPeriod)
-	defer tick.Stop()
+	wait := time.NewTimer(c.SyncPeriod)
+	defer wait.Stop()
 	for {
 		stats, err := c.Cycle(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -300,10 +312,55 @@ func (c *ScalingPolicyController) Start(ctx context.Context) error {
 		} else {
 			c.Log.Debug("scaling cycle", "policies", stats.Policies, "queries", stats.Queries, "scaled", stats.Scaled, "duration", stats.Duration)
 		}
+		if stats.Next.IsZero() {
+			// A failed list: try again in a sync period.
+			stats.Next = c.Now().Add(c.SyncPeriod)
+		}
+		wait.Reset(max(stats.Next.Sub(c.Now()), 0))
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
+		case <-wait.C:
+		case <-c.nudge:
+		}
+	}
+}
+
+// syncPeriod is how often pol is synced: its spec.syncPeriodSeconds, else
+// the controller's.
+func (c *ScalingPolicyController) syncPeriod(pol *trimtabv1.ScalingPolicy) time.Duration {
+	if p := pol.Spec.SyncPeriodSeconds; p != nil && *p > 0 {
+		return time.Duration(*p) * time.Second
+	}
+	return c.SyncPeriod
+}
+
+// claimSync decides whether pol is due at now, its sync period after its
+// last sync, and if so records the sync. next is when it is due again.
+func (c *ScalingPolicyController) claimSync(pol *trimtabv1.ScalingPolicy, now time.Time) (due bool, next time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.stateLocked(pol)
+	period := c.syncPeriod(pol)
+	if at := s.lastSync.Add(period); !s.lastSync.IsZero() && now.Before(at) {
+		return false, at
+	}
+	s.lastSync, s.period = now, period
+	return true, now.Add(period)
+}
+
+// wakeIfUnsynced wakes the cycle for a policy it has not synced yet under
+// its current sync period, so that a new policy, or one given a shorter
+// period, does not wait for the next regular sync.
+func (c *ScalingPolicyController) wakeIfUnsynced(pol *trimtabv1.ScalingPolicy) {
+	c.mu.Lock()
+	s := c.states[client.ObjectKeyFromObject(pol)]
+	unsynced := s == nil || s.uid != pol.UID || s.lastSync.IsZero() || s.period != c.syncPeriod(pol)
+	c.mu.Unlock()
+	if unsynced && c.nudge != nil {
+		select {
+		case c.nudge <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -316,6 +373,9 @@ type CycleStats struct {
 	Scaled int
 	// Duration of the whole cycle.
 	Duration time.Duration
+	// Next is when the next policy is due, at the latest a sync period
+	// after the cycle's start.
+	Next time.Time
 }
 
 // policySync is one policy's share of a cycle.
@@ -332,9 +392,11 @@ type policySync struct {
 	first, n                int // the policy's queries in the batch
 }
 
-// Cycle syncs every ScalingPolicy once: it reads each policy's world from
-// the cache, collects all metrics in one batch, then decides and applies
-// per policy.
+// Cycle syncs every ScalingPolicy that is due (its sync period has passed
+// since its last sync): it reads each policy's world from the cache,
+// collects all their metrics in one batch, then decides and applies per
+// policy. Policies on the same period stay due together, so they keep
+// sharing queries.
 func (c *ScalingPolicyController) Cycle(ctx context.Context) (CycleStats, error) {
 	began := time.Now()
 	now := c.Now()
@@ -343,16 +405,22 @@ func (c *ScalingPolicyController) Cycle(ctx context.Context) (CycleStats, error)
 	if err := c.Client.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 		return CycleStats{}, fmt.Errorf("list scalingpolicies: %w", err)
 	}
-	syncs := make([]*policySync, len(list.Items))
+	next := now.Add(c.SyncPeriod)
+	var syncs []*policySync
 	var queries []collector.Query
 	for i := range list.Items {
+		due, at := c.claimSync(&list.Items[i], now)
+		next = minTime(next, at)
+		if !due {
+			continue
+		}
 		s := c.prepare(ctx, &list.Items[i])
 		s.first = len(queries)
 		if s.target != nil {
 			queries = c.appendQueries(queries, s, now)
 		}
 		s.n = len(queries) - s.first
-		syncs[i] = s
+		syncs = append(syncs, s)
 	}
 	var results []collector.Result
 	if len(queries) > 0 {
@@ -362,11 +430,11 @@ func (c *ScalingPolicyController) Cycle(ctx context.Context) (CycleStats, error)
 		mu      sync.Mutex
 		nScaled int
 	)
-	refresh := statusValueRefresh(len(syncs), c.SyncPeriod)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(scalingWorkers)
 	for _, s := range syncs {
 		g.Go(func() error {
+			refresh := statusValueRefresh(len(list.Items), c.syncPeriod(s.pol))
 			changed, err := c.finish(gctx, s, results[s.first:s.first+s.n], now, refresh)
 			if err != nil {
 				c.Log.Error("sync scalingpolicy", "namespace", s.pol.Namespace, "name", s.pol.Name, "error", err)
@@ -382,8 +450,18 @@ func (c *ScalingPolicyController) Cycle(ctx context.Context) (CycleStats, error)
 	_ = g.Wait()
 	c.forgetMissing(list.Items)
 	d := time.Since(began)
-	c.Metrics.scaling.cycle(d, len(syncs), len(queries))
-	return CycleStats{Policies: len(syncs), Queries: len(queries), Scaled: nScaled, Duration: d}, ctx.Err()
+	if len(syncs) > 0 {
+		// A wake-up with nothing due is not a cycle to dashboards.
+		c.Metrics.scaling.cycle(d, len(syncs), len(queries))
+	}
+	return CycleStats{Policies: len(syncs), Queries: len(queries), Scaled: nScaled, Duration: d, Next: next}, ctx.Err()
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // prepare reads a policy's target, pods and replica counts from the cache.
@@ -673,6 +751,10 @@ func (c *ScalingPolicyController) conditionEvents(pol *trimtabv1.ScalingPolicy, 
 func (c *ScalingPolicyController) state(pol *trimtabv1.ScalingPolicy) *policyState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.stateLocked(pol)
+}
+
+func (c *ScalingPolicyController) stateLocked(pol *trimtabv1.ScalingPolicy) *policyState {
 	if c.states == nil {
 		c.states = map[types.NamespacedName]*policyState{}
 	}

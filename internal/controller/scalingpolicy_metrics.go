@@ -42,7 +42,7 @@ func newScalingMetrics(reg prometheus.Registerer) (*scalingMetrics, error) {
 		scaleOps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trimtab_scaler_scale_operations_total",
 			Help: "Changes of a target's replica count, by direction (up, down) and result (success, error)."}, []string{"direction", "result"}),
 		cycleDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trimtab_scaler_cycle_duration_seconds",
-			Help: "Duration of one scaling cycle over every ScalingPolicy.", Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 10)}),
+			Help: "Duration of one scaling cycle over the ScalingPolicies due (every policy at its spec.syncPeriodSeconds, else --scaling.sync-period).", Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 10)}),
 		cyclePolicies: prometheus.NewGauge(prometheus.GaugeOpts{Name: "trimtab_scaler_cycle_policies",
 			Help: "ScalingPolicies synced by the last cycle."}),
 		cycleQueries: prometheus.NewGauge(prometheus.GaugeOpts{Name: "trimtab_scaler_cycle_queries",

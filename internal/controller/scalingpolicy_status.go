@@ -55,9 +55,9 @@ func (s *statusQueue) take(key types.NamespacedName) (func(*trimtabv1.ScalingPol
 // values that /metrics already exports in real time.
 const statusValueWritesPerSecond = 20
 
-// statusValueRefresh is how often a policy's status is rewritten when only
-// its metric values changed: every sync for a fleet the budget covers, and
-// as often as the budget allows for a larger one.
+// statusValueRefresh is how often a policy synced every sync is rewritten
+// when only its metric values changed: every sync for a fleet the budget
+// covers, and as often as the budget allows for a larger one.
 func statusValueRefresh(policies int, sync time.Duration) time.Duration {
 	return max(sync, time.Duration(policies)*time.Second/statusValueWritesPerSecond)
 }

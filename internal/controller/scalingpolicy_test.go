@@ -559,3 +559,41 @@ func counter(t *testing.T, reg *promclient.Registry, name, namespace, reason str
 	}
 	return sum
 }
+
+// TestScalingPolicySyncPeriod: with the controller's sync period at an
+// hour, a policy with spec.syncPeriodSeconds 1 follows its load every
+// second, while one without it is synced once, when it appears (the
+// reconciler wakes the cycle for a policy it has not synced yet), and not
+// again within the hour.
+func TestScalingPolicySyncPeriod(t *testing.T) {
+	w := startScalingWorld(t, func(d *controller.Deps) { d.ScalingSyncPeriod = time.Hour })
+	fast, slow := newWorkload(t, 2), newWorkload(t, 2)
+	w.app.set(fast.ns, load{cpuCores: 0.1})
+	w.app.set(slow.ns, load{cpuCores: 0.1})
+	policy := func(wl *workload, period *int32) *trimtabv1.ScalingPolicy {
+		return wl.policy(&trimtabv1.ScalingPolicy{Spec: trimtabv1.ScalingPolicySpec{
+			MinReplicas: ptr.To[int32](2), MaxReplicas: 10, Behavior: fastBehavior(), SyncPeriodSeconds: period,
+			Metrics: []trimtabv1.ScalingMetric{cpuMetric(w.prom.URL)},
+		}})
+	}
+	synced := func(wl *workload, p *trimtabv1.ScalingPolicy) {
+		require.Eventually(t, func() bool {
+			st := wl.get(p).Status
+			return len(st.CurrentMetrics) == 1 && st.CurrentMetrics[0].Value == "50%"
+		}, 20*time.Second, 100*time.Millisecond, "%s never synced", wl.ns)
+	}
+	pFast := policy(fast, ptr.To[int32](1))
+	synced(fast, pFast)
+	// Created once Prometheus has its load (both are in the app's every
+	// scrape): its first sync is its only one within the hour.
+	pSlow := policy(slow, nil)
+	synced(slow, pSlow)
+
+	// 0.6 cores is 300 % of 2 pods' requests: ceil(2 × 300/70) = 9.
+	w.app.set(fast.ns, load{cpuCores: 0.6})
+	w.app.set(slow.ns, load{cpuCores: 0.6})
+	fast.waitReplicas(pFast, 9, 20*time.Second)
+	time.Sleep(3 * time.Second)
+	require.Equal(t, int32(2), slow.replicas(), "the policy on the controller's hourly period was synced again")
+	require.Equal(t, "50%", slow.get(pSlow).Status.CurrentMetrics[0].Value)
+}
