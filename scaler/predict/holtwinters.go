@@ -67,6 +67,10 @@ type Config struct {
 // within its memory goal (docs/performance.md).
 const maxSlots = 288
 
+// maxBins bounds a default model's bins per season: one-minute bins up to
+// a day.
+const maxBins = 1440
+
 // DefaultConfig is the configuration trimtab uses for a season, which must
 // be a whole number of minutes (Validate says so otherwise): one-minute bins
 // (for seasons over a day, the fewest whole minutes that divide the season
@@ -78,12 +82,8 @@ const maxSlots = 288
 // These values were chosen on the traces of docs/autoscaling.md.
 func DefaultConfig(season time.Duration) Config {
 	step := time.Minute
-	if minutes := season / time.Minute; season%time.Minute == 0 && minutes > 1440 {
-		k := (minutes + 1439) / 1440
-		for minutes%k != 0 {
-			k++
-		}
-		step = k * time.Minute
+	if season%time.Minute == 0 {
+		step *= time.Duration(groupSize(int(season/time.Minute), maxBins))
 	}
 	bins := int(season / step)
 	return Config{
@@ -91,15 +91,15 @@ func DefaultConfig(season time.Duration) Config {
 		Alpha: 0.1, Beta: 0.01, Gamma: 0.2,
 		ErrorDecay: 0.02, Warmup: 30,
 		SeasonSmoothing: bins / 192,
-		BinsPerSlot:     binsPerSlot(bins),
+		BinsPerSlot:     groupSize(bins, maxSlots),
 	}
 }
 
-// binsPerSlot is the smallest divisor of bins that leaves at most maxSlots
-// slots.
-func binsPerSlot(bins int) int {
-	k := max(1, (bins+maxSlots-1)/maxSlots)
-	for bins%k != 0 {
+// groupSize is the smallest divisor of n that cuts it into at most most
+// equal groups: minutes per bin, bins per slot.
+func groupSize(n, most int) int {
+	k := max(1, (n+most-1)/most)
+	for n%k != 0 {
 		k++
 	}
 	return k
