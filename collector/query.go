@@ -81,6 +81,11 @@ func DefaultPodRegex(name string) string {
 	return regexLiteral(name) + "-[a-z0-9]+-[a-z0-9]+"
 }
 
+// StatefulSetPodRegex matches the pods of a StatefulSet (<name>-<ordinal>).
+func StatefulSetPodRegex(name string) string {
+	return regexLiteral(name) + "-[0-9]+"
+}
+
 // PodRegexFor matches exactly the named pods. Dots are written as [.] so the
 // result needs no backslash and can sit inside a PromQL string literal.
 func PodRegexFor(pods []string) string {

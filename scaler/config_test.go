@@ -21,7 +21,7 @@ func validSpec() v1alpha1.ScalingPolicySpec {
 	cpu := promMetric("cpu", v1alpha1.MetricResource, v1alpha1.MetricTarget{Type: v1alpha1.UtilizationTarget, AverageUtilization: ptr(int32(70))})
 	cpu.Resource = "cpu"
 	return v1alpha1.ScalingPolicySpec{
-		TargetRef:   v1alpha1.TargetRef{Name: "web"},
+		TargetRef:   v1alpha1.ScaleTargetRef{Name: "web"},
 		MinReplicas: ptr(int32(2)),
 		MaxReplicas: 10,
 		Metrics: []v1alpha1.ScalingMetric{

@@ -1,14 +1,13 @@
 package v1alpha1
 
-// TargetRef points at the workload trimtab manages: a Deployment in the same
-// namespace.
+// TargetRef points at the Deployment a Release manages, in its namespace.
 type TargetRef struct {
 	// APIVersion of the target.
 	// +kubebuilder:validation:Enum=apps/v1
 	// +kubebuilder:default="apps/v1"
 	// +optional
 	APIVersion string `json:"apiVersion,omitempty"`
-	// Kind of the target; only Deployment for now.
+	// Kind of the target: a Release manages a Deployment.
 	// +kubebuilder:validation:Enum=Deployment
 	// +kubebuilder:default=Deployment
 	// +optional

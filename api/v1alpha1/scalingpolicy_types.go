@@ -27,12 +27,38 @@ type ScalingPolicy struct {
 	Status ScalingPolicyStatus `json:"status,omitempty"`
 }
 
+// ScaleTargetRef names the workload a ScalingPolicy scales, in its
+// namespace. As with the HorizontalPodAutoscaler, any kind with a scale
+// subresource whose status carries a label selector will do: a Deployment,
+// a StatefulSet, a ReplicaSet, or a custom resource (an Argo Rollout, say).
+type ScaleTargetRef struct {
+	// APIVersion of the target, group/version (just the version for the
+	// core group).
+	// +kubebuilder:validation:MaxLength=317
+	// +kubebuilder:validation:Pattern=`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?v[0-9]+((alpha|beta)[0-9]+)?$`
+	// +kubebuilder:default="apps/v1"
+	// +optional
+	APIVersion string `json:"apiVersion,omitempty"`
+	// Kind of the target, as in its manifests: Deployment, StatefulSet, ...
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Z][A-Za-z0-9]*$`
+	// +kubebuilder:default=Deployment
+	// +optional
+	Kind string `json:"kind,omitempty"`
+	// Name of the target.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+}
+
 // ScalingPolicySpec is the desired scaling behaviour.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.minReplicas) || self.minReplicas <= self.maxReplicas",message="minReplicas must be less than or equal to maxReplicas"
 type ScalingPolicySpec struct {
-	// TargetRef is the Deployment to scale.
-	TargetRef TargetRef `json:"targetRef"`
+	// TargetRef is the workload to scale: a Deployment, a StatefulSet, or
+	// any object with a scale subresource.
+	TargetRef ScaleTargetRef `json:"targetRef"`
 	// MinReplicas is the lower bound.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:default=1

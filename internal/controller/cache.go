@@ -14,12 +14,13 @@ import (
 const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 
 // CacheOptions is the informer cache these controllers read through
-// (kube.CacheOptions), with Deployments trimmed by TrimDeployment and
-// ScalingPolicies by TrimScalingPolicy.
+// (kube.CacheOptions), with Deployments trimmed by TrimDeployment,
+// StatefulSets by TrimStatefulSet and ScalingPolicies by TrimScalingPolicy.
 func CacheOptions(namespaces []string) cache.Options {
 	opts := kube.CacheOptions(namespaces)
 	opts.ByObject = map[client.Object]cache.ByObject{
 		&appsv1.Deployment{}:       {Transform: TrimDeployment},
+		&appsv1.StatefulSet{}:      {Transform: TrimStatefulSet},
 		&trimtabv1.ScalingPolicy{}: {Transform: TrimScalingPolicy},
 	}
 	return opts
@@ -62,4 +63,23 @@ func TrimDeployment(obj any) (any, error) {
 	d.Annotations = nil
 	d.Status.Conditions = nil
 	return d, nil
+}
+
+// TrimStatefulSet, the cache's transform of StatefulSets, keeps what a
+// ScalingPolicy reads (identity, labels, replicas, selector and
+// status.replicas), as TrimDeployment does for Deployments. The pod and
+// volume claim templates are most of a StatefulSet; nothing writes a cached
+// one back: replicas change through the scale subresource.
+func TrimStatefulSet(obj any) (any, error) {
+	s, ok := obj.(*appsv1.StatefulSet)
+	if !ok {
+		return obj, nil // a DeletedFinalStateUnknown tombstone
+	}
+	s.ManagedFields = nil
+	s.Annotations = nil
+	s.Spec.Template = corev1.PodTemplateSpec{}
+	s.Spec.VolumeClaimTemplates = nil
+	s.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{}
+	s.Status.Conditions = nil
+	return s, nil
 }

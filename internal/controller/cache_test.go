@@ -77,7 +77,7 @@ func TestTrimScalingPolicy(t *testing.T) {
 				"team": "checkout",
 			},
 			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
-		Spec:   trimtabv1.ScalingPolicySpec{TargetRef: trimtabv1.TargetRef{Name: "web"}, MaxReplicas: 10},
+		Spec:   trimtabv1.ScalingPolicySpec{TargetRef: trimtabv1.ScaleTargetRef{Name: "web"}, MaxReplicas: 10},
 		Status: trimtabv1.ScalingPolicyStatus{CurrentReplicas: 3, DesiredReplicas: 4},
 	}
 	want := pol.DeepCopy()
@@ -89,6 +89,34 @@ func TestTrimScalingPolicy(t *testing.T) {
 
 	tomb := toolscache.DeletedFinalStateUnknown{Key: "shop/web", Obj: pol}
 	got, err = controller.TrimScalingPolicy(tomb)
+	require.NoError(t, err)
+	require.Equal(t, tomb, got)
+}
+
+func TestTrimStatefulSet(t *testing.T) {
+	sts := &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "db", Labels: map[string]string{"app": "db"},
+			Annotations:   map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"kind":"StatefulSet"}`},
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
+		Spec: appsv1.StatefulSetSpec{Replicas: ptr.To[int32](3), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}},
+			ServiceName:          "db",
+			UpdateStrategy:       appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType},
+			Template:             corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "db", Image: "example.invalid/db:1"}}}},
+			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{ObjectMeta: metav1.ObjectMeta{Name: "data"}}}},
+		Status: appsv1.StatefulSetStatus{Replicas: 3, ReadyReplicas: 2, Conditions: []appsv1.StatefulSetCondition{{Type: "Ready"}}},
+	}
+	want := &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "db", Labels: map[string]string{"app": "db"}},
+		Spec: appsv1.StatefulSetSpec{Replicas: ptr.To[int32](3), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}},
+			ServiceName: "db"},
+		Status: appsv1.StatefulSetStatus{Replicas: 3, ReadyReplicas: 2},
+	}
+	got, err := controller.TrimStatefulSet(sts)
+	require.NoError(t, err)
+	require.Equal(t, want, got, "identity, labels, replicas, selector and status counts must stay")
+
+	tomb := toolscache.DeletedFinalStateUnknown{Key: "shop/db", Obj: sts}
+	got, err = controller.TrimStatefulSet(tomb)
 	require.NoError(t, err)
 	require.Equal(t, tomb, got)
 }

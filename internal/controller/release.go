@@ -18,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime/pkg/builder"
@@ -297,14 +298,15 @@ func (r *ReleaseReconciler) deleteOwned(ctx context.Context, rel *trimtabv1.Rele
 }
 
 // hasHPA reports an HPA that scales the target: two autoscalers would fight.
-func hasHPA(ctx context.Context, c client.Reader, namespace, deployment string) (string, error) {
+func hasHPA(ctx context.Context, c client.Reader, namespace string, kind schema.GroupKind, name string) (string, error) {
 	var list autoscalingv2.HorizontalPodAutoscalerList
 	if err := c.List(ctx, &list, client.InNamespace(namespace)); err != nil {
 		return "", fmt.Errorf("list HorizontalPodAutoscalers: %w", err)
 	}
 	for _, h := range list.Items {
 		ref := h.Spec.ScaleTargetRef
-		if ref.Kind == "Deployment" && ref.Name == deployment {
+		gv, err := schema.ParseGroupVersion(ref.APIVersion)
+		if err == nil && ref.Kind == kind.Kind && gv.Group == kind.Group && ref.Name == name {
 			return h.Name, nil
 		}
 	}

@@ -55,7 +55,7 @@ func (r *ReleaseReconciler) observe(ctx context.Context, rel *trimtabv1.Release)
 		return w, nil
 	}
 	w.target = target
-	if hpa, err := hasHPA(ctx, r.Client, rel.Namespace, target.Name); err != nil {
+	if hpa, err := hasHPA(ctx, r.Client, rel.Namespace, deploymentKind.GroupKind(), target.Name); err != nil {
 		return nil, err
 	} else if hpa != "" {
 		w.problem = misconfigured(trimtabv1.ReasonTargetHasHPA,

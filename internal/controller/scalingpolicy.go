@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -61,7 +60,7 @@ var errTargetMoved = errors.New("the replica count changed during the sync; deci
 
 // ScalingPolicyController scales the targets of ScalingPolicies.
 //
-// It has two halves. The reconciler reacts to a policy, its Deployment, an
+// It has two halves. The reconciler reacts to a policy, its target, an
 // HPA or a Release changing, and keeps the Ready condition true to the
 // world at once (target missing, HPA conflict, invalid spec). The cycle is
 // a leader-only runnable that, every SyncPeriod, lists every policy from the
@@ -71,6 +70,9 @@ var errTargetMoved = errors.New("the replica count changed during the sync; deci
 // status through optimistic-lock patches, each only the fields it owns.
 type ScalingPolicyController struct {
 	Client client.Client
+	// Direct reads from the API server, not the cache: for the rare
+	// lookups of kinds the cache has no informer for.
+	Direct client.Reader
 	// Pods reads kube.LeanPods: the lean pod cache in production.
 	Pods      client.Reader
 	Events    events.EventRecorder
@@ -131,19 +133,6 @@ type policyState struct {
 	warm atomic.Pointer[warmModel]
 }
 
-// scaleTarget is what a policy scales: a Deployment directly, or the
-// Release that manages it, through its desired-replicas annotation.
-type scaleTarget struct {
-	// What scaling reads of the Deployment, copied out of it: a cycle keeps
-	// every policy's target until all are decided, and an empty
-	// appsv1.Deployment alone takes 1.2 KB.
-	namespace, name, resourceVersion string
-	uid                              types.UID
-	replicas, statusReplicas         int32 // spec (default 1) and status
-	release                          *trimtabv1.Release
-	selector                         labels.Selector
-}
-
 // SetupWithManager registers the reconciler with its watches and the cycle
 // as a leader-election runnable.
 func (c *ScalingPolicyController) SetupWithManager(mgr ctrl.Manager) error {
@@ -172,6 +161,7 @@ func (c *ScalingPolicyController) SetupWithManager(mgr ctrl.Manager) error {
 		Named("scalingpolicy").
 		For(&trimtabv1.ScalingPolicy{}).
 		Watches(&appsv1.Deployment{}, byName(client.Object.GetName)).
+		Watches(&appsv1.StatefulSet{}, byName(client.Object.GetName)).
 		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, byName(func(o client.Object) string {
 			return o.(*autoscalingv2.HorizontalPodAutoscaler).Spec.ScaleTargetRef.Name
 		})).
@@ -227,23 +217,24 @@ func (c *ScalingPolicyController) admit(ctx context.Context, pol *trimtabv1.Scal
 	if err != nil {
 		return cfg, nil, not(trimtabv1.ReasonInvalidSpec, "%v", err), nil
 	}
-	d, cond, err := resolveTarget(ctx, c.Client, pol.Namespace, pol.Spec.TargetRef, pol.Generation)
-	if d == nil {
+	t, cond, err := c.readTarget(ctx, pol.Namespace, pol.Spec.TargetRef, metav1.Condition{Type: trimtabv1.ConditionReady, ObservedGeneration: pol.Generation})
+	if t == nil {
 		return cfg, nil, cond, err
 	}
-	if hpa, err := hasHPA(ctx, c.Client, pol.Namespace, d.Name); err != nil {
+	if hpa, err := hasHPA(ctx, c.Client, pol.Namespace, t.gvk.GroupKind(), t.name); err != nil {
 		return cfg, nil, not(trimtabv1.ReasonTargetLookupFailed, "%v", err), err
 	} else if hpa != "" {
 		return cfg, nil, not(trimtabv1.ReasonTargetHasHPA,
-			"HorizontalPodAutoscaler %s/%s already scales Deployment %s; two autoscalers would fight over its replicas: delete the HPA or this ScalingPolicy",
-			pol.Namespace, hpa, d.Name), nil
+			"HorizontalPodAutoscaler %s/%s already scales %s; two autoscalers would fight over its replicas: delete the HPA or this ScalingPolicy",
+			pol.Namespace, hpa, t.describe()), nil
 	}
-	rel, err := releaseOf(ctx, c.Client, pol.Namespace, d.Name)
+	if t.gvk != deploymentKind {
+		return cfg, t, cond, nil // Releases manage Deployments only
+	}
+	rel, err := releaseOf(ctx, c.Client, pol.Namespace, t.name)
 	if err != nil {
 		return cfg, nil, not(trimtabv1.ReasonTargetLookupFailed, "%v", err), err
 	}
-	t := &scaleTarget{namespace: d.Namespace, name: d.Name, resourceVersion: d.ResourceVersion, uid: d.UID,
-		replicas: ptr.Deref(d.Spec.Replicas, 1), statusReplicas: d.Status.Replicas, release: rel}
 	if rel != nil {
 		// The release's variants serve the workload; the target itself runs
 		// no pods once the primary serves.
@@ -251,14 +242,8 @@ func (c *ScalingPolicyController) admit(ctx context.Context, pol *trimtabv1.Scal
 		if err != nil {
 			return cfg, nil, not(trimtabv1.ReasonInvalidSpec, "Release name %q cannot select pods: %v", rel.Name, err), nil
 		}
-		t.selector = sel
-		cond.Message = fmt.Sprintf("Deployment %s/%s found; Release %s manages it, so the total replica count goes to its %s annotation", pol.Namespace, d.Name, rel.Name, release.AnnotationDesiredReplicas)
-	} else {
-		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
-		if err != nil || sel.Empty() {
-			return cfg, nil, not(trimtabv1.ReasonInvalidSpec, "Deployment %s/%s has no usable pod selector (%v); the HPA refuses such targets too", pol.Namespace, d.Name, err), nil
-		}
-		t.selector = sel
+		t.release, t.selector = rel, sel
+		cond.Message = fmt.Sprintf("%s found; Release %s manages it, so the total replica count goes to its %s annotation", t.describe(), rel.Name, release.AnnotationDesiredReplicas)
 	}
 	return cfg, t, cond, nil
 }
@@ -473,15 +458,15 @@ func (c *ScalingPolicyController) prepare(ctx context.Context, pol *trimtabv1.Sc
 	}
 	var pods kube.LeanPodList
 	if err := c.Pods.List(ctx, &pods, client.InNamespace(pol.Namespace), client.MatchingLabelsSelector{Selector: s.target.selector}, client.UnsafeDisableDeepCopy); err != nil {
-		s.target, s.err = nil, fmt.Errorf("list pods of %s: %w", pol.Spec.TargetRef.Name, err)
+		s.target, s.err = nil, fmt.Errorf("list pods of %s: %w", s.target.describe(), err)
 		return s
 	}
 	s.pods = podsOf(pods.Items)
 	if rel := s.target.release; rel != nil {
 		s.current, s.statusReplicas = c.releaseReplicas(ctx, rel, s.target.replicas)
 	} else {
-		// A Deployment's /scale is spec.replicas and status.replicas; the
-		// cache already holds them, so reading costs no request.
+		// readTarget read the scale: from the cache for Deployments and
+		// StatefulSets, whose /scale is spec.replicas and status.replicas.
 		s.current, s.statusReplicas = s.target.replicas, s.target.statusReplicas
 	}
 	return s
@@ -511,16 +496,11 @@ func (c *ScalingPolicyController) releaseReplicas(ctx context.Context, rel *trim
 
 // appendQueries adds one query per metric of s.
 func (c *ScalingPolicyController) appendQueries(qs []collector.Query, s *policySync, now time.Time) []collector.Query {
-	target := collector.Target{Namespace: s.pol.Namespace, Name: s.target.name, Selector: s.target.selector}
-	if s.target.release != nil {
-		// Variant pods are named <target>-<variant>-<hash>-<suffix>, which
-		// the default regex does not match: name them.
-		names := make([]string, len(s.pods))
-		for i, p := range s.pods {
-			names[i] = p.Name
-		}
-		target.PodRegex = collector.PodRegexFor(names)
+	names := make([]string, len(s.pods))
+	for i, p := range s.pods {
+		names[i] = p.Name
 	}
+	target := collector.Target{Namespace: s.pol.Namespace, Name: s.target.name, Selector: s.target.selector, PodRegex: s.target.podRegex(names)}
 	for _, m := range s.pol.Spec.Metrics {
 		qs = append(qs, collector.Query{
 			Owner:    collector.Owner{Kind: "scalingpolicy", Name: s.pol.Name},
@@ -579,7 +559,7 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 			state.lastScale = ptr.To(metav1.NewTime(now))
 			able = &metav1.Condition{Type: scaler.AbleToScale, Status: metav1.ConditionTrue, Reason: "SucceededRescale",
 				Message: fmt.Sprintf("the controller was able to update the target scale to %d", d.Replicas)}
-			c.Events.Eventf(pol, targetObject(s.target), corev1.EventTypeNormal, ReasonSuccessfulRescale, "Scale",
+			c.Events.Eventf(pol, s.target.object(), corev1.EventTypeNormal, ReasonSuccessfulRescale, "Scale",
 				"%s", rescaleMessage(s.cfg, d, s.current))
 			publish(ctx, c.Publisher, c.Log, cloudwatch.ScalingDecision(pol.Namespace, pol.Name, s.current, d.Replicas, now))
 		case errors.Is(applyErr, errTargetMoved):
@@ -587,7 +567,7 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 		default:
 			able = &metav1.Condition{Type: scaler.AbleToScale, Status: metav1.ConditionFalse, Reason: "FailedUpdateScale",
 				Message: fmt.Sprintf("the controller was unable to update the target scale: %v", applyErr)}
-			c.Events.Eventf(pol, targetObject(s.target), corev1.EventTypeWarning, ReasonFailedRescale, "Scale",
+			c.Events.Eventf(pol, s.target.object(), corev1.EventTypeWarning, ReasonFailedRescale, "Scale",
 				"New size: %d; reason: %s; error: %v", d.Replicas, orDefault(d.Reason, "limits"), applyErr)
 		}
 		c.Metrics.scaling.scaleOperation(s.current, d.Replicas, applyErr)
@@ -637,17 +617,10 @@ func (c *ScalingPolicyController) queueStatus(key types.NamespacedName, mutate f
 	c.Metrics.scaling.statusBacklog.Set(float64(c.status.put(key, mutate)))
 }
 
-func targetObject(t *scaleTarget) *corev1.ObjectReference {
-	if t.release != nil {
-		return &corev1.ObjectReference{APIVersion: trimtabv1.GroupVersion.String(), Kind: "Release", Namespace: t.release.Namespace, Name: t.release.Name, UID: t.release.UID}
-	}
-	return &corev1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: t.namespace, Name: t.name, UID: t.uid}
-}
-
 // apply sets the new total: on the Release's annotation when a Release
 // manages the target (its controller splits it between the variants, so the
-// two controllers never write the same field), else through the
-// Deployment's scale subresource.
+// two controllers never write the same field), else through the target's
+// scale subresource.
 func (c *ScalingPolicyController) apply(ctx context.Context, s *policySync, replicas int32) error {
 	if rel := s.target.release; rel != nil {
 		patched := rel.DeepCopy()
@@ -660,40 +633,7 @@ func (c *ScalingPolicyController) apply(ctx context.Context, s *policySync, repl
 		}
 		return nil
 	}
-	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: s.target.namespace, Name: s.target.name, ResourceVersion: s.target.resourceVersion}}
-	return updateScale(ctx, c.Client, d, s.current, replicas)
-}
-
-// updateScale writes replicas through the Deployment's scale subresource,
-// guarded by the resourceVersion that was read. A conflict from an
-// unrelated write (the Deployment controller's status) is retried; if the
-// replica count itself moved away from `from`, it gives up with
-// errTargetMoved so that the next cycle decides from the new count.
-func updateScale(ctx context.Context, c client.Client, d *appsv1.Deployment, from, to int32) error {
-	rv := d.ResourceVersion
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		scale := &autoscalingv1.Scale{
-			ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace, Name: d.Name, ResourceVersion: rv},
-			Spec:       autoscalingv1.ScaleSpec{Replicas: to},
-		}
-		err := c.SubResource("scale").Update(ctx, d.DeepCopy(), client.WithSubResourceBody(scale))
-		if !apierrors.IsConflict(err) {
-			return err
-		}
-		var cur autoscalingv1.Scale
-		if gerr := c.SubResource("scale").Get(ctx, d, &cur); gerr != nil {
-			return fmt.Errorf("%s: %w", ReasonFailedGetScale, gerr)
-		}
-		if cur.Spec.Replicas != from {
-			return errTargetMoved
-		}
-		rv = cur.ResourceVersion
-		return err
-	})
-	if err != nil && !errors.Is(err, errTargetMoved) {
-		return fmt.Errorf("scale Deployment %s/%s from %d to %d: %w", d.Namespace, d.Name, from, to, err)
-	}
-	return err
+	return updateScale(ctx, c.Client, s.target, s.current, replicas)
 }
 
 // writeStatus applies mutate to a copy of pol's status and patches it with

@@ -509,7 +509,7 @@ func createBenchWorkload(ctx context.Context, wl benchWorkload, i int, predictiv
 	}
 	policy := &trimtabv1.ScalingPolicy{
 		ObjectMeta: metav1.ObjectMeta{Namespace: wl.ns, Name: wl.name},
-		Spec: trimtabv1.ScalingPolicySpec{TargetRef: trimtabv1.TargetRef{Name: wl.name}, MinReplicas: ptr.To[int32](2), MaxReplicas: 10,
+		Spec: trimtabv1.ScalingPolicySpec{TargetRef: trimtabv1.ScaleTargetRef{Name: wl.name}, MinReplicas: ptr.To[int32](2), MaxReplicas: 10,
 			Metrics: []trimtabv1.ScalingMetric{{
 				Metric: trimtabv1.Metric{Name: "cpu", MetricSource: trimtabv1.MetricSource{Prometheus: &trimtabv1.PrometheusSource{
 					Query: `sum by (pod) (bench_cpu_cores{namespace="{{.Namespace}}",deployment="{{.Name}}"})`}}},

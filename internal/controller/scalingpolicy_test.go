@@ -219,7 +219,7 @@ func (w *workload) replicas() int32 {
 func (w *workload) policy(p *trimtabv1.ScalingPolicy) *trimtabv1.ScalingPolicy {
 	w.t.Helper()
 	p.Namespace, p.Name = w.ns, "web"
-	p.Spec.TargetRef = trimtabv1.TargetRef{Name: "web"}
+	p.Spec.TargetRef = trimtabv1.ScaleTargetRef{Name: "web"}
 	require.NoError(w.t, env.Client.Create(context.Background(), p))
 	// The API server outlives the test: later tests' controllers must not
 	// keep syncing a policy whose metric sources are gone.
@@ -455,7 +455,7 @@ func TestScalingPolicy(t *testing.T) {
 		}, 15*time.Second, 100*time.Millisecond, "status: %+v", p.Status)
 		ready := condition(p, trimtabv1.ConditionReady)
 		require.Equal(t, metav1.ConditionFalse, ready.Status)
-		require.Contains(t, ready.Message, fmt.Sprintf("HorizontalPodAutoscaler %s/web-hpa already scales Deployment web", wl.ns))
+		require.Contains(t, ready.Message, fmt.Sprintf("HorizontalPodAutoscaler %s/web-hpa already scales Deployment %s/web", wl.ns, wl.ns))
 		time.Sleep(5 * testSyncPeriod)
 		require.Equal(t, int32(1), wl.replicas(), "scaled a Deployment that an HPA scales")
 		wl.waitEvents(trimtabv1.ReasonTargetHasHPA, 1)

@@ -188,7 +188,7 @@ func TestScalingPolicyTargetNotFound(t *testing.T) {
 	sp := &trimtabv1.ScalingPolicy{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "api"},
 		Spec: trimtabv1.ScalingPolicySpec{
-			TargetRef: trimtabv1.TargetRef{Name: "api"}, MinReplicas: &one, MaxReplicas: 3,
+			TargetRef: trimtabv1.ScaleTargetRef{Name: "api"}, MinReplicas: &one, MaxReplicas: 3,
 			Metrics: []trimtabv1.ScalingMetric{{
 				Metric: trimtabv1.Metric{Name: "rps", MetricSource: trimtabv1.MetricSource{Prometheus: &trimtabv1.PrometheusSource{Query: "up"}}},
 				Kind:   trimtabv1.MetricExternal, Target: trimtabv1.MetricTarget{Type: trimtabv1.ValueTarget, Value: ptrQuantity("10")},
