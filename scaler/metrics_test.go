@@ -1,11 +1,15 @@
 package scaler
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
 	"github.com/trimtab/trimtab/api/v1alpha1"
@@ -14,8 +18,8 @@ import (
 
 func TestRecorder(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	r, err := NewRecorder(reg)
-	require.NoError(t, err)
+	r := NewRecorder()
+	reg.MustRegister(r)
 
 	d := Decision{Demand: 4.5, HasDemand: true, ForecastReplicas: 7, ForecastApplied: true, FallbackActive: true, History: History{ConsecutiveFailures: 3}}
 	cfg := Config{Predictive: Predictive{Mode: v1alpha1.PredictiveOn}, Fallback: &Fallback{FailureThreshold: 3, Replicas: 6}}
@@ -86,7 +90,51 @@ trimtab_scaler_metric_failures_total{metric="queue",name="web",namespace="shop",
 	n, err = testutil.GatherAndCount(reg)
 	require.NoError(t, err)
 	require.Zero(t, n)
+}
 
-	_, err = NewRecorder(reg)
-	require.ErrorContains(t, err, "register scaler metrics")
+// TestRecorderWriteText checks that the streamed text holds exactly what a
+// registry gathers through Collect, escaping included, and that the filter
+// leaves the other families out.
+func TestRecorderWriteText(t *testing.T) {
+	r := NewRecorder()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(r)
+	on := Config{Predictive: Predictive{Mode: v1alpha1.PredictiveOn}, Fallback: &Fallback{FailureThreshold: 3, Replicas: 6}}
+	r.Record("shop", "web", Observation{Config: on, Current: 5,
+		Decision: Decision{Replicas: 7, Demand: 4.25, HasDemand: true, ForecastReplicas: 7, ForecastApplied: true},
+		Forecast: &Forecast{PeakDemand: 6.2}, Accuracy: &predict.Accuracy{MeanAbsolute: 1e-9, RMS: 12345678.5},
+		MetricFailures: []MetricFailure{{Metric: `p95 "edge"\n` + "\nlatency", Reason: "no_data"}}})
+	r.Record("shop", "api", Observation{Current: 2, Decision: Decision{Replicas: 2}})
+	r.Record("analytics", "etl", Observation{Current: 1, Decision: Decision{Replicas: 3, Demand: 2.5, HasDemand: true}})
+
+	parse := func(include func(string) bool) map[string]*dto.MetricFamily {
+		var b strings.Builder
+		require.NoError(t, r.WriteText(&b, include))
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		families, err := parser.TextToMetricFamilies(strings.NewReader(b.String()))
+		require.NoError(t, err, "the streamed text does not parse:\n%s", b.String())
+		return families
+	}
+	gathered, err := reg.Gather()
+	require.NoError(t, err)
+	streamed := parse(nil)
+	require.Len(t, streamed, len(gathered))
+	for _, want := range gathered {
+		got := streamed[want.GetName()]
+		require.NotNil(t, got, want.GetName())
+		// Series order carries no meaning: the registry sorts by label
+		// name, the stream by namespace.
+		for _, f := range []*dto.MetricFamily{want, got} {
+			slices.SortFunc(f.Metric, func(a, b *dto.Metric) int { return strings.Compare(a.String(), b.String()) })
+		}
+		require.Equal(t, want.String(), got.String())
+	}
+
+	only := parse(func(name string) bool { return name == "trimtab_scaler_desired_replicas" })
+	require.Len(t, only, 1)
+	require.Len(t, only["trimtab_scaler_desired_replicas"].Metric, 3)
+
+	// A family without series is left out, as the registry leaves it out.
+	r.Forget("shop", "web")
+	require.NotContains(t, parse(nil), "trimtab_scaler_forecast_demand_replicas")
 }

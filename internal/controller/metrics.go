@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trimtab/trimtab/scaler"
 )
 
 // Metrics are the reconcilers' own instruments, on an injected registry so
@@ -38,6 +40,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	return m, nil
 }
+
+// PolicySeries are the per-ScalingPolicy series. They are not registered
+// with the registry NewMetrics was given: serve them beside it with
+// WriteText, which streams them (a registry would build a metric object for
+// each of 10,000 policies' series at every scrape), or register them where
+// their size does not matter, as tests do.
+func (m *Metrics) PolicySeries() *scaler.Recorder { return m.scaling.recorder }
 
 func (m *Metrics) observe(controller string, start time.Time, err error) {
 	result := "success"

@@ -66,15 +66,16 @@ func installScalableCRDs(t *testing.T) {
 
 // podRunner stands in for a StatefulSet or Worker controller and the
 // kubelet, which the test API server does not have: every 150 ms it makes
-// the named pods (names(replicas)) exist, Running and Ready with 100m of CPU
-// requested, deletes the workload's other pods, and reports the count in
-// the workload's status through report.
+// the pods nameFormat names for ordinals 0 to replicas-1 exist, Running and
+// Ready with 100m of CPU requested, deletes the workload's other pods, and
+// reports the count in the workload's status through report.
 type podRunner struct {
 	ns       string
 	labels   map[string]string
 	replicas func(context.Context) (int32, error)
-	names    func(int32) []string
-	report   func(context.Context, int32) error
+	// nameFormat is the pods' name with %d for the ordinal.
+	nameFormat string
+	report     func(context.Context, int32) error
 }
 
 func (r *podRunner) run(t *testing.T) {
@@ -96,8 +97,8 @@ func (r *podRunner) sync(ctx context.Context) error {
 		return err
 	}
 	want := map[string]bool{}
-	for _, name := range r.names(n) {
-		want[name] = true
+	for i := range n {
+		want[fmt.Sprintf(r.nameFormat, i)] = true
 	}
 	var pods corev1.PodList
 	if err := env.Client.List(ctx, &pods, client.InNamespace(r.ns), client.MatchingLabels(r.labels)); err != nil {
@@ -156,13 +157,7 @@ func runStatefulSet(t *testing.T, ns string, replicas int32) {
 			err := env.Client.Get(ctx, key, &s)
 			return ptr.Deref(s.Spec.Replicas, 1), err
 		},
-		names: func(n int32) []string {
-			out := make([]string, n)
-			for i := range out {
-				out[i] = fmt.Sprintf("web-%d", i)
-			}
-			return out
-		},
+		nameFormat: "web-%d",
 		report: func(ctx context.Context, n int32) error {
 			var s appsv1.StatefulSet
 			if err := env.Client.Get(ctx, key, &s); err != nil || s.Status.Replicas == n {
@@ -198,13 +193,7 @@ func runWorker(t *testing.T, ns string, replicas int64) {
 			n, _, err := unstructured.NestedInt64(u.Object, "spec", "replicas")
 			return int32(n), err
 		},
-		names: func(n int32) []string {
-			out := make([]string, n)
-			for i := range out {
-				out[i] = fmt.Sprintf("jobs-w%d", i)
-			}
-			return out
-		},
+		nameFormat: "jobs-w%d",
 		report: func(ctx context.Context, n int32) error {
 			u, err := get(ctx)
 			if err != nil {

@@ -13,7 +13,8 @@ import (
 
 // scalingMetrics are the ScalingPolicy controller's instruments, beside the
 // per-policy replicas, demand, forecast, failure-policy and metric failure
-// series of the core (scaler.Recorder).
+// series of the core (scaler.Recorder), which are not in the registry: see
+// Metrics.PolicySeries.
 type scalingMetrics struct {
 	recorder      *scaler.Recorder
 	scaleOps      *prometheus.CounterVec
@@ -33,12 +34,8 @@ const (
 )
 
 func newScalingMetrics(reg prometheus.Registerer) (*scalingMetrics, error) {
-	rec, err := scaler.NewRecorder(reg)
-	if err != nil {
-		return nil, err
-	}
 	m := &scalingMetrics{
-		recorder: rec,
+		recorder: scaler.NewRecorder(),
 		scaleOps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trimtab_scaler_scale_operations_total",
 			Help: "Changes of a target's replica count, by direction (up, down) and result (success, error)."}, []string{"direction", "result"}),
 		cycleDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "trimtab_scaler_cycle_duration_seconds",

@@ -625,16 +625,12 @@ var goMemoryClasses = []string{
 	"profiling_buckets", "other", "total",
 }
 
-// scrapeChild reads the child's /metrics, only the families used here
-// (the child still gathers everything, as for any scrape).
+// scrapeChild reads the child's whole /metrics, gzipped, as Prometheus
+// scrapes it: the per-policy series are what a scrape costs the child.
 func scrapeChild(ctx context.Context, addr string) (childMetrics, error) {
-	names := []string{"trimtab_scaler_cycle_duration_seconds", "rest_client_requests_total", "go_memstats_heap_inuse_bytes"}
-	for _, c := range goMemoryClasses {
-		names = append(names, "go_memory_classes_"+c+"_bytes")
-	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics?"+url.Values{"name[]": names}.Encode(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
 	if err != nil {
 		return childMetrics{}, err
 	}

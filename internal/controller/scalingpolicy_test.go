@@ -150,6 +150,8 @@ func startScalingWorld(t *testing.T, configure ...func(*controller.Deps)) *scali
 	require.NoError(t, err)
 	metrics, err := controller.NewMetrics(w.registry)
 	require.NoError(t, err)
+	// Production streams them beside the registry; tests read them from it.
+	w.registry.MustRegister(metrics.PolicySeries())
 	cm := collector.NewMetrics(w.registry)
 	pods, err := kube.AddLeanPodCache(mgr, nil)
 	require.NoError(t, err)

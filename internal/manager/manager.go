@@ -19,7 +19,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -35,6 +34,7 @@ import (
 	"github.com/trimtab/trimtab/internal/controller"
 	"github.com/trimtab/trimtab/internal/httpapi"
 	"github.com/trimtab/trimtab/internal/kube"
+	"github.com/trimtab/trimtab/scaler"
 )
 
 // Options configure the controller process. Zero durations take the
@@ -92,14 +92,16 @@ type Manager struct {
 	logger   *slog.Logger
 	mgr      ctrl.Manager
 	registry *prometheus.Registry
-	probes   *http.Server
-	api      *http.Server
-	probesLn net.Listener
-	apiLn    net.Listener
-	pprof    *http.Server
-	pprofLn  net.Listener
-	draining atomic.Bool
-	pods     cache.Cache
+	// policySeries are served on /metrics beside the registry.
+	policySeries *scaler.Recorder
+	probes       *http.Server
+	api          *http.Server
+	probesLn     net.Listener
+	apiLn        net.Listener
+	pprof        *http.Server
+	pprofLn      net.Listener
+	draining     atomic.Bool
+	pods         cache.Cache
 }
 
 // New builds the manager against cfg. Process-wide metrics (Go runtime,
@@ -152,6 +154,7 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 	if err != nil {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
+	m.policySeries = metrics.PolicySeries()
 	// One pooled client for every outbound call (scrapes, hooks, web).
 	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}}
 	// Pods have their own cache of LeanPods: the few fields trimtab reads.
@@ -282,7 +285,7 @@ func (m *Manager) probeHandler() http.Handler {
 		mux.Handle(path, http.StripPrefix(path, h))
 		mux.Handle(path+"/", http.StripPrefix(path, h))
 	}
-	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{ctrlmetrics.Registry, m.registry}, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", metricsHandler(prometheus.Gatherers{ctrlmetrics.Registry, m.registry}, m.policySeries, m.logger))
 	return mux
 }
 
