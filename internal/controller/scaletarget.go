@@ -90,13 +90,9 @@ func (t *scaleTarget) describe() string {
 // target comes with the Ready condition that says why; err is set only
 // when retrying may help.
 func (c *ScalingPolicyController) readTarget(ctx context.Context, namespace string, ref trimtabv1.ScaleTargetRef, cond metav1.Condition) (*scaleTarget, metav1.Condition, error) {
-	not := func(status metav1.ConditionStatus, reason, format string, args ...any) metav1.Condition {
-		cond.Status, cond.Reason, cond.Message = status, reason, fmt.Sprintf(format, args...)
-		return cond
-	}
 	gvk, err := targetKind(ref)
 	if err != nil {
-		return nil, not(metav1.ConditionFalse, trimtabv1.ReasonInvalidSpec, "%v", err), nil
+		return nil, said(cond, metav1.ConditionFalse, trimtabv1.ReasonInvalidSpec, "%v", err), nil
 	}
 	t := &scaleTarget{gvk: gvk, namespace: namespace, name: ref.Name}
 	key := types.NamespacedName{Namespace: namespace, Name: ref.Name}
@@ -118,20 +114,20 @@ func (c *ScalingPolicyController) readTarget(ctx context.Context, namespace stri
 	}
 	switch {
 	case apierrors.IsNotFound(err):
-		return nil, not(metav1.ConditionFalse, trimtabv1.ReasonTargetNotFound,
+		return nil, said(cond, metav1.ConditionFalse, trimtabv1.ReasonTargetNotFound,
 			"%s named in spec.targetRef does not exist; create it or fix spec.targetRef.name", t.describe()), nil
 	case err != nil:
-		return nil, not(metav1.ConditionUnknown, trimtabv1.ReasonTargetLookupFailed, "reading %s: %v", t.describe(), err),
+		return nil, said(cond, metav1.ConditionUnknown, trimtabv1.ReasonTargetLookupFailed, "reading %s: %v", t.describe(), err),
 			fmt.Errorf("get target %s: %w", t.describe(), err)
 	}
 	t.resourceVersion, t.uid = obj.GetResourceVersion(), obj.GetUID()
 	sel, err := metav1.LabelSelectorAsSelector(selector)
 	if err != nil || sel.Empty() {
-		return nil, not(metav1.ConditionFalse, trimtabv1.ReasonInvalidSpec,
+		return nil, said(cond, metav1.ConditionFalse, trimtabv1.ReasonInvalidSpec,
 			"%s has no usable pod selector (%v); the HPA refuses such targets too", t.describe(), err), nil
 	}
 	t.selector = sel
-	return t, not(metav1.ConditionTrue, trimtabv1.ReasonTargetFound, "%s found", t.describe()), nil
+	return t, said(cond, metav1.ConditionTrue, trimtabv1.ReasonTargetFound, "%s found", t.describe()), nil
 }
 
 // readScale reads a target of any other kind through its scale
@@ -139,17 +135,13 @@ func (c *ScalingPolicyController) readTarget(ctx context.Context, namespace stri
 // reads them. The API server answers 404 both for a missing object and for
 // a kind without the subresource; a metadata read tells which.
 func (c *ScalingPolicyController) readScale(ctx context.Context, t *scaleTarget, cond metav1.Condition) (*scaleTarget, metav1.Condition, error) {
-	not := func(status metav1.ConditionStatus, reason, format string, args ...any) metav1.Condition {
-		cond.Status, cond.Reason, cond.Message = status, reason, fmt.Sprintf(format, args...)
-		return cond
-	}
 	apiVersion, kind := t.gvk.ToAPIVersionAndKind()
 	if _, err := c.Client.RESTMapper().RESTMapping(t.gvk.GroupKind(), t.gvk.Version); err != nil {
 		if meta.IsNoMatchError(err) {
-			return nil, not(metav1.ConditionFalse, trimtabv1.ReasonTargetUnsupported,
+			return nil, said(cond, metav1.ConditionFalse, trimtabv1.ReasonTargetUnsupported,
 				"the API server serves no kind %s in %s; fix spec.targetRef.apiVersion and kind (kubectl api-resources lists what it serves)", kind, apiVersion), nil
 		}
-		return nil, not(metav1.ConditionUnknown, trimtabv1.ReasonTargetLookupFailed, "looking up kind %s in %s: %v", kind, apiVersion, err),
+		return nil, said(cond, metav1.ConditionUnknown, trimtabv1.ReasonTargetLookupFailed, "looking up kind %s in %s: %v", kind, apiVersion, err),
 			fmt.Errorf("map kind %s: %w", t.gvk, err)
 	}
 	scale, err := getScale(ctx, c.Client, t)
@@ -159,30 +151,36 @@ func (c *ScalingPolicyController) readScale(ctx context.Context, t *scaleTarget,
 		merr := c.Direct.Get(ctx, types.NamespacedName{Namespace: t.namespace, Name: t.name}, meta)
 		switch {
 		case apierrors.IsNotFound(merr):
-			return nil, not(metav1.ConditionFalse, trimtabv1.ReasonTargetNotFound,
+			return nil, said(cond, metav1.ConditionFalse, trimtabv1.ReasonTargetNotFound,
 				"%s named in spec.targetRef does not exist; create it or fix spec.targetRef.name", t.describe()), nil
 		case merr == nil:
-			return nil, not(metav1.ConditionFalse, trimtabv1.ReasonTargetUnsupported,
+			return nil, said(cond, metav1.ConditionFalse, trimtabv1.ReasonTargetUnsupported,
 				"%s has no scale subresource, so nothing can set its replicas; target a Deployment, a StatefulSet or a kind whose CRD declares subresources.scale", t.describe()), nil
 		}
 		err = merr
 	}
 	if err != nil {
-		return nil, not(metav1.ConditionUnknown, trimtabv1.ReasonTargetLookupFailed, "reading the scale of %s: %v", t.describe(), err),
+		return nil, said(cond, metav1.ConditionUnknown, trimtabv1.ReasonTargetLookupFailed, "reading the scale of %s: %v", t.describe(), err),
 			fmt.Errorf("%s: get scale of %s: %w", ReasonFailedGetScale, t.describe(), err)
 	}
 	if scale.Status.Selector == "" {
-		return nil, not(metav1.ConditionFalse, trimtabv1.ReasonInvalidSpec,
+		return nil, said(cond, metav1.ConditionFalse, trimtabv1.ReasonInvalidSpec,
 			"the scale subresource of %s reports no pod selector (status.selector), so its pods cannot be found; the HPA refuses such targets too (a CRD sets labelSelectorPath)", t.describe()), nil
 	}
 	sel, err := labels.Parse(scale.Status.Selector)
 	if err != nil || sel.Empty() {
-		return nil, not(metav1.ConditionFalse, trimtabv1.ReasonInvalidSpec,
+		return nil, said(cond, metav1.ConditionFalse, trimtabv1.ReasonInvalidSpec,
 			"the scale subresource of %s reports the pod selector %q, which selects no pods by label (%v)", t.describe(), scale.Status.Selector, err), nil
 	}
 	t.selector, t.replicas, t.statusReplicas = sel, scale.Spec.Replicas, scale.Status.Replicas
 	t.resourceVersion, t.uid = scale.ResourceVersion, scale.UID
-	return t, not(metav1.ConditionTrue, trimtabv1.ReasonTargetFound, "%s found", t.describe()), nil
+	return t, said(cond, metav1.ConditionTrue, trimtabv1.ReasonTargetFound, "%s found", t.describe()), nil
+}
+
+// said is cond with the status, reason and message given.
+func said(cond metav1.Condition, status metav1.ConditionStatus, reason, format string, args ...any) metav1.Condition {
+	cond.Status, cond.Reason, cond.Message = status, reason, fmt.Sprintf(format, args...)
+	return cond
 }
 
 // unstructuredTarget addresses t's subresources through the client's

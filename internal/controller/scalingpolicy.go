@@ -267,27 +267,13 @@ func releaseOf(ctx context.Context, c client.Reader, namespace, name string) (*t
 // NeedLeaderElection makes the cycle run on the leader only.
 func (c *ScalingPolicyController) NeedLeaderElection() bool { return true }
 
-// Start runs the status writers, and a cycle at once and then every
-// SyncPeriod, until ctx ends.
+// Start runs the status writers, and a cycle at once and then whenever a
+// policy is due, until ctx ends.
 func (c *ScalingPolicyController) Start(ctx context.Context) error {
-	if c.status == nil {
-		c.status = newStatusQueue()
-	}
 	if c.nudge == nil {
 		c.nudge = make(chan struct{}, 1)
 	}
-	var writers sync.WaitGroup
-	for range scalingWorkers {
-		writers.Go(func() { c.drainStatus(ctx) })
-	}
-	if c.History != nil {
-		c.warmer = newForecastWarmer(c.History, c.Metrics.scaling, c.Log)
-		writers.Go(func() { c.warmer.run(ctx) })
-	}
-	defer func() {
-		c.status.q.ShutDown()
-		writers.Wait()
-	}()
+	defer c.startWorkers(ctx)()
 	wait := time.NewTimer(c.SyncPeriod)
 	defer wait.Stop()
 	for {
@@ -308,6 +294,26 @@ func (c *ScalingPolicyController) Start(ctx context.Context) error {
 		case <-wait.C:
 		case <-c.nudge:
 		}
+	}
+}
+
+// startWorkers starts what runs beside the cycles: the status writers and
+// the forecast warmer. stop shuts them down and waits for them.
+func (c *ScalingPolicyController) startWorkers(ctx context.Context) (stop func()) {
+	if c.status == nil {
+		c.status = newStatusQueue()
+	}
+	var workers sync.WaitGroup
+	for range scalingWorkers {
+		workers.Go(func() { c.drainStatus(ctx) })
+	}
+	if c.History != nil {
+		c.warmer = newForecastWarmer(c.History, c.Metrics.scaling, c.Log)
+		workers.Go(func() { c.warmer.run(ctx) })
+	}
+	return func() {
+		c.status.q.ShutDown()
+		workers.Wait()
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	promapi "github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	promclient "github.com/prometheus/client_golang/prometheus"
@@ -213,11 +214,16 @@ func benchScalingCycle(b *testing.B, v scalingBenchVariant) {
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		b.Fatal("cache did not sync")
 	}
-	go func() { _ = sp.Start(ctx) }()
+	// The benchmark runs every cycle itself: none of Start's own can take
+	// a measured cycle's policies.
+	defer sp.StartWorkers(ctx)()
 	// The first cycle fills the informers and writes every policy's first
 	// status.
-	waitGauge(ctx, b, reg, "trimtab_scaler_cycle_policies", func(v float64) bool { return v >= float64(n) })
-	first := metricValue(b, reg, "trimtab_scaler_cycle_duration_seconds")
+	st, err := sp.Cycle(ctx)
+	if err != nil || st.Policies != n {
+		b.Fatalf("the first cycle synced %d policies of %d: %v", st.Policies, n, err)
+	}
+	first := st.Duration.Seconds()
 	waitGauge(ctx, b, reg, "trimtab_scaler_status_backlog", func(v float64) bool { return v == 0 })
 	firstWritten := time.Since(started)
 	checkBenchStatus(ctx, b, mgr.GetClient(), exp.workloads[n-1])
@@ -238,9 +244,6 @@ func benchScalingCycle(b *testing.B, v scalingBenchVariant) {
 		}
 		b.StopTimer()
 		if st.Policies != n {
-			// Start's wake-up fell between the tick and this cycle and
-			// took the rest; rare (the gap is a cache list), but the
-			// figures would not be one full cycle's.
 			b.Fatalf("the measured cycle synced %d policies of %d", st.Policies, n)
 		}
 		total += st.Duration
@@ -309,6 +312,7 @@ type benchController struct {
 // (--predictive.history-url).
 func newBenchController(b *testing.B, promURL string, history controller.Collector) *benchController {
 	b.Helper()
+	ctrl.SetLogger(logr.Discard())
 	// As internal/manager configures the production cache.
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme: kube.NewScheme(), Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
@@ -345,11 +349,7 @@ func newBenchController(b *testing.B, promURL string, history controller.Collect
 	sp := &controller.ScalingPolicyController{
 		Client: mgr.GetClient(), Pods: pods, Events: mgr.GetEventRecorder("bench"), Metrics: metrics, Collector: coll,
 		Now: func() time.Time { return time.Unix(0, clock.Load()) },
-		// Start runs its first cycle at once; the benchmark runs the others,
-		// each a tick of the clock later, when every policy is due again.
-		// Start's own wake-ups come 15 s apart in wall time and find
-		// nothing due: the benchmark has synced every policy at the
-		// clock's current time.
+		// A tick of the clock makes every policy due again.
 		SyncPeriod: controller.DefaultScalingSyncPeriod, MetricInterval: controller.DefaultScalingMetricInterval,
 		Params: scaler.DefaultParams(), Log: slog.New(slog.DiscardHandler), History: history,
 	}
