@@ -1,9 +1,23 @@
 package controller
 
-import "context"
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
 
 // StartWorkers starts what Start runs beside its cycles, so that a
 // benchmark can run every cycle itself, with none of Start's own.
 func (c *ScalingPolicyController) StartWorkers(ctx context.Context) (stop func()) {
 	return c.startWorkers(ctx)
+}
+
+// ErrTargetMoved is what UpdateScale returns when the replica count moved.
+var ErrTargetMoved = errTargetMoved
+
+// UpdateScale is the cycle's write of a new replica count to the object of
+// kind gvk as read at resourceVersion rv, with from replicas.
+func UpdateScale(ctx context.Context, c client.Client, gvk schema.GroupVersionKind, namespace, name, rv string, from, to int32) error {
+	return updateScale(ctx, c, &scaleTarget{gvk: gvk, namespace: namespace, name: name, resourceVersion: rv}, from, to)
 }

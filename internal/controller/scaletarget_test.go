@@ -10,13 +10,16 @@ import (
 
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -397,4 +400,94 @@ func TestScalingPolicyTargetKinds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUpdateScale writes replica counts through the scale subresource of
+// each kind of target on the real API server, whose resourceVersions make
+// the conflicts: a write since the read that left the replicas alone is
+// retried, one that moved them is not overwritten.
+func TestUpdateScale(t *testing.T) {
+	installScalableCRDs(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	labels := map[string]string{"app": "web"}
+	template := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.invalid/app:1"}}}}
+	newObject := map[string]func(name string) client.Object{
+		"Deployment": func(name string) client.Object {
+			return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+				Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: template}}
+		},
+		"StatefulSet": func(name string) client.Object {
+			return &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+				Spec: appsv1.StatefulSetSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: template}}
+		},
+		"Worker": func(name string) client.Object {
+			u := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"replicas": int64(2)}}}
+			u.SetGroupVersionKind(workerKind)
+			u.SetNamespace(ns)
+			u.SetName(name)
+			return u
+		},
+	}
+	kinds := map[string]schema.GroupVersionKind{
+		"Deployment": appsv1.SchemeGroupVersion.WithKind("Deployment"), "StatefulSet": appsv1.SchemeGroupVersion.WithKind("StatefulSet"), "Worker": workerKind,
+	}
+	// scale reads (or, with to > 0, sets by hand) the replicas of the
+	// object of kind gvk named name.
+	scale := func(t *testing.T, gvk schema.GroupVersionKind, name string, to int32) int32 {
+		t.Helper()
+		obj := &unstructured.Unstructured{}
+		obj.SetGroupVersionKind(gvk)
+		obj.SetNamespace(ns)
+		obj.SetName(name)
+		u := &unstructured.Unstructured{}
+		require.NoError(t, env.Client.SubResource("scale").Get(ctx, obj, u))
+		var s autoscalingv1.Scale
+		require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &s))
+		if to > 0 {
+			require.NoError(t, unstructured.SetNestedField(u.Object, int64(to), "spec", "replicas"))
+			require.NoError(t, env.Client.SubResource("scale").Update(ctx, obj, client.WithSubResourceBody(u)))
+			return to
+		}
+		return s.Spec.Replicas
+	}
+	for kind, gvk := range kinds {
+		for _, tc := range []struct {
+			name string
+			// meanwhile writes to the object after the controller read it.
+			meanwhile func(t *testing.T, gvk schema.GroupVersionKind, obj client.Object)
+			wantErr   error
+			want      int32
+		}{
+			{"nothing written since the read", func(*testing.T, schema.GroupVersionKind, client.Object) {}, nil, 5},
+			{"a label written since the read is retried over", func(t *testing.T, _ schema.GroupVersionKind, obj client.Object) {
+				obj.SetLabels(map[string]string{"team": "checkout"})
+				require.NoError(t, env.Client.Update(ctx, obj))
+			}, nil, 5},
+			{"replicas scaled by hand since the read are left alone", func(t *testing.T, gvk schema.GroupVersionKind, obj client.Object) {
+				scale(t, gvk, obj.GetName(), 3)
+			}, controller.ErrTargetMoved, 3},
+		} {
+			t.Run(kind+": "+tc.name, func(t *testing.T) {
+				name := strings.ToLower(kind) + "-" + strings.Join(strings.Fields(tc.name)[:2], "-")
+				obj := newObject[kind](name)
+				require.NoError(t, env.Client.Create(ctx, obj))
+				rv := obj.GetResourceVersion()
+				tc.meanwhile(t, gvk, obj)
+				err := controller.UpdateScale(ctx, env.Client, gvk, ns, name, rv, 2, 5)
+				if tc.wantErr != nil {
+					require.ErrorIs(t, err, tc.wantErr)
+				} else {
+					require.NoError(t, err)
+				}
+				require.Equal(t, tc.want, scale(t, gvk, name, 0))
+			})
+		}
+	}
+	t.Run("a missing object names it", func(t *testing.T) {
+		err := controller.UpdateScale(ctx, env.Client, workerKind, ns, "missing", "1", 2, 5)
+		require.True(t, apierrors.IsNotFound(err), "%v", err)
+		require.ErrorContains(t, err, fmt.Sprintf("scale Worker %s/missing from 2 to 5", ns))
+	})
 }
