@@ -83,12 +83,18 @@ func TestTrimScalingPolicy(t *testing.T) {
 	want := pol.DeepCopy()
 	want.ManagedFields = nil
 	want.Annotations = map[string]string{"team": "checkout"}
-	got, err := controller.TrimScalingPolicy(pol)
-	require.NoError(t, err)
-	require.Equal(t, want, got, "spec, status and the user's own annotations must stay")
+	requireTrims(t, controller.TrimScalingPolicy, pol, want, "spec, status and the user's own annotations must stay")
+}
 
-	tomb := toolscache.DeletedFinalStateUnknown{Key: "shop/web", Obj: pol}
-	got, err = controller.TrimScalingPolicy(tomb)
+// requireTrims checks that trim turns in into want, and passes a tombstone
+// of in as it is.
+func requireTrims(t *testing.T, trim func(any) (any, error), in, want any, msg string) {
+	t.Helper()
+	tomb := toolscache.DeletedFinalStateUnknown{Key: "shop/x", Obj: in}
+	got, err := trim(in)
+	require.NoError(t, err)
+	require.Equal(t, want, got, msg)
+	got, err = trim(tomb)
 	require.NoError(t, err)
 	require.Equal(t, tomb, got)
 }
@@ -111,12 +117,5 @@ func TestTrimStatefulSet(t *testing.T) {
 			ServiceName: "db"},
 		Status: appsv1.StatefulSetStatus{Replicas: 3, ReadyReplicas: 2},
 	}
-	got, err := controller.TrimStatefulSet(sts)
-	require.NoError(t, err)
-	require.Equal(t, want, got, "identity, labels, replicas, selector and status counts must stay")
-
-	tomb := toolscache.DeletedFinalStateUnknown{Key: "shop/db", Obj: sts}
-	got, err = controller.TrimStatefulSet(tomb)
-	require.NoError(t, err)
-	require.Equal(t, tomb, got)
+	requireTrims(t, controller.TrimStatefulSet, sts, want, "identity, labels, replicas, selector and status counts must stay")
 }
