@@ -22,6 +22,7 @@ import (
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/scaler"
 )
 
 // The kinds a ScalingPolicy reads from the informer cache: the common
@@ -61,10 +62,14 @@ func targetKind(ref trimtabv1.ScaleTargetRef) (schema.GroupVersionKind, error) {
 // Deployment's (<name>-<hash>-<suffix>), a StatefulSet's are
 // <name>-<ordinal>, and for any other kind, or a Release's variants, the
 // listed pods are named one by one.
-func (t *scaleTarget) podRegex(pods []string) string {
+func (t *scaleTarget) podRegex(pods []scaler.Pod) string {
 	switch {
 	case t.release != nil || (t.gvk != deploymentKind && t.gvk != statefulSetKind):
-		return collector.PodRegexFor(pods)
+		names := make([]string, len(pods))
+		for i, p := range pods {
+			names[i] = p.Name
+		}
+		return collector.PodRegexFor(names)
 	case t.gvk == statefulSetKind:
 		return collector.StatefulSetPodRegex(t.name)
 	}
@@ -146,9 +151,9 @@ func (c *ScalingPolicyController) readScale(ctx context.Context, t *scaleTarget,
 	}
 	scale, err := getScale(ctx, c.Client, t)
 	if apierrors.IsNotFound(err) {
-		meta := &metav1.PartialObjectMetadata{}
-		meta.SetGroupVersionKind(t.gvk)
-		merr := c.Direct.Get(ctx, types.NamespacedName{Namespace: t.namespace, Name: t.name}, meta)
+		partial := &metav1.PartialObjectMetadata{}
+		partial.SetGroupVersionKind(t.gvk)
+		merr := c.Direct.Get(ctx, types.NamespacedName{Namespace: t.namespace, Name: t.name}, partial)
 		switch {
 		case apierrors.IsNotFound(merr):
 			return nil, said(cond, metav1.ConditionFalse, trimtabv1.ReasonTargetNotFound,

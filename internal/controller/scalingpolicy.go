@@ -71,7 +71,8 @@ var errTargetMoved = errors.New("the replica count changed during the sync; deci
 type ScalingPolicyController struct {
 	Client client.Client
 	// Direct reads from the API server, not the cache: for the rare
-	// lookups of kinds the cache has no informer for.
+	// lookups of kinds the cache has no informer for (default: the
+	// manager's API reader).
 	Direct client.Reader
 	// Pods reads kube.LeanPods: the lean pod cache in production.
 	Pods      client.Reader
@@ -145,6 +146,9 @@ func (c *ScalingPolicyController) SetupWithManager(mgr ctrl.Manager) error {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	if c.Direct == nil {
+		c.Direct = mgr.GetAPIReader()
+	}
 	c.status = newStatusQueue()
 	c.nudge = make(chan struct{}, 1)
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &trimtabv1.ScalingPolicy{}, targetIndex, func(o client.Object) []string {
@@ -209,15 +213,15 @@ func (c *ScalingPolicyController) Reconcile(ctx context.Context, req reconcile.R
 // exists and no HPA scales it. It returns the Ready condition either way,
 // and the target when admitted.
 func (c *ScalingPolicyController) admit(ctx context.Context, pol *trimtabv1.ScalingPolicy) (scaler.Config, *scaleTarget, metav1.Condition, error) {
+	ready := metav1.Condition{Type: trimtabv1.ConditionReady, ObservedGeneration: pol.Generation}
 	not := func(reason, format string, args ...any) metav1.Condition {
-		return metav1.Condition{Type: trimtabv1.ConditionReady, Status: metav1.ConditionFalse, Reason: reason,
-			Message: fmt.Sprintf(format, args...), ObservedGeneration: pol.Generation}
+		return said(ready, metav1.ConditionFalse, reason, format, args...)
 	}
 	cfg, err := scaler.ConfigFromSpec(pol.Spec, c.Params)
 	if err != nil {
 		return cfg, nil, not(trimtabv1.ReasonInvalidSpec, "%v", err), nil
 	}
-	t, cond, err := c.readTarget(ctx, pol.Namespace, pol.Spec.TargetRef, metav1.Condition{Type: trimtabv1.ConditionReady, ObservedGeneration: pol.Generation})
+	t, cond, err := c.readTarget(ctx, pol.Namespace, pol.Spec.TargetRef, ready)
 	if t == nil {
 		return cfg, nil, cond, err
 	}
@@ -502,11 +506,7 @@ func (c *ScalingPolicyController) releaseReplicas(ctx context.Context, rel *trim
 
 // appendQueries adds one query per metric of s.
 func (c *ScalingPolicyController) appendQueries(qs []collector.Query, s *policySync, now time.Time) []collector.Query {
-	names := make([]string, len(s.pods))
-	for i, p := range s.pods {
-		names[i] = p.Name
-	}
-	target := collector.Target{Namespace: s.pol.Namespace, Name: s.target.name, Selector: s.target.selector, PodRegex: s.target.podRegex(names)}
+	target := collector.Target{Namespace: s.pol.Namespace, Name: s.target.name, Selector: s.target.selector, PodRegex: s.target.podRegex(s.pods)}
 	for _, m := range s.pol.Spec.Metrics {
 		qs = append(qs, collector.Query{
 			Owner:    collector.Owner{Kind: "scalingpolicy", Name: s.pol.Name},

@@ -68,7 +68,7 @@ func Setup(mgr ctrl.Manager, deps Deps) error {
 		return err
 	}
 	policy := &ScalingPolicyController{
-		Client: mgr.GetClient(), Direct: mgr.GetAPIReader(), Pods: deps.Pods, Events: events, Metrics: deps.Metrics, Collector: deps.Collector, Now: deps.Now,
+		Client: mgr.GetClient(), Pods: deps.Pods, Events: events, Metrics: deps.Metrics, Collector: deps.Collector, Now: deps.Now,
 		SyncPeriod: deps.ScalingSyncPeriod, MetricInterval: deps.ScalingMetricInterval, Params: scaler.DefaultParams(), Log: deps.Log,
 		Publisher: deps.Publisher, History: deps.PredictiveHistory,
 	}
