@@ -22,7 +22,7 @@ type discardResponse struct{ *httptest.ResponseRecorder }
 func (discardResponse) Write(b []byte) (int, error) { return len(b), nil }
 
 // BenchmarkRecorderScrape serves the series of 10,000 predictive policies
-// (ten each) once through a prometheus.Registry and promhttp, the
+// (eleven each: with a fallback and a failed metric) once through a prometheus.Registry and promhttp, the
 // reference, and once streamed by WriteText, and reports what each scrape
 // allocates and takes, and the ratios.
 func BenchmarkRecorderScrape(b *testing.B) {
