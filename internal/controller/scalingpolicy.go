@@ -101,7 +101,11 @@ type ScalingPolicyController struct {
 
 	mu     sync.Mutex
 	states map[types.NamespacedName]*policyState
-	status *statusQueue
+	// lastList is when a cycle last listed every policy; relist asks the
+	// next cycle to list them again at once. Both are guarded by mu.
+	lastList time.Time
+	relist   bool
+	status   *statusQueue
 	warmer *forecastWarmer
 	// nudge wakes the cycle early for a policy that has never synced or
 	// whose sync period changed.
@@ -196,7 +200,10 @@ func (c *ScalingPolicyController) Reconcile(ctx context.Context, req reconcile.R
 	defer func(start time.Time) { c.Metrics.observe("scalingpolicy", start, err) }(time.Now())
 	var pol trimtabv1.ScalingPolicy
 	if err := c.Client.Get(ctx, req.NamespacedName, &pol); err != nil {
-		// The cycle forgets deleted policies.
+		if apierrors.IsNotFound(err) {
+			// The next cycle lists every policy, which forgets this one.
+			c.relistNow()
+		}
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
 	c.wakeIfUnsynced(&pol)
@@ -352,7 +359,18 @@ func (c *ScalingPolicyController) wakeIfUnsynced(pol *trimtabv1.ScalingPolicy) {
 	s := c.states[client.ObjectKeyFromObject(pol)]
 	unsynced := s == nil || s.uid != pol.UID || s.lastSync.IsZero() || s.period != c.syncPeriod(pol)
 	c.mu.Unlock()
-	if unsynced && c.nudge != nil {
+	if unsynced {
+		c.relistNow()
+	}
+}
+
+// relistNow wakes the cycle and has it list every policy: one appeared,
+// changed its period or went away.
+func (c *ScalingPolicyController) relistNow() {
+	c.mu.Lock()
+	c.relist = true
+	c.mu.Unlock()
+	if c.nudge != nil {
 		select {
 		case c.nudge <- struct{}{}:
 		default:
@@ -395,21 +413,19 @@ type policySync struct {
 func (c *ScalingPolicyController) Cycle(ctx context.Context) (CycleStats, error) {
 	began := time.Now()
 	now := c.Now()
-	var list trimtabv1.ScalingPolicyList
-	// Read only: the cycle never mutates a listed object (writes copy).
-	if err := c.Client.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
-		return CycleStats{}, fmt.Errorf("list scalingpolicies: %w", err)
+	candidates, fleet, next, err := c.candidates(ctx, now)
+	if err != nil {
+		return CycleStats{}, err
 	}
-	next := now.Add(c.SyncPeriod)
 	var syncs []*policySync
 	var queries []collector.Query
-	for i := range list.Items {
-		due, at := c.claimSync(&list.Items[i], now)
+	for _, pol := range candidates {
+		due, at := c.claimSync(pol, now)
 		next = minTime(next, at)
 		if !due {
 			continue
 		}
-		s := c.prepare(ctx, &list.Items[i])
+		s := c.prepare(ctx, pol)
 		s.first = len(queries)
 		if s.target != nil {
 			queries = c.appendQueries(queries, s, now)
@@ -429,7 +445,7 @@ func (c *ScalingPolicyController) Cycle(ctx context.Context) (CycleStats, error)
 	g.SetLimit(scalingWorkers)
 	for _, s := range syncs {
 		g.Go(func() error {
-			refresh := statusValueRefresh(len(list.Items), c.syncPeriod(s.pol))
+			refresh := statusValueRefresh(fleet, c.syncPeriod(s.pol))
 			changed, err := c.finish(gctx, s, results[s.first:s.first+s.n], now, refresh)
 			if err != nil {
 				c.Log.Error("sync scalingpolicy", "namespace", s.pol.Namespace, "name", s.pol.Name, "error", err)
@@ -443,13 +459,70 @@ func (c *ScalingPolicyController) Cycle(ctx context.Context) (CycleStats, error)
 		})
 	}
 	_ = g.Wait()
-	c.forgetMissing(list.Items)
 	d := time.Since(began)
 	if len(syncs) > 0 {
 		// A wake-up with nothing due is not a cycle to dashboards.
 		c.Metrics.scaling.cycle(d, len(syncs), len(queries))
 	}
 	return CycleStats{Policies: len(syncs), Queries: len(queries), Scaled: nScaled, Duration: d, Next: next}, ctx.Err()
+}
+
+// candidates returns the policies a cycle at now may sync, the number of
+// policies in all, and when the next policy not among the candidates is due
+// (at the latest the next full list). Every SyncPeriod, and at once after a
+// policy appeared or changed its period (wakeIfUnsynced), the candidates are
+// every policy, listed from the cache: the list finds new policies and
+// forgets deleted ones. In between they are only the policies due by their
+// last sync, read one by one from the cache, so that a policy on a 1 s
+// period does not make every second's cycle walk the whole fleet.
+func (c *ScalingPolicyController) candidates(ctx context.Context, now time.Time) (pols []*trimtabv1.ScalingPolicy, fleet int, next time.Time, err error) {
+	c.mu.Lock()
+	full := c.relist || c.lastList.IsZero() || !now.Before(c.lastList.Add(c.SyncPeriod))
+	var due []types.NamespacedName
+	if !full {
+		next = c.lastList.Add(c.SyncPeriod)
+		for key, s := range c.states {
+			if at := s.lastSync.Add(s.period); now.Before(at) {
+				next = minTime(next, at)
+			} else {
+				due = append(due, key)
+			}
+		}
+	}
+	fleet = len(c.states)
+	c.relist = false
+	c.mu.Unlock()
+	if full {
+		var list trimtabv1.ScalingPolicyList
+		// Read only: the cycle never mutates a listed object (writes copy).
+		if err := c.Client.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
+			c.mu.Lock()
+			c.relist = true
+			c.mu.Unlock()
+			return nil, 0, time.Time{}, fmt.Errorf("list scalingpolicies: %w", err)
+		}
+		c.forgetMissing(list.Items)
+		c.mu.Lock()
+		c.lastList = now
+		c.mu.Unlock()
+		pols = make([]*trimtabv1.ScalingPolicy, len(list.Items))
+		for i := range list.Items {
+			pols[i] = &list.Items[i]
+		}
+		return pols, len(list.Items), now.Add(c.SyncPeriod), nil
+	}
+	for _, key := range due {
+		pol := &trimtabv1.ScalingPolicy{}
+		switch err := c.Client.Get(ctx, key, pol); {
+		case apierrors.IsNotFound(err):
+			c.forget(key)
+		case err != nil:
+			return nil, 0, time.Time{}, fmt.Errorf("get scalingpolicy %s: %w", key, err)
+		default:
+			pols = append(pols, pol)
+		}
+	}
+	return pols, fleet, next, nil
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -722,13 +795,24 @@ func (c *ScalingPolicyController) forgetMissing(items []trimtabv1.ScalingPolicy)
 		live[client.ObjectKeyFromObject(&items[i])] = true
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	var gone []types.NamespacedName
 	for key := range c.states {
 		if !live[key] {
-			delete(c.states, key)
-			c.Metrics.scaling.forget(key.Namespace, key.Name)
+			gone = append(gone, key)
 		}
 	}
+	c.mu.Unlock()
+	for _, key := range gone {
+		c.forget(key)
+	}
+}
+
+// forget drops a deleted policy's memory and exported series.
+func (c *ScalingPolicyController) forget(key types.NamespacedName) {
+	c.mu.Lock()
+	delete(c.states, key)
+	c.mu.Unlock()
+	c.Metrics.scaling.forget(key.Namespace, key.Name)
 }
 
 // forecast returns the forecaster's upper peak over the horizon (nil while

@@ -39,6 +39,7 @@ import (
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/collector"
 	"github.com/trimtab/trimtab/collector/cloudwatch"
+	"github.com/trimtab/trimtab/collector/collectortest"
 	"github.com/trimtab/trimtab/collector/prometheus"
 	"github.com/trimtab/trimtab/collector/providers"
 	"github.com/trimtab/trimtab/internal/controller"
@@ -598,4 +599,19 @@ func TestScalingPolicySyncPeriod(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	require.Equal(t, int32(2), slow.replicas(), "the policy on the controller's hourly period was synced again")
 	require.Equal(t, "50%", slow.get(pSlow).Status.CurrentMetrics[0].Value)
+
+	// Deleted, each policy is forgotten with its series: the 1 s one when
+	// it falls due, the hourly one because its deletion has the next cycle
+	// list every policy again.
+	for _, tc := range []struct {
+		wl *workload
+		p  *trimtabv1.ScalingPolicy
+	}{{fast, pFast}, {slow, pSlow}} {
+		series := func() int {
+			return len(collectortest.Series(t, w.registry, "trimtab_scaler_desired_replicas", map[string]string{"namespace": tc.wl.ns, "name": "web"}))
+		}
+		require.Equal(t, 1, series())
+		require.NoError(t, env.Client.Delete(context.Background(), tc.p))
+		require.Eventually(t, func() bool { return series() == 0 }, 10*time.Second, 50*time.Millisecond, "%s kept the series of its deleted policy", tc.wl.ns)
+	}
 }
