@@ -106,7 +106,7 @@ type ScalingPolicyController struct {
 	lastList time.Time
 	relist   bool
 	status   *statusQueue
-	warmer *forecastWarmer
+	warmer   *forecastWarmer
 	// nudge wakes the cycle early for a policy that has never synced or
 	// whose sync period changed.
 	nudge chan struct{}
