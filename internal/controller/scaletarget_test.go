@@ -413,25 +413,26 @@ func TestUpdateScale(t *testing.T) {
 	labels := map[string]string{"app": "web"}
 	template := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.invalid/app:1"}}}}
-	newObject := map[string]func(name string) client.Object{
-		"Deployment": func(name string) client.Object {
+	// Each kind of target, created with 2 replicas.
+	targets := []struct {
+		gvk    schema.GroupVersionKind
+		object func(name string) client.Object
+	}{
+		{appsv1.SchemeGroupVersion.WithKind("Deployment"), func(name string) client.Object {
 			return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 				Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: template}}
-		},
-		"StatefulSet": func(name string) client.Object {
+		}},
+		{appsv1.SchemeGroupVersion.WithKind("StatefulSet"), func(name string) client.Object {
 			return &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 				Spec: appsv1.StatefulSetSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: template}}
-		},
-		"Worker": func(name string) client.Object {
+		}},
+		{workerKind, func(name string) client.Object {
 			u := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"replicas": int64(2)}}}
 			u.SetGroupVersionKind(workerKind)
 			u.SetNamespace(ns)
 			u.SetName(name)
 			return u
-		},
-	}
-	kinds := map[string]schema.GroupVersionKind{
-		"Deployment": appsv1.SchemeGroupVersion.WithKind("Deployment"), "StatefulSet": appsv1.SchemeGroupVersion.WithKind("StatefulSet"), "Worker": workerKind,
+		}},
 	}
 	// scale reads (or, with to > 0, sets by hand) the replicas of the
 	// object of kind gvk named name.
@@ -452,7 +453,8 @@ func TestUpdateScale(t *testing.T) {
 		}
 		return s.Spec.Replicas
 	}
-	for kind, gvk := range kinds {
+	for _, target := range targets {
+		gvk := target.gvk
 		for _, tc := range []struct {
 			name string
 			// meanwhile writes to the object after the controller read it.
@@ -469,9 +471,9 @@ func TestUpdateScale(t *testing.T) {
 				scale(t, gvk, obj.GetName(), 3)
 			}, controller.ErrTargetMoved, 3},
 		} {
-			t.Run(kind+": "+tc.name, func(t *testing.T) {
-				name := strings.ToLower(kind) + "-" + strings.Join(strings.Fields(tc.name)[:2], "-")
-				obj := newObject[kind](name)
+			t.Run(gvk.Kind+": "+tc.name, func(t *testing.T) {
+				name := strings.ToLower(gvk.Kind) + "-" + strings.Join(strings.Fields(tc.name)[:2], "-")
+				obj := target.object(name)
 				require.NoError(t, env.Client.Create(ctx, obj))
 				rv := obj.GetResourceVersion()
 				tc.meanwhile(t, gvk, obj)
