@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
@@ -85,6 +86,32 @@ func TestCollectorDispatch(t *testing.T) {
 	require.Equal(t, collector.ReasonTimeout, collector.ReasonOf(res[4].Err))
 }
 
+// TestPodRegexFor matches pod names with Prometheus' own =~ matcher.
+func TestPodRegexFor(t *testing.T) {
+	cases := []struct {
+		name       string
+		pods       []string
+		match, not []string
+	}{
+		{name: "named pods only", pods: []string{"web-0", "web-1.a"},
+			match: []string{"web-0", "web-1.a"}, not: []string{"web-1xa", "web-10", "web-0-x", "xweb-0"}},
+		{name: "no pods matches no pod", pods: nil,
+			not: []string{"", "web-7d9f-abcde", "web-0", "no", "(no pods listed)", "no pods listed x"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			re, err := labels.NewFastRegexMatcher(collector.PodRegexFor(tc.pods))
+			require.NoError(t, err)
+			for _, p := range tc.match {
+				require.True(t, re.MatchString(p), "should match %q", p)
+			}
+			for _, p := range tc.not {
+				require.False(t, re.MatchString(p), "should not match %q", p)
+			}
+		})
+	}
+}
+
 func TestRenderVariables(t *testing.T) {
 	q := metric("m", "app", promSrc)
 	q.Target.Revision = "7d9f"
@@ -96,6 +123,7 @@ func TestRenderVariables(t *testing.T) {
 		{name: "all variables", text: "{{.Namespace}} {{.Name}} {{.Variant}} {{.Revision}} {{.Interval}} {{.PodRegex}}",
 			want: "shop checkout canary 7d9f 1m30s checkout-[a-z0-9]+-[a-z0-9]+"},
 		{name: "pod regex from pods", text: "{{.PodRegex}}", podRegex: collector.PodRegexFor([]string{"web-1.a", "web-2"}), want: "web-1[.]a|web-2"},
+		{name: "no pods listed is not the default", text: "{{.PodRegex}}", podRegex: collector.PodRegexFor(nil), want: "(no pods listed)"},
 		{name: "unknown variable", text: "{{.Cluster}}", err: "prometheus.query: template: prometheus.query:1:2: executing"},
 		{name: "broken template", text: "{{.Name", err: "prometheus.query: invalid template"},
 		{name: "plain text", text: "up", want: "up"},

@@ -86,9 +86,18 @@ func StatefulSetPodRegex(name string) string {
 	return regexLiteral(name) + "-[0-9]+"
 }
 
-// PodRegexFor matches exactly the named pods. Dots are written as [.] so the
-// result needs no backslash and can sit inside a PromQL string literal.
+// noPodRegex matches no pod: its spaces are not allowed in pod names. An
+// empty PodRegex would mean the Deployment default, which could match
+// another workload's pods.
+const noPodRegex = "(no pods listed)"
+
+// PodRegexFor matches exactly the named pods, and no pod when there are
+// none. Dots are written as [.] so the result needs no backslash and can sit
+// inside a PromQL string literal.
 func PodRegexFor(pods []string) string {
+	if len(pods) == 0 {
+		return noPodRegex
+	}
 	parts := make([]string, len(pods))
 	for i, p := range pods {
 		parts[i] = regexLiteral(p)

@@ -33,13 +33,16 @@ type ScalingPolicy struct {
 // a StatefulSet, a ReplicaSet, or a custom resource (an Argo Rollout, say).
 type ScaleTargetRef struct {
 	// APIVersion of the target, group/version (just the version for the
-	// core group).
+	// core group). Versions are named as a CustomResourceDefinition may
+	// name them: v1, v2beta1, or any DNS-1035 label.
 	// +kubebuilder:validation:MaxLength=317
-	// +kubebuilder:validation:Pattern=`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?v[0-9]+((alpha|beta)[0-9]+)?$`
+	// +kubebuilder:validation:Pattern=`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[a-z]([-a-z0-9]*[a-z0-9])?$`
 	// +kubebuilder:default="apps/v1"
 	// +optional
 	APIVersion string `json:"apiVersion,omitempty"`
 	// Kind of the target, as in its manifests: Deployment, StatefulSet, ...
+	// CamelCase, as the Kubernetes API conventions write kinds, so that a
+	// lower-case resource name ("deployment") is caught here.
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[A-Z][A-Za-z0-9]*$`
 	// +kubebuilder:default=Deployment

@@ -141,6 +141,8 @@ func TestInvalidObjectsAreRejectedNamingTheField(t *testing.T) {
 			[]string{"spec", "minReplicas must be less than or equal to maxReplicas"}},
 		{"policy target apiVersion not group/version", validPolicy, func(o map[string]any) { at(o, "spec", "targetRef")["apiVersion"] = "apps/v1/StatefulSet" },
 			[]string{"spec.targetRef.apiVersion", "should match"}},
+		{"policy target version not a DNS label", validPolicy, func(o map[string]any) { at(o, "spec", "targetRef")["apiVersion"] = "apps/V1" },
+			[]string{"spec.targetRef.apiVersion", "should match"}},
 		{"policy target kind not as in manifests", validPolicy, func(o map[string]any) { at(o, "spec", "targetRef")["kind"] = "statefulset" },
 			[]string{"spec.targetRef.kind", "should match"}},
 		{"policy maxReplicas zero", validPolicy, func(o map[string]any) { at(o, "spec")["maxReplicas"] = 0 },
@@ -202,6 +204,28 @@ func TestValidObjectsAndDocExamplesAreAccepted(t *testing.T) {
 				})
 				require.NoError(t, env.Client.Create(context.Background(), obj, client.DryRunAll))
 			}
+		})
+	}
+}
+
+// TestTargetRefFormsAreAccepted: what an HPA's scaleTargetRef may name, the
+// CRD must let through; whether the kind is served is the controller's
+// check, which names the field to fix.
+func TestTargetRefFormsAreAccepted(t *testing.T) {
+	cases := []struct{ name, apiVersion, kind string }{
+		{"core group", "v1", "ReplicationController"},
+		{"beta version", "autoscaling.example.com/v2beta2", "Worker"},
+		{"version named as a CRD may name it", "example.com/foo1", "Worker"},
+		{"version with a dash", "example.com/v1-preview", "Worker"},
+		{"kind with digits", "example.com/v1", "Worker2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			obj := mutate(t, validPolicy, func(o map[string]any) {
+				ref := at(o, "spec", "targetRef")
+				ref["apiVersion"], ref["kind"] = tc.apiVersion, tc.kind
+			})
+			require.NoError(t, env.Client.Create(context.Background(), obj, client.DryRunAll))
 		})
 	}
 }
