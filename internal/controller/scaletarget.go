@@ -117,13 +117,8 @@ func (c *ScalingPolicyController) readTarget(ctx context.Context, namespace stri
 	default:
 		return c.readScale(ctx, t, cond)
 	}
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil, said(cond, metav1.ConditionFalse, trimtabv1.ReasonTargetNotFound,
-			"%s named in spec.targetRef does not exist; create it or fix spec.targetRef.name", t.describe()), nil
-	case err != nil:
-		return nil, said(cond, metav1.ConditionUnknown, trimtabv1.ReasonTargetLookupFailed, "reading %s: %v", t.describe(), err),
-			fmt.Errorf("get target %s: %w", t.describe(), err)
+	if cond, err = lookedUp(cond, t.describe(), err); cond.Status != metav1.ConditionTrue {
+		return nil, cond, err
 	}
 	t.resourceVersion, t.uid = obj.GetResourceVersion(), obj.GetUID()
 	sel, err := metav1.LabelSelectorAsSelector(selector)
@@ -132,7 +127,7 @@ func (c *ScalingPolicyController) readTarget(ctx context.Context, namespace stri
 			"%s has no usable pod selector (%v); the HPA refuses such targets too", t.describe(), err), nil
 	}
 	t.selector = sel
-	return t, said(cond, metav1.ConditionTrue, trimtabv1.ReasonTargetFound, "%s found", t.describe()), nil
+	return t, cond, nil
 }
 
 // readScale reads a target of any other kind through its scale
@@ -156,8 +151,7 @@ func (c *ScalingPolicyController) readScale(ctx context.Context, t *scaleTarget,
 		merr := c.Direct.Get(ctx, types.NamespacedName{Namespace: t.namespace, Name: t.name}, partial)
 		switch {
 		case apierrors.IsNotFound(merr):
-			return nil, said(cond, metav1.ConditionFalse, trimtabv1.ReasonTargetNotFound,
-				"%s named in spec.targetRef does not exist; create it or fix spec.targetRef.name", t.describe()), nil
+			return nil, targetMissing(cond, t.describe()), nil
 		case merr == nil:
 			return nil, said(cond, metav1.ConditionFalse, trimtabv1.ReasonTargetUnsupported,
 				"%s has no scale subresource, so nothing can set its replicas; target a Deployment, a StatefulSet or a kind whose CRD declares subresources.scale", t.describe()), nil
@@ -179,7 +173,30 @@ func (c *ScalingPolicyController) readScale(ctx context.Context, t *scaleTarget,
 	}
 	t.selector, t.replicas, t.statusReplicas = sel, scale.Spec.Replicas, scale.Status.Replicas
 	t.resourceVersion, t.uid = scale.ResourceVersion, scale.UID
-	return t, said(cond, metav1.ConditionTrue, trimtabv1.ReasonTargetFound, "%s found", t.describe()), nil
+	return t, targetFound(cond, t.describe()), nil
+}
+
+// lookedUp is the Ready condition a read of the target described by what
+// leaves, with the error to retry on: a missing target is the user's to
+// fix, any other failure is retried.
+func lookedUp(cond metav1.Condition, what string, err error) (metav1.Condition, error) {
+	switch {
+	case apierrors.IsNotFound(err):
+		return targetMissing(cond, what), nil
+	case err != nil:
+		return said(cond, metav1.ConditionUnknown, trimtabv1.ReasonTargetLookupFailed, "reading %s: %v", what, err),
+			fmt.Errorf("get target %s: %w", what, err)
+	}
+	return targetFound(cond, what), nil
+}
+
+func targetMissing(cond metav1.Condition, what string) metav1.Condition {
+	return said(cond, metav1.ConditionFalse, trimtabv1.ReasonTargetNotFound,
+		"%s named in spec.targetRef does not exist; create it or fix spec.targetRef.name", what)
+}
+
+func targetFound(cond metav1.Condition, what string) metav1.Condition {
+	return said(cond, metav1.ConditionTrue, trimtabv1.ReasonTargetFound, "%s found", what)
 }
 
 // said is cond with the status, reason and message given.

@@ -15,10 +15,8 @@ package controller
 
 import (
 	"context"
-	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -40,23 +38,12 @@ const targetIndex = "spec.targetRef.name"
 func resolveTarget(ctx context.Context, c client.Reader, namespace string, ref trimtabv1.TargetRef, generation int64) (*appsv1.Deployment, metav1.Condition, error) {
 	cond := metav1.Condition{Type: trimtabv1.ConditionReady, ObservedGeneration: generation}
 	if ref.Kind != "" && ref.Kind != "Deployment" {
-		cond.Status, cond.Reason = metav1.ConditionFalse, trimtabv1.ReasonTargetUnsupported
-		cond.Message = fmt.Sprintf("spec.targetRef.kind %q is not supported; use Deployment", ref.Kind)
-		return nil, cond, nil
+		return nil, said(cond, metav1.ConditionFalse, trimtabv1.ReasonTargetUnsupported, "spec.targetRef.kind %q is not supported; use Deployment", ref.Kind), nil
 	}
 	var d appsv1.Deployment
 	err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, &d)
-	switch {
-	case apierrors.IsNotFound(err):
-		cond.Status, cond.Reason = metav1.ConditionFalse, trimtabv1.ReasonTargetNotFound
-		cond.Message = fmt.Sprintf("Deployment %s/%s named in spec.targetRef does not exist; create it or fix spec.targetRef.name", namespace, ref.Name)
-		return nil, cond, nil
-	case err != nil:
-		cond.Status, cond.Reason = metav1.ConditionUnknown, trimtabv1.ReasonTargetLookupFailed
-		cond.Message = fmt.Sprintf("reading Deployment %s/%s: %v", namespace, ref.Name, err)
-		return nil, cond, fmt.Errorf("get target deployment %s/%s: %w", namespace, ref.Name, err)
+	if cond, err = lookedUp(cond, "Deployment "+namespace+"/"+ref.Name, err); cond.Status != metav1.ConditionTrue {
+		return nil, cond, err
 	}
-	cond.Status, cond.Reason = metav1.ConditionTrue, trimtabv1.ReasonTargetFound
-	cond.Message = fmt.Sprintf("Deployment %s/%s found", namespace, ref.Name)
 	return &d, cond, nil
 }
