@@ -13,14 +13,13 @@ import (
 // Spec defaults that the CRD schema also declares; repeated here because
 // policies read from files (trimtab replay) never pass the API server.
 const (
-	defaultMinReplicas    = 1
-	defaultHorizonSeconds = 300
-	defaultSeasonSeconds  = 86400
-	defaultBand           = 1.75
-	maxSyncPeriodSeconds  = 600
-	maxBand               = 5
-	maxWindowSeconds      = 3600
-	maxPeriodSeconds      = 1800
+	defaultMinReplicas   = 1
+	defaultSeasonSeconds = 86400
+	defaultBand          = 1.75
+	maxSyncPeriodSeconds = 600
+	maxBand              = 5
+	maxWindowSeconds     = 3600
+	maxPeriodSeconds     = 1800
 )
 
 // DefaultScaleUp is autoscaling/v2's default scale-up rule: no
@@ -103,7 +102,7 @@ func ConfigFromSpec(spec v1alpha1.ScalingPolicySpec, p Params) (Config, error) {
 		cfg.Behavior = &b
 	}
 
-	cfg.Predictive = Predictive{Mode: v1alpha1.PredictiveOff, Horizon: defaultHorizonSeconds * time.Second, Season: defaultSeasonSeconds * time.Second, Band: defaultBand}
+	cfg.Predictive = Predictive{Mode: v1alpha1.PredictiveOff, Season: defaultSeasonSeconds * time.Second, Band: defaultBand}
 	if pr := spec.Predictive; pr != nil {
 		switch pr.Mode {
 		case "":

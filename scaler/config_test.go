@@ -41,7 +41,7 @@ func TestConfigFromSpecDefaults(t *testing.T) {
 	require.Equal(t, Target{Type: Utilization, Utilization: 70}, cfg.Metrics[0].Target)
 	require.Equal(t, Target{Type: Value, ValueMilli: 250}, cfg.Metrics[1].Target)
 	require.Equal(t, Target{Type: AverageValue, AverageMilli: 30000}, cfg.Metrics[2].Target)
-	require.Equal(t, Predictive{Mode: v1alpha1.PredictiveOff, Horizon: 300 * time.Second, Season: 24 * time.Hour, Band: 1.75}, cfg.Predictive)
+	require.Equal(t, Predictive{Mode: v1alpha1.PredictiveOff, Season: 24 * time.Hour, Band: 1.75}, cfg.Predictive)
 
 	banded := validSpec()
 	banded.Predictive = &v1alpha1.Predictive{Mode: v1alpha1.PredictiveOn, BandStdDevs: ptr(resource.MustParse("1.25"))}

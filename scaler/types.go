@@ -115,7 +115,8 @@ type Policy struct {
 // Predictive configures forecasting.
 type Predictive struct {
 	Mode v1alpha1.PredictiveMode
-	// Horizon to look ahead; at least a pod's start-up time.
+	// Horizon to look ahead; at least a pod's start-up time. Zero leaves
+	// it to PlanHorizon: the pods' observed start-up plus one sync.
 	Horizon time.Duration
 	// Season is the period of the load's cycle, e.g. 24h.
 	Season time.Duration
@@ -192,6 +193,9 @@ const (
 // Pod is what the HPA reads of one pod of the target.
 type Pod struct {
 	Name string
+	// Created is metadata.creationTimestamp; PodStartup reads it, the HPA
+	// rules do not.
+	Created time.Time
 	// Deleting is deletionTimestamp != nil.
 	Deleting bool
 	Phase    PodPhase

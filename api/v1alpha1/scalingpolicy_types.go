@@ -228,10 +228,12 @@ type Predictive struct {
 	// +kubebuilder:default=off
 	// +optional
 	Mode PredictiveMode `json:"mode,omitempty"`
-	// HorizonSeconds to look ahead; at least the pods' startup time.
+	// HorizonSeconds to look ahead; at least the pods' start-up time.
+	// Unset, it follows the pods: their observed start-up (creation to
+	// Ready, 90th percentile) plus one sync period, and 300 until a pod has
+	// been seen starting.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=86400
-	// +kubebuilder:default=300
 	// +optional
 	HorizonSeconds int32 `json:"horizonSeconds,omitempty"`
 	// SeasonSeconds is the period of the load's cycle, e.g. 86400 for daily:
@@ -262,7 +264,8 @@ type Fallback struct {
 type ScalingPolicyStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// Conditions: Ready, AbleToScale, ScalingActive, ScalingLimited.
+	// Conditions: Ready, AbleToScale, ScalingActive, ScalingLimited, and
+	// Forecasting with predictive mode shadow or on.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -117,6 +117,9 @@ type kubelet struct {
 	// stay as they are, as when new pods cannot be scheduled.
 	mu   sync.Mutex
 	hold map[string]bool
+	// startup is how long after its creation a pod becomes Ready, as if
+	// its containers took that long to start; zero marks it Ready at once.
+	startup time.Duration
 }
 
 func (k *kubelet) stall(name string, on bool) {
@@ -201,13 +204,20 @@ func (k *kubelet) syncDeployment(ctx context.Context, d *appsv1.Deployment) erro
 	ready := int32(0)
 	for i := range mine {
 		p := &mine[i]
-		ready++
 		if p.Status.Phase == corev1.PodRunning {
+			ready++
 			continue
 		}
+		readyAt := metav1.Now()
+		if k.startup > 0 {
+			if readyAt = metav1.NewTime(p.CreationTimestamp.Add(k.startup)); time.Now().Before(readyAt.Time) {
+				continue // still starting
+			}
+		}
+		ready++
 		p.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "127.0.0.1", PodIPs: []corev1.PodIP{{IP: "127.0.0.1"}},
 			StartTime:  ptr.To(metav1.Now()),
-			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}}
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: readyAt}}}
 		if err := k.c.Status().Update(ctx, p); err != nil {
 			return err
 		}

@@ -615,7 +615,8 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 	for i, m := range pol.Spec.Metrics {
 		in.Results[m.Name] = metricResult(m, results[i], c.MetricInterval)
 	}
-	forecast, acc, created := state.forecast(s.cfg, now)
+	plan := scaler.PlanHorizon(s.cfg.Predictive, s.pods, c.syncPeriod(pol))
+	forecast, acc, created := state.forecast(s.cfg, plan.Horizon, now)
 	if created && c.warmer != nil {
 		c.warmer.request(warmRequest{key: key, state: state, season: s.cfg.Predictive.Season, now: now})
 	}
@@ -668,6 +669,12 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 		able.ObservedGeneration = pol.Generation
 		conds = append(conds, *able)
 	}
+	predictive := state.model != nil
+	if predictive {
+		fc := plan.Condition(s.cfg.Predictive.Mode, forecast != nil)
+		conds = append(conds, metav1.Condition{Type: fc.Type, Status: metav1.ConditionStatus(fc.Status),
+			Reason: fc.Reason, Message: fc.Message, ObservedGeneration: pol.Generation})
+	}
 	current, desired, failures := s.current, d.Replicas, d.History.ConsecutiveFailures
 	gist := statusGist(pol.Generation, conds, current, desired, failures, lastScale)
 	if state.statusFailed.Swap(false) || statusDue(state.statusGist, gist, state.statusQueued, now, refresh) {
@@ -676,6 +683,9 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 		c.queueStatus(key, func(st *trimtabv1.ScalingPolicyStatus) {
 			for _, cond := range conds {
 				meta.SetStatusCondition(&st.Conditions, cond)
+			}
+			if !predictive {
+				meta.RemoveStatusCondition(&st.Conditions, scaler.Forecasting)
 			}
 			st.CurrentReplicas, st.DesiredReplicas, st.ConsecutiveFailures = current, desired, failures
 			st.CurrentMetrics = metrics
@@ -719,7 +729,8 @@ func (c *ScalingPolicyController) apply(ctx context.Context, s *policySync, repl
 // optimistic locking when anything changed; a conflict re-reads the policy
 // and mutates again. The reconciler and the cycle each mutate only the
 // fields they own, so neither undoes the other. A changed Ready reason or a
-// ScalingActive that turns False gets an Event.
+// ScalingActive that turns False gets an Event, as does a horizon found
+// shorter than the pods' start-up.
 func (c *ScalingPolicyController) writeStatus(ctx context.Context, pol *trimtabv1.ScalingPolicy, mutate func(*trimtabv1.ScalingPolicyStatus)) error {
 	cur := pol
 	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
@@ -763,6 +774,9 @@ func (c *ScalingPolicyController) conditionEvents(pol *trimtabv1.ScalingPolicy, 
 	}
 	if now, was := meta.FindStatusCondition(after, scaler.ScalingActive), meta.FindStatusCondition(before, scaler.ScalingActive); now != nil && now.Status == metav1.ConditionFalse && (was == nil || was.Reason != now.Reason) {
 		c.Events.Eventf(pol, nil, corev1.EventTypeWarning, now.Reason, "Scale", "%s", now.Message)
+	}
+	if now, was := meta.FindStatusCondition(after, scaler.Forecasting), meta.FindStatusCondition(before, scaler.Forecasting); now != nil && now.Reason == scaler.ReasonHorizonBelowStartup && (was == nil || was.Reason != now.Reason) {
+		c.Events.Eventf(pol, nil, corev1.EventTypeWarning, now.Reason, "Forecast", "%s", now.Message)
 	}
 }
 
@@ -819,7 +833,7 @@ func (c *ScalingPolicyController) forget(key types.NamespacedName) {
 // it warms up or when predictive is off) and its accuracy. The model is
 // created on first use and re-created when the season changes; created
 // reports a new model, whose past the caller may ask the warmer for.
-func (s *policyState) forecast(cfg scaler.Config, now time.Time) (f *scaler.Forecast, acc *predict.Accuracy, created bool) {
+func (s *policyState) forecast(cfg scaler.Config, horizon time.Duration, now time.Time) (f *scaler.Forecast, acc *predict.Accuracy, created bool) {
 	if cfg.Predictive.Mode == trimtabv1.PredictiveOff || cfg.Predictive.Mode == "" {
 		s.model = nil
 		return nil, nil, false
@@ -834,7 +848,7 @@ func (s *policyState) forecast(cfg scaler.Config, now time.Time) (f *scaler.Fore
 	}
 	s.takeWarm(cfg.Predictive.Season)
 	a := s.model.Accuracy()
-	out, ok := s.model.Forecast(now, cfg.Predictive.Horizon, cfg.Predictive.Band)
+	out, ok := s.model.Forecast(now, horizon, cfg.Predictive.Band)
 	if !ok {
 		return nil, &a, created
 	}

@@ -20,7 +20,7 @@ func podsOf(pods []kube.LeanPod) []scaler.Pod {
 	out := make([]scaler.Pod, len(pods))
 	for i := range pods {
 		p := &pods[i]
-		sp := scaler.Pod{Name: p.Name, Deleting: p.DeletionTimestamp != nil, Phase: scaler.PodPhase(p.Status.Phase)}
+		sp := scaler.Pod{Name: p.Name, Created: p.CreationTimestamp.Time, Deleting: p.DeletionTimestamp != nil, Phase: scaler.PodPhase(p.Status.Phase)}
 		if r := p.Ready(); r != nil {
 			sp.Ready = &scaler.PodReady{Status: scaler.ConditionStatus(r.Status), LastTransitionTime: r.LastTransitionTime.Time}
 		}

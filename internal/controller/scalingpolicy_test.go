@@ -200,10 +200,16 @@ type workload struct {
 
 func newWorkload(t *testing.T, replicas int32) *workload {
 	t.Helper()
+	return newStartingWorkload(t, replicas, 0)
+}
+
+// newStartingWorkload's pods become Ready startup after their creation.
+func newStartingWorkload(t *testing.T, replicas int32, startup time.Duration) *workload {
+	t.Helper()
 	ctx := context.Background()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "sp-"}}
 	require.NoError(t, env.Client.Create(ctx, ns))
-	k := &kubelet{c: env.Client, ns: ns.Name, hold: map[string]bool{}, apps: map[string]*app{"": startApp(t, 1, 0, 100)}}
+	k := &kubelet{c: env.Client, ns: ns.Name, hold: map[string]bool{}, apps: map[string]*app{"": startApp(t, 1, 0, 100)}, startup: startup}
 	kctx, cancel := context.WithCancel(ctx)
 	t.Cleanup(cancel)
 	k.run(kctx, t)

@@ -97,7 +97,7 @@ func (o Options) validate(cfg scaler.Config) error {
 		return fmt.Errorf("sync must be a whole number of seconds ≥ 1s, got %s", o.Sync)
 	case o.MetricWindow < time.Second || o.MetricWindow%time.Second != 0:
 		return fmt.Errorf("metric window must be a whole number of seconds ≥ 1s, got %s", o.MetricWindow)
-	case cfg.Predictive.Mode != v1alpha1.PredictiveOff && cfg.Predictive.Horizon < o.Startup:
+	case cfg.Predictive.Mode != v1alpha1.PredictiveOff && cfg.Predictive.Horizon > 0 && cfg.Predictive.Horizon < o.Startup:
 		return fmt.Errorf("spec.predictive.horizonSeconds (%d) must be at least the start-up time (%s): a forecast must see past the time a new pod takes to become ready",
 			int(cfg.Predictive.Horizon/time.Second), o.Startup)
 	}
@@ -238,6 +238,7 @@ func (s *state) sync(t int64, res *Result) {
 		m := s.meta[i]
 		p := scaler.Pod{
 			Name:       s.names[i],
+			Created:    m.start,
 			StartTime:  &m.start,
 			Containers: s.containers,
 		}
@@ -255,7 +256,8 @@ func (s *state) sync(t int64, res *Result) {
 	current := int32(len(s.readyAt))
 	in := scaler.Input{Config: s.cfg, SpecReplicas: current, StatusReplicas: current, Pods: s.pods, Results: s.results, History: s.history}
 	if s.model != nil {
-		if f, ok := s.model.Forecast(now, s.cfg.Predictive.Horizon, s.cfg.Predictive.Band); ok {
+		horizon := scaler.PlanHorizon(s.cfg.Predictive, s.pods, s.opt.Sync).Horizon
+		if f, ok := s.model.Forecast(now, horizon, s.cfg.Predictive.Band); ok {
 			in.Forecast = &scaler.Forecast{PeakDemand: f.Upper}
 		}
 	}

@@ -126,6 +126,31 @@ func TestBandTradesCostForViolations(t *testing.T) {
 	require.Less(t, wide.ViolationSeconds, narrow.ViolationSeconds/2, "narrow %+v wide %+v", narrow, wide)
 }
 
+// TestUnsetHorizonFollowsStartup: without spec.predictive.horizonSeconds the
+// forecast looks as far ahead as the simulated pods' start-up plus a sync,
+// which the controller would observe on them.
+func TestUnsetHorizonFollowsStartup(t *testing.T) {
+	tr := series(8*3600, func(s int) float64 {
+		return 10 + 6*math.Sin(2*math.Pi*float64(s%3600)/3600)
+	})
+	run := func(horizon, startup time.Duration) Result {
+		cfg := cpuConfig(2, 40, v1alpha1.PredictiveOn)
+		cfg.Predictive.Horizon = horizon
+		opt := DefaultOptions()
+		opt.Startup = startup
+		res, err := Run(tr, cfg, opt)
+		require.NoError(t, err)
+		return res
+	}
+	for _, startup := range []time.Duration{time.Minute, 3 * time.Minute} {
+		t.Run(startup.String(), func(t *testing.T) {
+			auto := run(0, startup)
+			require.Equal(t, run(startup+DefaultOptions().Sync, startup), auto)
+			require.NotEqual(t, run(30*time.Minute, startup), auto, "the horizon must matter on this trace")
+		})
+	}
+}
+
 func TestRunRejectsBadOptions(t *testing.T) {
 	tr := series(60, func(int) float64 { return 1 })
 	cases := map[string]func(*Options, *scaler.Config){

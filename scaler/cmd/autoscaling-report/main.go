@@ -111,8 +111,9 @@ type row struct {
 type docData struct {
 	Policy                string
 	Startup, Sync, Window time.Duration
-	// Horizon is the evaluated policy's spec.predictive.horizonSeconds.
-	Horizon time.Duration
+	// Horizon is the evaluated policy's horizon: its
+	// spec.predictive.horizonSeconds, or, unset, the start-up plus a sync.
+	Horizon, DefaultHorizon time.Duration
 	// Rows are per trace and capacity, summed over the scored spans;
 	// Segments split the NASA rows by span.
 	Rows, Segments []row
@@ -170,7 +171,7 @@ func run(tracesDir, outDir, policyPath string) error {
 	opt := sim.DefaultOptions()
 	model := predict.DefaultConfig(cfg.Predictive.Season)
 	doc := docData{Policy: policyPath, Startup: opt.Startup, Sync: opt.Sync, Window: opt.MetricWindow, PolicyYAML: strings.TrimSpace(string(data)),
-		Horizon: cfg.Predictive.Horizon, DefaultZ: cfg.Predictive.Band, Model: model, ForesightZ: foresightZ}
+		Horizon: cmp.Or(cfg.Predictive.Horizon, opt.Startup+opt.Sync), DefaultHorizon: scaler.DefaultHorizon, DefaultZ: cfg.Predictive.Band, Model: model, ForesightZ: foresightZ}
 	if err := os.MkdirAll(filepath.Join(outDir, "img"), 0o755); err != nil {
 		return err
 	}

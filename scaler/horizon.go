@@ -1,0 +1,129 @@
+package scaler
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/trimtab/trimtab/api/v1alpha1"
+)
+
+// Forecasting is the condition that tells whether predictive scaling has a
+// forecast and how far ahead it looks. Policies with predictive off have
+// none.
+const Forecasting = "Forecasting"
+
+// Reasons of the Forecasting condition.
+const (
+	ReasonWarmingUp           = "WarmingUp"
+	ReasonHorizonFromSpec     = "HorizonFromSpec"
+	ReasonHorizonFromStartup  = "HorizonFromStartup"
+	ReasonHorizonDefault      = "HorizonDefault"
+	ReasonHorizonBelowStartup = "HorizonBelowStartup"
+)
+
+// DefaultHorizon is how far ahead a forecast looks when the spec leaves the
+// horizon to the pods' start-up and no pod has been seen starting yet.
+const DefaultHorizon = 300 * time.Second
+
+// maxStartup bounds what counts as a pod's start-up: a Ready transition
+// later than this after creation is taken for a readiness flap of a running
+// pod, which says nothing about how long pods take to start.
+const maxStartup = 30 * time.Minute
+
+// PodStartup is how long the pods took from creation to becoming Ready:
+// the 90th percentile (nearest rank) over the Ready pods whose Ready
+// transition came within 30 minutes of their creation, and how many pods
+// that is (0: no start-up observed). The 90th percentile because the
+// horizon must cover the slow starts, not the typical one, without letting
+// one pod that waited for a new node decide it alone once there are ten.
+func PodStartup(pods []Pod) (time.Duration, int) {
+	var startups []time.Duration
+	for i := range pods {
+		p := &pods[i]
+		if p.Deleting || p.Ready == nil || p.Ready.Status != ConditionTrue || p.Created.IsZero() {
+			continue
+		}
+		if d := p.Ready.LastTransitionTime.Sub(p.Created); d >= 0 && d <= maxStartup {
+			startups = append(startups, d)
+		}
+	}
+	if len(startups) == 0 {
+		return 0, 0
+	}
+	slices.Sort(startups)
+	// Nearest rank: the ⌈0.9·n⌉-th smallest, in integers.
+	rank := (9*len(startups) + 9) / 10
+	return startups[rank-1], len(startups)
+}
+
+// HorizonPlan is how far a policy's forecast looks ahead, and why.
+type HorizonPlan struct {
+	Horizon time.Duration
+	// Reason is the Forecasting condition's reason for the horizon.
+	Reason string
+	// Startup is the pods' observed start-up; Pods the number of pods it was
+	// observed on (0: none).
+	Startup time.Duration
+	Pods    int
+	// spec is spec.predictive.horizonSeconds, zero when unset.
+	spec, sync time.Duration
+}
+
+// PlanHorizon decides the forecast horizon. A horizon set in the spec is
+// used as written, with a warning when it is shorter than the pods'
+// observed start-up: replicas the forecast asks for would become ready
+// after the load they were asked for. Left unset, it is the observed
+// start-up plus one sync period, since replicas asked for at a sync are
+// ready a start-up later and the next chance to ask is a sync after that;
+// DefaultHorizon until a pod has been seen starting. It runs at every sync,
+// so the words wait for Condition.
+func PlanHorizon(p Predictive, pods []Pod, sync time.Duration) HorizonPlan {
+	startup, n := PodStartup(pods)
+	h := HorizonPlan{Horizon: p.Horizon, Startup: startup, Pods: n, spec: p.Horizon, sync: sync}
+	switch {
+	case p.Horizon > 0 && n > 0 && p.Horizon < startup:
+		h.Reason = ReasonHorizonBelowStartup
+	case p.Horizon > 0:
+		h.Reason = ReasonHorizonFromSpec
+	case n > 0:
+		h.Horizon, h.Reason = startup+sync, ReasonHorizonFromStartup
+	default:
+		h.Horizon, h.Reason = DefaultHorizon, ReasonHorizonDefault
+	}
+	return h
+}
+
+// Condition is the Forecasting condition of a policy in mode, given
+// whether its model has a forecast yet. A horizon shorter than the pods'
+// start-up is reported while the model still learns too: it is a mistake
+// in the spec, and the sooner it is seen the better.
+func (h HorizonPlan) Condition(mode v1alpha1.PredictiveMode, forecasting bool) Condition {
+	msg := h.explain()
+	if mode == v1alpha1.PredictiveShadow {
+		msg += "; shadow mode: the forecast is exported, not acted on"
+	}
+	switch {
+	case h.Reason == ReasonHorizonBelowStartup && !forecasting:
+		return Condition{Forecasting, ConditionFalse, h.Reason, msg + "; the forecaster is still learning the load"}
+	case !forecasting:
+		return Condition{Forecasting, ConditionFalse, ReasonWarmingUp,
+			"the forecaster is learning the load: it forecasts once it has learnt 30 bins (30 minutes for seasons up to a day) or loaded its history, and the policy scales reactively until then; then " + msg}
+	}
+	return Condition{Forecasting, ConditionTrue, h.Reason, msg}
+}
+
+// explain says how far the forecast looks and why.
+func (h HorizonPlan) explain() string {
+	observed := fmt.Sprintf("the pods' observed start-up, %s (90th percentile of %d)", h.Startup, h.Pods)
+	switch h.Reason {
+	case ReasonHorizonBelowStartup:
+		return fmt.Sprintf("spec.predictive.horizonSeconds (%s) is shorter than %s: replicas the forecast asks for become ready after the load they are for; raise it to at least %d (start-up plus the %s sync period) or remove it to follow the start-up",
+			h.spec, observed, int((h.Startup+h.sync+time.Second-1)/time.Second), h.sync)
+	case ReasonHorizonFromSpec:
+		return fmt.Sprintf("forecasting %s ahead (spec.predictive.horizonSeconds)", h.Horizon)
+	case ReasonHorizonFromStartup:
+		return fmt.Sprintf("forecasting %s ahead: %s plus the %s sync period", h.Horizon, observed, h.sync)
+	}
+	return fmt.Sprintf("forecasting %s ahead until a pod is seen starting; then the pods' start-up plus the %s sync period", h.Horizon, h.sync)
+}

@@ -1,0 +1,110 @@
+package scaler
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/trimtab/trimtab/api/v1alpha1"
+)
+
+// startedPod was created at t0 and became Ready startup later.
+func startedPod(name string, startup time.Duration) Pod {
+	return Pod{Name: name, Created: t0, Phase: PodRunning,
+		Ready: &PodReady{Status: ConditionTrue, LastTransitionTime: t0.Add(startup)}}
+}
+
+func TestPodStartup(t *testing.T) {
+	seconds := func(ss ...int) []Pod {
+		var pods []Pod
+		for i, s := range ss {
+			pods = append(pods, startedPod(string(rune('a'+i)), time.Duration(s)*time.Second))
+		}
+		return pods
+	}
+	notReady := startedPod("x", time.Second)
+	notReady.Ready.Status = ConditionFalse
+	deleting := startedPod("x", time.Hour/4)
+	deleting.Deleting = true
+	noCreation := startedPod("x", time.Hour/4)
+	noCreation.Created = time.Time{}
+	beforeCreation := startedPod("x", -time.Minute)
+	cases := []struct {
+		name string
+		pods []Pod
+		want time.Duration
+		n    int
+	}{
+		{"no pods: nothing observed", nil, 0, 0},
+		{"one pod", seconds(42), 42 * time.Second, 1},
+		{"two pods: the slower", seconds(30, 90), 90 * time.Second, 2},
+		{"nine pods: the slowest (⌈8.1⌉ = 9th)", seconds(10, 20, 30, 40, 50, 60, 70, 80, 600), 600 * time.Second, 9},
+		{"ten pods: one slow start (a new node) is left out", seconds(60, 61, 62, 63, 64, 65, 66, 67, 68, 900), 68 * time.Second, 10},
+		{"order does not matter", seconds(90, 30), 90 * time.Second, 2},
+		{"a Ready transition 30 minutes after creation still counts", seconds(1800), 30 * time.Minute, 1},
+		{"a later one is a readiness flap, not a start", append(seconds(60), startedPod("flap", 31*time.Minute)), time.Minute, 1},
+		{"not Ready, deleting, without creation time or ready before creation: ignored",
+			append(seconds(60), notReady, deleting, noCreation, beforeCreation, Pod{Name: "pending", Created: t0}), time.Minute, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, n := PodStartup(tc.pods)
+			require.Equal(t, tc.want, got)
+			require.Equal(t, tc.n, n)
+		})
+	}
+}
+
+func TestPlanHorizon(t *testing.T) {
+	sync := 15 * time.Second
+	minute := []Pod{startedPod("a", time.Minute), startedPod("b", time.Minute)}
+	cases := []struct {
+		name     string
+		spec     time.Duration
+		pods     []Pod
+		mode     v1alpha1.PredictiveMode
+		horizon  time.Duration
+		reason   string
+		messages []string
+	}{
+		{"unset: start-up plus one sync", 0, minute, v1alpha1.PredictiveOn, 75 * time.Second, ReasonHorizonFromStartup,
+			[]string{"forecasting 1m15s ahead: the pods' observed start-up, 1m0s (90th percentile of 2) plus the 15s sync period"}},
+		{"unset, no pod seen starting: the default", 0, nil, v1alpha1.PredictiveOn, DefaultHorizon, ReasonHorizonDefault,
+			[]string{"forecasting 5m0s ahead until a pod is seen starting"}},
+		{"set: as written", 2 * time.Minute, minute, v1alpha1.PredictiveOn, 2 * time.Minute, ReasonHorizonFromSpec,
+			[]string{"forecasting 2m0s ahead (spec.predictive.horizonSeconds)"}},
+		{"set equal to the start-up: fine", time.Minute, minute, v1alpha1.PredictiveOn, time.Minute, ReasonHorizonFromSpec, nil},
+		{"set without pods: as written", 10 * time.Second, nil, v1alpha1.PredictiveOn, 10 * time.Second, ReasonHorizonFromSpec, nil},
+		{"set below the start-up: used, with the fix", 30 * time.Second, minute, v1alpha1.PredictiveOn, 30 * time.Second, ReasonHorizonBelowStartup,
+			[]string{"spec.predictive.horizonSeconds (30s) is shorter than the pods' observed start-up, 1m0s (90th percentile of 2)", "raise it to at least 75", "or remove it"}},
+		{"shadow says so", 0, minute, v1alpha1.PredictiveShadow, 75 * time.Second, ReasonHorizonFromStartup,
+			[]string{"shadow mode: the forecast is exported, not acted on"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := PlanHorizon(Predictive{Mode: tc.mode, Horizon: tc.spec}, tc.pods, sync)
+			require.Equal(t, tc.horizon, plan.Horizon)
+			cond := plan.Condition(tc.mode, true)
+			require.Equal(t, Condition{Forecasting, ConditionTrue, tc.reason, cond.Message}, cond)
+			for _, m := range tc.messages {
+				require.Contains(t, cond.Message, m)
+			}
+			if tc.mode != v1alpha1.PredictiveShadow {
+				require.False(t, strings.Contains(cond.Message, "shadow"), cond.Message)
+			}
+			// While the model learns, the condition says so and what the
+			// horizon will be; a horizon below the start-up is reported all
+			// the same.
+			warming := plan.Condition(tc.mode, false)
+			require.Equal(t, ConditionFalse, warming.Status)
+			wantReason := ReasonWarmingUp
+			if tc.reason == ReasonHorizonBelowStartup {
+				wantReason = ReasonHorizonBelowStartup
+			}
+			require.Equal(t, wantReason, warming.Reason)
+			require.Contains(t, warming.Message, cond.Message)
+		})
+	}
+}
