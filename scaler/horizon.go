@@ -76,9 +76,13 @@ type HorizonPlan struct {
 // after the load they were asked for. Left unset, it is the observed
 // start-up plus one sync period, since replicas asked for at a sync are
 // ready a start-up later and the next chance to ask is a sync after that;
-// DefaultHorizon until a pod has been seen starting. It runs at every sync,
-// so the words wait for Condition.
+// DefaultHorizon until a pod has been seen starting. With predictive off
+// there is nothing to plan. It runs at every sync, so the words wait for
+// Condition.
 func PlanHorizon(p Predictive, pods []Pod, sync time.Duration) HorizonPlan {
+	if p.Mode == v1alpha1.PredictiveOff || p.Mode == "" {
+		return HorizonPlan{}
+	}
 	startup, n := PodStartup(pods)
 	h := HorizonPlan{Horizon: p.Horizon, Startup: startup, Pods: n, spec: p.Horizon, sync: sync}
 	switch {

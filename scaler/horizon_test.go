@@ -82,6 +82,9 @@ func TestPlanHorizon(t *testing.T) {
 		{"shadow says so", 0, minute, v1alpha1.PredictiveShadow, 75 * time.Second, ReasonHorizonFromStartup,
 			[]string{"shadow mode: the forecast is exported, not acted on"}},
 	}
+	for _, mode := range []v1alpha1.PredictiveMode{"", v1alpha1.PredictiveOff} {
+		require.Zero(t, PlanHorizon(Predictive{Mode: mode, Horizon: time.Minute}, minute, sync), "predictive off plans nothing")
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			plan := PlanHorizon(Predictive{Mode: tc.mode, Horizon: tc.spec}, tc.pods, sync)
