@@ -38,7 +38,10 @@ const maxStartup = 30 * time.Minute
 // horizon must cover the slow starts, not the typical one, without letting
 // one pod that waited for a new node decide it alone once there are ten.
 func PodStartup(pods []Pod) (time.Duration, int) {
-	var startups []time.Duration
+	// Every sync of every predictive policy asks: most targets have few
+	// pods, whose start-ups fit on the stack.
+	var buf [32]time.Duration
+	startups := buf[:0]
 	for i := range pods {
 		p := &pods[i]
 		if p.Deleting || p.Ready == nil || p.Ready.Status != ConditionTrue || p.Created.IsZero() {
@@ -98,23 +101,40 @@ func PlanHorizon(p Predictive, pods []Pod, sync time.Duration) HorizonPlan {
 	return h
 }
 
-// Condition is the Forecasting condition of a policy in mode, given
-// whether its model has a forecast yet. A horizon shorter than the pods'
-// start-up is reported while the model still learns too: it is a mistake
-// in the spec, and the sooner it is seen the better.
+// Status is the Forecasting condition's status and reason, given whether
+// the model has a forecast yet; Message words it. Split because a sync
+// needs the message only when it writes the status. A horizon shorter than
+// the pods' start-up is reported while the model still learns too: it is a
+// mistake in the spec, and the sooner it is seen the better.
+func (h HorizonPlan) Status(forecasting bool) (ConditionStatus, string) {
+	switch {
+	case !forecasting && h.Reason == ReasonHorizonBelowStartup:
+		return ConditionFalse, h.Reason
+	case !forecasting:
+		return ConditionFalse, ReasonWarmingUp
+	}
+	return ConditionTrue, h.Reason
+}
+
+// Condition is the Forecasting condition of a policy in mode.
 func (h HorizonPlan) Condition(mode v1alpha1.PredictiveMode, forecasting bool) Condition {
+	status, reason := h.Status(forecasting)
+	return Condition{Forecasting, status, reason, h.Message(mode, forecasting)}
+}
+
+// Message words the Forecasting condition.
+func (h HorizonPlan) Message(mode v1alpha1.PredictiveMode, forecasting bool) string {
 	msg := h.explain()
 	if mode == v1alpha1.PredictiveShadow {
 		msg += "; shadow mode: the forecast is exported, not acted on"
 	}
 	switch {
-	case h.Reason == ReasonHorizonBelowStartup && !forecasting:
-		return Condition{Forecasting, ConditionFalse, h.Reason, msg + "; the forecaster is still learning the load"}
+	case !forecasting && h.Reason == ReasonHorizonBelowStartup:
+		return msg + "; the forecaster is still learning the load"
 	case !forecasting:
-		return Condition{Forecasting, ConditionFalse, ReasonWarmingUp,
-			"the forecaster is learning the load: it forecasts once it has learnt 30 bins (30 minutes for seasons up to a day) or loaded its history, and the policy scales reactively until then; then " + msg}
+		return "learning the load (30 bins, or its history); scaling reactively until then, then " + msg
 	}
-	return Condition{Forecasting, ConditionTrue, h.Reason, msg}
+	return msg
 }
 
 // explain says how far the forecast looks and why.
@@ -129,5 +149,5 @@ func (h HorizonPlan) explain() string {
 	case ReasonHorizonFromStartup:
 		return fmt.Sprintf("forecasting %s ahead: %s plus the %s sync period", h.Horizon, observed, h.sync)
 	}
-	return fmt.Sprintf("forecasting %s ahead until a pod is seen starting; then the pods' start-up plus the %s sync period", h.Horizon, h.sync)
+	return fmt.Sprintf("forecasting %s ahead until a pod is seen starting", h.Horizon)
 }

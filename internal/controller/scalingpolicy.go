@@ -671,14 +671,18 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 	}
 	predictive := state.model != nil
 	if predictive {
-		fc := plan.Condition(s.cfg.Predictive.Mode, forecast != nil)
-		conds = append(conds, metav1.Condition{Type: fc.Type, Status: metav1.ConditionStatus(fc.Status),
-			Reason: fc.Reason, Message: fc.Message, ObservedGeneration: pol.Generation})
+		// Worded below, only when the status is written.
+		status, reason := plan.Status(forecast != nil)
+		conds = append(conds, metav1.Condition{Type: scaler.Forecasting, Status: metav1.ConditionStatus(status),
+			Reason: reason, ObservedGeneration: pol.Generation})
 	}
 	current, desired, failures := s.current, d.Replicas, d.History.ConsecutiveFailures
 	gist := statusGist(pol.Generation, conds, current, desired, failures, lastScale)
 	if state.statusFailed.Swap(false) || statusDue(state.statusGist, gist, state.statusQueued, now, refresh) {
 		state.statusGist, state.statusQueued = gist, now
+		if predictive {
+			conds[len(conds)-1].Message = plan.Message(s.cfg.Predictive.Mode, forecast != nil)
+		}
 		metrics := metricStatuses(pol.Spec.Metrics, d)
 		c.queueStatus(key, func(st *trimtabv1.ScalingPolicyStatus) {
 			for _, cond := range conds {

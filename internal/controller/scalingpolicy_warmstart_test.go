@@ -100,7 +100,8 @@ func TestForecastWarmStart(t *testing.T) {
 
 	forecasting(warm, pWarm, metav1.ConditionTrue, scaler.ReasonHorizonFromSpec,
 		"forecasting 2m0s ahead (spec.predictive.horizonSeconds); shadow mode: the forecast is exported, not acted on")
-	forecasting(cold, pCold, metav1.ConditionFalse, scaler.ReasonWarmingUp, "the forecaster is learning the load")
+	forecasting(cold, pCold, metav1.ConditionFalse, scaler.ReasonWarmingUp,
+		"learning the load (30 bins, or its history); scaling reactively until then, then forecasting 2m0s ahead")
 	forecasting(auto, pAuto, metav1.ConditionTrue, scaler.ReasonHorizonFromStartup,
 		"forecasting 2.5s ahead: the pods' observed start-up, 2s (90th percentile of 2) plus the 500ms sync period")
 	forecasting(short, pShort, metav1.ConditionFalse, scaler.ReasonHorizonBelowStartup,
