@@ -69,8 +69,8 @@ type HorizonPlan struct {
 	// observed on (0: none).
 	Startup time.Duration
 	Pods    int
-	// spec is spec.predictive.horizonSeconds, zero when unset.
-	spec, sync time.Duration
+	// sync is the policy's sync period, which the words mention.
+	sync time.Duration
 }
 
 // PlanHorizon decides the forecast horizon. A horizon set in the spec is
@@ -81,13 +81,13 @@ type HorizonPlan struct {
 // ready a start-up later and the next chance to ask is a sync after that;
 // DefaultHorizon until a pod has been seen starting. With predictive off
 // there is nothing to plan. It runs at every sync, so the words wait for
-// Condition.
+// Message.
 func PlanHorizon(p Predictive, pods []Pod, sync time.Duration) HorizonPlan {
 	if p.Mode == v1alpha1.PredictiveOff || p.Mode == "" {
 		return HorizonPlan{}
 	}
 	startup, n := PodStartup(pods)
-	h := HorizonPlan{Horizon: p.Horizon, Startup: startup, Pods: n, spec: p.Horizon, sync: sync}
+	h := HorizonPlan{Horizon: p.Horizon, Startup: startup, Pods: n, sync: sync}
 	switch {
 	case p.Horizon > 0 && n > 0 && p.Horizon < startup:
 		h.Reason = ReasonHorizonBelowStartup
@@ -116,12 +116,6 @@ func (h HorizonPlan) Status(forecasting bool) (ConditionStatus, string) {
 	return ConditionTrue, h.Reason
 }
 
-// Condition is the Forecasting condition of a policy in mode.
-func (h HorizonPlan) Condition(mode v1alpha1.PredictiveMode, forecasting bool) Condition {
-	status, reason := h.Status(forecasting)
-	return Condition{Forecasting, status, reason, h.Message(mode, forecasting)}
-}
-
 // Message words the Forecasting condition.
 func (h HorizonPlan) Message(mode v1alpha1.PredictiveMode, forecasting bool) string {
 	msg := h.explain()
@@ -143,7 +137,7 @@ func (h HorizonPlan) explain() string {
 	switch h.Reason {
 	case ReasonHorizonBelowStartup:
 		return fmt.Sprintf("spec.predictive.horizonSeconds (%s) is shorter than %s: replicas the forecast asks for become ready after the load they are for; raise it to at least %d (start-up plus the %s sync period) or remove it to follow the start-up",
-			h.spec, observed, int((h.Startup+h.sync+time.Second-1)/time.Second), h.sync)
+			h.Horizon, observed, int((h.Startup+h.sync+time.Second-1)/time.Second), h.sync)
 	case ReasonHorizonFromSpec:
 		return fmt.Sprintf("forecasting %s ahead (spec.predictive.horizonSeconds)", h.Horizon)
 	case ReasonHorizonFromStartup:
