@@ -5,6 +5,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"slices"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/internal/kube"
@@ -28,12 +29,17 @@ func CacheOptions(namespaces []string) cache.Options {
 
 // TrimScalingPolicy, the cache's transform of ScalingPolicies, drops their
 // managedFields and kubectl's last-applied copy of the spec, which nothing
-// reads. Their status is written with a merge patch computed between two
-// cached copies, so what the cache lacks is never in a patch.
+// reads, and the spare room JSON decoding leaves in the status conditions
+// (five decode into room for eight). Their status is written with a merge
+// patch computed between two cached copies, so what the cache lacks is
+// never in a patch.
 func TrimScalingPolicy(obj any) (any, error) {
 	if p, ok := obj.(*trimtabv1.ScalingPolicy); ok {
 		p.ManagedFields = nil
 		delete(p.Annotations, lastAppliedAnnotation)
+		if c := p.Status.Conditions; cap(c) > len(c) {
+			p.Status.Conditions = slices.Clone(c)
+		}
 	}
 	return obj, nil
 }

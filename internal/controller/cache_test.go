@@ -80,10 +80,16 @@ func TestTrimScalingPolicy(t *testing.T) {
 		Spec:   trimtabv1.ScalingPolicySpec{TargetRef: trimtabv1.ScaleTargetRef{Name: "web"}, MaxReplicas: 10},
 		Status: trimtabv1.ScalingPolicyStatus{CurrentReplicas: 3, DesiredReplicas: 4},
 	}
+	// As JSON decoding leaves them: five conditions with room for eight.
+	pol.Status.Conditions = make([]metav1.Condition, 0, 8)
+	for _, typ := range []string{"Ready", "AbleToScale", "ScalingActive", "ScalingLimited", "Forecasting"} {
+		pol.Status.Conditions = append(pol.Status.Conditions, metav1.Condition{Type: typ, Status: metav1.ConditionTrue, Reason: "R", Message: "m"})
+	}
 	want := pol.DeepCopy()
 	want.ManagedFields = nil
 	want.Annotations = map[string]string{"team": "checkout"}
 	requireTrims(t, controller.TrimScalingPolicy, pol, want, "spec, status and the user's own annotations must stay")
+	require.Equal(t, 5, cap(pol.Status.Conditions), "the conditions' spare room stays in the cache")
 }
 
 // requireTrims checks that trim turns in into want, and passes a tombstone

@@ -657,7 +657,10 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 
 	// The queued status holds only what it writes, not the sync's pods and
 	// Deployment: a backlog of 10,000 must stay small.
-	conds := []metav1.Condition{s.ready}
+	// Sized for Ready, the core's, AbleToScale and Forecasting: a queued
+	// status keeps its slice, and a doubled one costs 10,000 policies MBs.
+	conds := make([]metav1.Condition, 0, len(d.Conditions)+3)
+	conds = append(conds, s.ready)
 	for _, cond := range d.Conditions {
 		if able != nil && cond.Type == scaler.AbleToScale {
 			continue
