@@ -5,6 +5,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 )
 
 // StartWorkers starts what Start runs beside its cycles, so that a
@@ -20,4 +22,9 @@ var ErrTargetMoved = errTargetMoved
 // kind gvk as read at resourceVersion rv, with from replicas.
 func UpdateScale(ctx context.Context, c client.Client, gvk schema.GroupVersionKind, namespace, name, rv string, from, to int32) error {
 	return updateScale(ctx, c, &scaleTarget{gvk: gvk, namespace: namespace, name: name, resourceVersion: rv}, from, to)
+}
+
+// WriteStatus is the status writers' write of one policy's status.
+func (c *ScalingPolicyController) WriteStatus(ctx context.Context, pol *trimtabv1.ScalingPolicy, mutate func(*trimtabv1.ScalingPolicyStatus)) error {
+	return c.writeStatus(ctx, pol, mutate)
 }

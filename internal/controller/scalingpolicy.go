@@ -71,8 +71,8 @@ var errTargetMoved = errors.New("the replica count changed during the sync; deci
 type ScalingPolicyController struct {
 	Client client.Client
 	// Direct reads from the API server, not the cache: for the rare
-	// lookups of kinds the cache has no informer for (default: the
-	// manager's API reader).
+	// lookups of kinds the cache has no informer for, and to re-read a
+	// policy after a status conflict (default: the manager's API reader).
 	Direct client.Reader
 	// Pods reads kube.LeanPods: the lean pod cache in production.
 	Pods      client.Reader
@@ -734,7 +734,7 @@ func (c *ScalingPolicyController) apply(ctx context.Context, s *policySync, repl
 
 // writeStatus applies mutate to a copy of pol's status and patches it with
 // optimistic locking when anything changed; a conflict re-reads the policy
-// and mutates again. The reconciler and the cycle each mutate only the
+// from the API server and mutates again. The reconciler and the cycle each mutate only the
 // fields they own, so neither undoes the other. A changed Ready reason or a
 // ScalingActive that turns False gets an Event, as does a horizon found
 // shorter than the pods' start-up.
@@ -751,8 +751,11 @@ func (c *ScalingPolicyController) writeStatus(ctx context.Context, pol *trimtabv
 		upd.Status = *st
 		err := c.Client.Status().Patch(ctx, upd, client.MergeFromWithOptions(cur, client.MergeFromWithOptimisticLock{}), fieldOwner)
 		if apierrors.IsConflict(err) {
+			// From the API server: the cache can lag the write that
+			// conflicted for longer than the retries last, and a policy on
+			// a long sync period would then keep a stale status as long.
 			fresh := &trimtabv1.ScalingPolicy{}
-			if gerr := c.Client.Get(ctx, client.ObjectKeyFromObject(pol), fresh); gerr != nil {
+			if gerr := c.Direct.Get(ctx, client.ObjectKeyFromObject(pol), fresh); gerr != nil {
 				return gerr
 			}
 			cur = fresh

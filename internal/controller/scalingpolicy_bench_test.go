@@ -347,7 +347,7 @@ func newBenchController(b *testing.B, promURL string, history controller.Collect
 	tick := func() { clock.Store(max(time.Now().UnixNano()+step, clock.Load()+step)) }
 	tick()
 	sp := &controller.ScalingPolicyController{
-		Client: mgr.GetClient(), Pods: pods, Events: mgr.GetEventRecorder("bench"), Metrics: metrics, Collector: coll,
+		Client: mgr.GetClient(), Direct: mgr.GetAPIReader(), Pods: pods, Events: mgr.GetEventRecorder("bench"), Metrics: metrics, Collector: coll,
 		Now: func() time.Time { return time.Unix(0, clock.Load()) },
 		// A tick of the clock makes every policy due again.
 		SyncPeriod: controller.DefaultScalingSyncPeriod, MetricInterval: controller.DefaultScalingMetricInterval,

@@ -1,0 +1,56 @@
+package controller_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/internal/controller"
+)
+
+// laggingCache answers every Get with the copy it holds, as an informer
+// cache that has not yet seen a write would; everything else goes to the
+// API server.
+type laggingCache struct {
+	client.Client
+	held *trimtabv1.ScalingPolicy
+}
+
+func (c laggingCache) Get(_ context.Context, _ client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+	c.held.DeepCopyInto(obj.(*trimtabv1.ScalingPolicy))
+	return nil
+}
+
+// TestWriteStatusAfterAConflict: a status write that conflicts with a write
+// the cache has not seen yet (the reconciler's Ready, as when a policy
+// appears) succeeds on the real API server and keeps the other write. Re-read
+// from a lagging cache it conflicted until the retries ran out, and a policy
+// on an hourly period kept no status for an hour.
+func TestWriteStatusAfterAConflict(t *testing.T) {
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "sp-"}}
+	require.NoError(t, env.Client.Create(ctx, ns))
+	pol := &trimtabv1.ScalingPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "web"}, Spec: trimtabv1.ScalingPolicySpec{
+		TargetRef: trimtabv1.ScaleTargetRef{Name: "web"}, MaxReplicas: 5, Metrics: []trimtabv1.ScalingMetric{cpuMetric("http://127.0.0.1:1")}}}
+	require.NoError(t, env.Client.Create(ctx, pol))
+	stale := pol.DeepCopy()
+	meta.SetStatusCondition(&pol.Status.Conditions, metav1.Condition{Type: trimtabv1.ConditionReady, Status: metav1.ConditionTrue,
+		Reason: trimtabv1.ReasonTargetFound, Message: "Deployment found"})
+	require.NoError(t, env.Client.Status().Update(ctx, pol))
+
+	c := &controller.ScalingPolicyController{Client: laggingCache{Client: env.Client, held: stale}, Direct: env.Client, Log: slog.New(slog.DiscardHandler)}
+	require.NoError(t, c.WriteStatus(ctx, stale, func(st *trimtabv1.ScalingPolicyStatus) { st.CurrentReplicas, st.DesiredReplicas = 3, 4 }))
+
+	got := &trimtabv1.ScalingPolicy{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(pol), got))
+	require.Equal(t, int32(3), got.Status.CurrentReplicas)
+	require.Equal(t, int32(4), got.Status.DesiredReplicas)
+	require.NotNil(t, meta.FindStatusCondition(got.Status.Conditions, trimtabv1.ConditionReady), "the other writer's condition was lost")
+}
