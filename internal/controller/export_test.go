@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
@@ -27,4 +28,9 @@ func UpdateScale(ctx context.Context, c client.Client, gvk schema.GroupVersionKi
 // WriteStatus is the status writers' write of one policy's status.
 func (c *ScalingPolicyController) WriteStatus(ctx context.Context, pol *trimtabv1.ScalingPolicy, mutate func(*trimtabv1.ScalingPolicyStatus)) error {
 	return c.writeStatus(ctx, pol, mutate)
+}
+
+// QueueStatus hands a status to the writers, as a sync does.
+func (c *ScalingPolicyController) QueueStatus(key types.NamespacedName, mutate func(*trimtabv1.ScalingPolicyStatus)) {
+	c.queueStatus(key, mutate)
 }

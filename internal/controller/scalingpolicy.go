@@ -130,9 +130,6 @@ type policyState struct {
 	// when it was queued (statusDue).
 	statusGist   string
 	statusQueued time.Time
-	// statusFailed is set by a status writer whose write failed, so that
-	// the next sync queues the status again.
-	statusFailed atomic.Bool
 	// warm is a model built from history by the forecastWarmer's
 	// goroutine, taken by the policy's next sync.
 	warm atomic.Pointer[warmModel]
@@ -681,7 +678,7 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 	}
 	current, desired, failures := s.current, d.Replicas, d.History.ConsecutiveFailures
 	gist := statusGist(pol.Generation, conds, current, desired, failures, lastScale)
-	if state.statusFailed.Swap(false) || statusDue(state.statusGist, gist, state.statusQueued, now, refresh) {
+	if statusDue(state.statusGist, gist, state.statusQueued, now, refresh) {
 		state.statusGist, state.statusQueued = gist, now
 		if predictive {
 			conds[len(conds)-1].Message = plan.Message(s.cfg.Predictive.Mode, forecast != nil)

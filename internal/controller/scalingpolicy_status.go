@@ -19,15 +19,30 @@ import (
 // status replaces one not yet written, and writers drain the queue at the
 // API server's pace. A slow API server therefore delays status, never the
 // scaling decisions, and a backlog costs one pending write per policy, not
-// one per cycle.
+// one per cycle. A failed write is retried with backoff: a policy on a long
+// sync period would otherwise keep a stale status until its next sync.
 type statusQueue struct {
-	q       *workqueue.Typed[types.NamespacedName]
+	q       workqueue.TypedRateLimitingInterface[types.NamespacedName]
 	mu      sync.Mutex
 	pending map[types.NamespacedName]func(*trimtabv1.ScalingPolicyStatus)
 }
 
 func newStatusQueue() *statusQueue {
-	return &statusQueue{q: workqueue.NewTyped[types.NamespacedName](), pending: map[types.NamespacedName]func(*trimtabv1.ScalingPolicyStatus){}}
+	return &statusQueue{
+		q:       workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName]()),
+		pending: map[types.NamespacedName]func(*trimtabv1.ScalingPolicyStatus){},
+	}
+}
+
+// retry puts back a status whose write failed, unless a newer one came
+// meanwhile, and schedules it after a backoff.
+func (s *statusQueue) retry(key types.NamespacedName, mutate func(*trimtabv1.ScalingPolicyStatus)) {
+	s.mu.Lock()
+	if _, newer := s.pending[key]; !newer {
+		s.pending[key] = mutate
+	}
+	s.mu.Unlock()
+	s.q.AddRateLimited(key)
 }
 
 // put schedules mutate as the policy's next status write.
@@ -95,9 +110,8 @@ func statusDue(lastGist, gist string, lastQueued, now time.Time, refresh time.Du
 	return lastQueued.IsZero() || gist != lastGist || now.Sub(lastQueued) >= refresh
 }
 
-// drainStatus writes queued statuses until ctx ends. A failed write is not
-// retried here: it marks the policy so that the next cycle queues a fresh
-// status.
+// drainStatus writes queued statuses until ctx ends, retrying a failed
+// write with backoff.
 func (c *ScalingPolicyController) drainStatus(ctx context.Context) {
 	for {
 		key, shutdown := c.status.q.Get()
@@ -112,20 +126,14 @@ func (c *ScalingPolicyController) drainStatus(ctx context.Context) {
 			if err == nil {
 				err = c.writeStatus(ctx, &pol, mutate)
 			}
-			if client.IgnoreNotFound(err) != nil && ctx.Err() == nil {
-				c.Log.Error("write scalingpolicy status", "namespace", key.Namespace, "name", key.Name, "error", err)
-				c.statusWriteFailed(key)
+			switch {
+			case client.IgnoreNotFound(err) != nil && ctx.Err() == nil:
+				c.Log.Error("write scalingpolicy status; retrying", "namespace", key.Namespace, "name", key.Name, "error", err)
+				c.status.retry(key, mutate)
+			default:
+				c.status.q.Forget(key)
 			}
 		}
 		c.status.q.Done(key)
-	}
-}
-
-func (c *ScalingPolicyController) statusWriteFailed(key types.NamespacedName) {
-	c.mu.Lock()
-	s := c.states[key]
-	c.mu.Unlock()
-	if s != nil {
-		s.statusFailed.Store(true)
 	}
 }

@@ -2,9 +2,13 @@ package controller_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -53,4 +57,56 @@ func TestWriteStatusAfterAConflict(t *testing.T) {
 	require.Equal(t, int32(3), got.Status.CurrentReplicas)
 	require.Equal(t, int32(4), got.Status.DesiredReplicas)
 	require.NotNil(t, meta.FindStatusCondition(got.Status.Conditions, trimtabv1.ConditionReady), "the other writer's condition was lost")
+}
+
+// failingStatus fails the first status writes, as an API server that is
+// briefly unreachable would; everything else goes to the API server.
+type failingStatus struct {
+	client.Client
+	failures *atomic.Int32
+}
+
+func (c failingStatus) Status() client.SubResourceWriter {
+	return failingWriter{SubResourceWriter: c.Client.Status(), failures: c.failures}
+}
+
+type failingWriter struct {
+	client.SubResourceWriter
+	failures *atomic.Int32
+}
+
+func (w failingWriter) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	if w.failures.Add(-1) >= 0 {
+		return errors.New("injected: connection refused")
+	}
+	return w.SubResourceWriter.Patch(ctx, obj, patch, opts...)
+}
+
+// TestStatusWriteIsRetried: a status write that fails is retried with
+// backoff until it lands, without waiting for the policy's next sync,
+// which for a policy on a long period may be an hour away.
+func TestStatusWriteIsRetried(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "sp-"}}
+	require.NoError(t, env.Client.Create(ctx, ns))
+	pol := &trimtabv1.ScalingPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "web"}, Spec: trimtabv1.ScalingPolicySpec{
+		TargetRef: trimtabv1.ScaleTargetRef{Name: "web"}, MaxReplicas: 5, Metrics: []trimtabv1.ScalingMetric{cpuMetric("http://127.0.0.1:1")}}}
+	require.NoError(t, env.Client.Create(ctx, pol))
+
+	metrics, err := controller.NewMetrics(prometheus.NewRegistry())
+	require.NoError(t, err)
+	failures := &atomic.Int32{}
+	failures.Store(3)
+	c := &controller.ScalingPolicyController{Client: failingStatus{Client: env.Client, failures: failures}, Direct: env.Client,
+		Metrics: metrics, Log: slog.New(slog.DiscardHandler)}
+	defer c.StartWorkers(ctx)()
+	c.QueueStatus(client.ObjectKeyFromObject(pol), func(st *trimtabv1.ScalingPolicyStatus) { st.CurrentReplicas, st.DesiredReplicas = 3, 4 })
+
+	require.Eventually(t, func() bool {
+		got := &trimtabv1.ScalingPolicy{}
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(pol), got))
+		return got.Status.CurrentReplicas == 3 && got.Status.DesiredReplicas == 4
+	}, 10*time.Second, 50*time.Millisecond, "the status was not written after %d failures", 3)
+	require.Negative(t, failures.Load(), "the write landed without failing first")
 }
