@@ -126,11 +126,10 @@ func (c *ScalingPolicyController) drainStatus(ctx context.Context) {
 			if err == nil {
 				err = c.writeStatus(ctx, &pol, mutate)
 			}
-			switch {
-			case client.IgnoreNotFound(err) != nil && ctx.Err() == nil:
+			if client.IgnoreNotFound(err) != nil && ctx.Err() == nil {
 				c.Log.Error("write scalingpolicy status; retrying", "namespace", key.Namespace, "name", key.Name, "error", err)
 				c.status.retry(key, mutate)
-			default:
+			} else {
 				c.status.q.Forget(key)
 			}
 		}
