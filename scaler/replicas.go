@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -87,7 +89,7 @@ func computeMetric(m MetricSpec, res MetricResult, found bool, in Input, tol tol
 		}
 		return out, nil
 	case (m.Kind == KindObject || m.Kind == KindExternal) && m.Target.Type == Value:
-		usage, err := sumValues(m.Kind, res.Values)
+		usage, err := sumValues(m, res.Values)
 		if err != nil {
 			return fail(err)
 		}
@@ -98,7 +100,7 @@ func computeMetric(m MetricSpec, res MetricResult, found bool, in Input, tol tol
 		}
 		return metricOutcome{replicas: r, value: usage}, nil
 	case (m.Kind == KindObject || m.Kind == KindExternal) && m.Target.Type == AverageValue:
-		usage, err := sumValues(m.Kind, res.Values)
+		usage, err := sumValues(m, res.Values)
 		if err != nil {
 			return fail(err)
 		}
@@ -111,12 +113,16 @@ func computeMetric(m MetricSpec, res MetricResult, found bool, in Input, tol tol
 }
 
 // sumValues is the object metric's single value, or the sum of an external
-// metric's series saturating at MaxInt64.
-func sumValues(k MetricKind, values []int64) (int64, error) {
+// metric's series, summed as upstream sums it for each target type. For a
+// Value target a sum that would overflow saturates at MaxInt64. For an
+// AverageValue target a negative running sum becomes MaxInt64, because
+// upstream takes it for an overflow: a negative series there scales up to
+// the limit.
+func sumValues(m MetricSpec, values []int64) (int64, error) {
 	if len(values) == 0 {
 		return 0, ErrNoData
 	}
-	if k == KindObject {
+	if m.Kind == KindObject {
 		if len(values) != 1 {
 			return 0, fmt.Errorf("object metric returned %d values, want exactly 1", len(values))
 		}
@@ -124,6 +130,12 @@ func sumValues(k MetricKind, values []int64) (int64, error) {
 	}
 	var sum int64
 	for _, v := range values {
+		if m.Target.Type == AverageValue {
+			if sum += v; sum < 0 {
+				return math.MaxInt64, nil
+			}
+			continue
+		}
 		if v > 0 && sum > math.MaxInt64-v {
 			return math.MaxInt64, nil
 		}
@@ -208,6 +220,46 @@ var (
 	errNoPodSamples  = errors.New("did not receive metrics for targeted pods (pods might be unready)")
 	errNoKnownSample = errors.New("no metrics returned matched known pods")
 )
+
+// PodLevelRequests is what upstream's HPA reads as a pod's requests when
+// the pod sets a pod-level request for cpu, memory or hugepages (KEP-2837),
+// nil when it sets none of these. It is the scheduler's view of the pod
+// (resourcehelpers.PodRequests): for each resource the pod-level request
+// when there is one, else the most the containers ask for at once: the
+// regular containers and sidecars together, or an init container with the
+// sidecars declared before it, whichever is more; plus the RuntimeClass
+// overhead. A resource neither the pod nor a container names is absent, and
+// a utilization metric on it fails as upstream's does.
+func PodLevelRequests(podLevel Requests, containers []Requests, inits []InitContainer, overhead Requests) Requests {
+	if !slices.ContainsFunc(podLevel, func(r Request) bool { return podLevelResource(r.Resource) }) {
+		return nil
+	}
+	var running, sidecars, initPeak Requests
+	for _, c := range containers {
+		running = running.add(c)
+	}
+	for _, ic := range inits {
+		if ic.Sidecar {
+			running = running.add(ic.Requests)
+			sidecars = sidecars.add(ic.Requests)
+			initPeak = initPeak.max(sidecars)
+			continue
+		}
+		initPeak = initPeak.max(Requests(nil).add(ic.Requests).add(sidecars))
+	}
+	out := running.max(initPeak)
+	for _, r := range podLevel {
+		if podLevelResource(r.Resource) {
+			out = out.set(r.Resource, r.Milli)
+		}
+	}
+	return out.add(overhead)
+}
+
+// podLevelResource is upstream's IsSupportedPodLevelResource.
+func podLevelResource(name string) bool {
+	return name == "cpu" || name == "memory" || strings.HasPrefix(name, "hugepages-")
+}
 
 // podRequest is upstream's calculateRequests for one pod without a
 // container name: pod-level requests when set, otherwise the sum over
@@ -420,7 +472,9 @@ func usageRatioReplicas(current int32, ratio float64, tol tolerances, pods []Pod
 // perReplicaReplicas is upstream's Get{Object,External}PerPodMetricReplicas:
 // AverageValue targets of one value, against status.replicas.
 func perReplicaReplicas(statusReplicas int32, usage, targetAvg int64, tol tolerances) metricOutcome {
-	out := metricOutcome{replicas: statusReplicas, demand: float64(usage) / float64(targetAvg), hasDemand: true}
+	// A saturated sum measures no load, and one such sync would leave the
+	// forecaster expecting an enormous load for a season.
+	out := metricOutcome{replicas: statusReplicas, demand: float64(usage) / float64(targetAvg), hasDemand: usage != math.MaxInt64}
 	ratio := float64(usage) / (float64(targetAvg) * float64(statusReplicas))
 	if !tol.within(ratio) {
 		c := math.Ceil(float64(usage) / float64(targetAvg))

@@ -97,6 +97,18 @@ func TestMetricRules(t *testing.T) {
 		{name: "§5 pod-level requests are used when set", metric: cpuUtil(50),
 			pods:   []Pod{with(pod("p0", 1000), func(p *Pod) { p.PodRequests = Requests{{"cpu", 2000}} })},
 			result: MetricResult{PodValues: samples(map[string]int64{"p0": 2000})}, spec: 1, tol: defaultTol, want: 2, wantVal: 100, checkVal: true},
+		{name: "§5 a resource the pod-level requests leave out comes from the containers", metric: MetricSpec{Name: "mem", Kind: KindResource, Resource: "memory", Target: Target{Type: Utilization, Utilization: 50}},
+			pods: []Pod{with(pod("p0", 1000), func(p *Pod) {
+				p.Containers = []Container{{Name: "app", Requests: Requests{{"memory", 1000}}}}
+				p.PodRequests = PodLevelRequests(Requests{{"cpu", 1000}}, []Requests{p.Containers[0].Requests}, nil, nil)
+			})},
+			result: MetricResult{PodValues: samples(map[string]int64{"p0": 1000})}, spec: 1, tol: defaultTol, want: 2, wantVal: 100, checkVal: true},
+		{name: "§5 a resource neither the pod nor a container requests fails the metric", metric: MetricSpec{Name: "mem", Kind: KindResource, Resource: "memory", Target: Target{Type: Utilization, Utilization: 50}},
+			pods: []Pod{with(pod("p0", 1000), func(p *Pod) {
+				p.Containers = []Container{{Name: "app", Requests: Requests{{"cpu", 500}}}}
+				p.PodRequests = PodLevelRequests(Requests{{"cpu", 1000}}, []Requests{p.Containers[0].Requests}, nil, nil)
+			})},
+			result: MetricResult{PodValues: samples(map[string]int64{"p0": 1000})}, spec: 1, tol: defaultTol, wantErr: "missing pod-level request for memory in Pod p0"},
 		{name: "§5 sidecar requests are summed with the containers'", metric: cpuUtil(50),
 			pods: []Pod{with(pod("p0", 1000), func(p *Pod) {
 				p.Containers = append(p.Containers, Container{Name: "sidecar", Requests: Requests{{"cpu", 1000}}})
@@ -178,6 +190,12 @@ func TestMetricRules(t *testing.T) {
 			result: MetricResult{Values: []int64{1200}}, spec: 4, status: 0, tol: defaultTol, want: 3},
 		{name: "§8 external AverageValue saturates at MaxInt32", metric: extAvg, pods: four,
 			result: MetricResult{Values: []int64{math.MaxInt64}}, spec: 4, status: 4, tol: defaultTol, want: math.MaxInt32, wantVal: math.MaxInt64, checkVal: true},
+		{name: "§8 external AverageValue takes a negative running sum for an overflow → MaxInt32", metric: extAvg, pods: four,
+			result: MetricResult{Values: []int64{-1000, 3000}}, spec: 4, status: 4, tol: defaultTol, want: math.MaxInt32, wantVal: math.MaxInt64, checkVal: true},
+		{name: "§8 external AverageValue takes an overflow that wraps negative for an overflow → MaxInt32", metric: extAvg, pods: four,
+			result: MetricResult{Values: []int64{math.MaxInt64 - 1, 2, -5}}, spec: 4, status: 4, tol: defaultTol, want: math.MaxInt32, wantVal: math.MaxInt64, checkVal: true},
+		{name: "§8 external Value sums negative series as they are", metric: extValue, pods: pods(2, 1000),
+			result: MetricResult{Values: []int64{-1000, 3000}}, spec: 2, tol: defaultTol, want: 4, wantVal: 2000, checkVal: true},
 
 		// §9 failures per metric
 		{name: "§9 source error fails the metric", metric: extAvg, pods: four,
@@ -202,6 +220,66 @@ func TestMetricRules(t *testing.T) {
 	}
 }
 
+// TestPodLevelRequests checks the requests the HPA reads of a pod that sets
+// pod-level requests: upstream's resourcehelpers.PodRequests.
+func TestPodLevelRequests(t *testing.T) {
+	cpu := func(m int64) Requests { return Requests{{"cpu", m}} }
+	sidecar := func(r Requests) InitContainer { return InitContainer{Requests: r, Sidecar: true} }
+	initc := func(r Requests) InitContainer { return InitContainer{Requests: r} }
+	cases := []struct {
+		name       string
+		podLevel   Requests
+		containers []Requests
+		inits      []InitContainer
+		overhead   Requests
+		want       Requests
+	}{
+		{name: "no pod-level requests: nil, the containers are summed instead",
+			containers: []Requests{cpu(500)}, want: nil},
+		{name: "pod-level requests of other resources only: nil",
+			podLevel: Requests{{"ephemeral-storage", 1000}}, containers: []Requests{cpu(500)}, want: nil},
+		{name: "the pod-level request wins over the containers'",
+			podLevel: cpu(2000), containers: []Requests{cpu(500), cpu(700)}, want: cpu(2000)},
+		{name: "other resources come from the containers, summed",
+			podLevel: cpu(2000), containers: []Requests{{{"memory", 100}}, {{"memory", 300}, {"cpu", 1}}},
+			want: Requests{{"memory", 400}, {"cpu", 2000}}},
+		{name: "hugepages are a pod-level resource",
+			podLevel: Requests{{"hugepages-2Mi", 4000}}, containers: []Requests{cpu(500)},
+			want: Requests{{"cpu", 500}, {"hugepages-2Mi", 4000}}},
+		{name: "an init container larger than the running containers sets the request",
+			podLevel: Requests{{"memory", 1}}, containers: []Requests{cpu(300)}, inits: []InitContainer{initc(cpu(900))},
+			want: Requests{{"cpu", 900}, {"memory", 1}}},
+		// The KEP-753 example: sidecar A 100, init B 800, sidecar C 200,
+		// init D 600, app 700: max(100, 100+800, 100+200, 100+200+600,
+		// 700+100+200) = 1000.
+		{name: "sidecars run beside the init containers declared after them",
+			podLevel:   Requests{{"memory", 1}},
+			containers: []Requests{cpu(700)},
+			inits:      []InitContainer{sidecar(cpu(100)), initc(cpu(800)), sidecar(cpu(200)), initc(cpu(600))},
+			want:       Requests{{"cpu", 1000}, {"memory", 1}}},
+		{name: "an init container after the sidecars peaks above the running total",
+			podLevel:   Requests{{"memory", 1}},
+			containers: []Requests{cpu(100)},
+			inits:      []InitContainer{sidecar(cpu(100)), initc(cpu(800))},
+			want:       Requests{{"cpu", 900}, {"memory", 1}}},
+		{name: "the RuntimeClass overhead is added, to the pod-level request too",
+			podLevel: cpu(2000), containers: []Requests{{{"memory", 100}}}, overhead: Requests{{"cpu", 250}, {"memory", 50}},
+			want: Requests{{"memory", 150}, {"cpu", 2250}}},
+		{name: "a zero request counts as set",
+			podLevel: cpu(0), containers: []Requests{{{"memory", 0}}}, want: Requests{{"memory", 0}, {"cpu", 0}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := PodLevelRequests(tc.podLevel, tc.containers, tc.inits, tc.overhead)
+			if tc.want == nil {
+				require.Nil(t, got)
+				return
+			}
+			require.ElementsMatch(t, tc.want, got)
+		})
+	}
+}
+
 // TestDemand checks the load the forecaster learns: total over per-replica
 // target, unaffected by tolerance and rounding.
 func TestDemand(t *testing.T) {
@@ -214,6 +292,12 @@ func TestDemand(t *testing.T) {
 	out, err = computeMetric(MetricSpec{Name: "q", Kind: KindExternal, Target: Target{Type: Value, ValueMilli: 10}}, MetricResult{Values: []int64{100}}, true, in, tolerances{0.1, 0.1}, t0)
 	require.NoError(t, err)
 	require.False(t, out.hasDemand, "Value targets are not additive")
+
+	queue := MetricSpec{Name: "q", Kind: KindExternal, Target: Target{Type: AverageValue, AverageMilli: 10}}
+	out, err = computeMetric(queue, MetricResult{Values: []int64{-5, 100}}, true, Input{Config: legacyConfig(1, 100, queue), StatusReplicas: 4}, tolerances{0.1, 0.1}, t0)
+	require.NoError(t, err)
+	require.Equal(t, int32(math.MaxInt32), out.replicas, "upstream takes a negative sum for an overflow")
+	require.False(t, out.hasDemand, "a saturated sum measures no load")
 }
 
 // tenAt is samples of p0..p9 at the same value.

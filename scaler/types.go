@@ -203,8 +203,9 @@ type Pod struct {
 	Ready *PodReady
 	// StartTime is status.startTime; nil when unset.
 	StartTime *time.Time
-	// PodRequests are pod-level spec.resources.requests (KEP-2837); nil
-	// when the pod sets none.
+	// PodRequests are what the HPA reads as the pod's requests when the
+	// pod sets a pod-level request (KEP-2837): PodLevelRequests' result;
+	// nil when it sets none, and the containers' requests are summed.
 	PodRequests Requests
 	// Containers are the regular containers followed by the restartable
 	// (sidecar) init containers: the ones whose requests the HPA sums.
@@ -221,6 +222,13 @@ type PodReady struct {
 type Container struct {
 	Name     string
 	Requests Requests
+}
+
+// InitContainer is one init container's requests, in the pod's order;
+// Sidecar is restartPolicy Always.
+type InitContainer struct {
+	Requests Requests
+	Sidecar  bool
 }
 
 // Requests are requests in milli-units by resource name. A slice, not a
@@ -241,6 +249,38 @@ func (rs Requests) Get(resource string) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// add is rs plus each of more's requests, resource by resource; rs may be
+// reused.
+func (rs Requests) add(more Requests) Requests {
+	for _, r := range more {
+		v, _ := rs.Get(r.Resource)
+		rs = rs.set(r.Resource, v+r.Milli)
+	}
+	return rs
+}
+
+// max is rs raised to each of other's requests where they are larger, and
+// holding each resource either names; rs may be reused.
+func (rs Requests) max(other Requests) Requests {
+	for _, r := range other {
+		if v, ok := rs.Get(r.Resource); !ok || r.Milli > v {
+			rs = rs.set(r.Resource, r.Milli)
+		}
+	}
+	return rs
+}
+
+// set is rs with resource's request set to milli; rs may be reused.
+func (rs Requests) set(resource string, milli int64) Requests {
+	for i := range rs {
+		if rs[i].Resource == resource {
+			rs[i].Milli = milli
+			return rs
+		}
+	}
+	return append(rs, Request{Resource: resource, Milli: milli})
 }
 
 // PodSample is one pod's metric sample.

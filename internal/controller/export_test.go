@@ -34,3 +34,6 @@ func (c *ScalingPolicyController) WriteStatus(ctx context.Context, pol *trimtabv
 func (c *ScalingPolicyController) QueueStatus(key types.NamespacedName, mutate func(*trimtabv1.ScalingPolicyStatus)) {
 	c.queueStatus(key, mutate)
 }
+
+// PodsOf converts pods into what the HPA reads of them.
+var PodsOf = podsOf

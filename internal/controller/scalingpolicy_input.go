@@ -27,18 +27,30 @@ func podsOf(pods []kube.LeanPod) []scaler.Pod {
 		if p.Status.StartTime != nil {
 			sp.StartTime = &p.Status.StartTime.Time
 		}
-		if r := p.Spec.Resources; r != nil && r.Requests != nil {
-			sp.PodRequests = milliRequests(r.Requests)
-		}
 		for _, c := range p.Spec.Containers {
 			sp.Containers = append(sp.Containers, scaler.Container{Name: c.Name, Requests: milliRequests(c.Resources.Requests)})
 		}
-		// Sidecars (restartable init containers) run beside the app and
-		// their requests count, as upstream.
+		regular := len(sp.Containers)
+		podLevel := p.Spec.Resources != nil && len(p.Spec.Resources.Requests) > 0
+		var inits []scaler.InitContainer
 		for _, c := range p.Spec.InitContainers {
-			if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-				sp.Containers = append(sp.Containers, scaler.Container{Name: c.Name, Requests: milliRequests(c.Resources.Requests)})
+			requests := milliRequests(c.Resources.Requests)
+			sidecar := c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+			// Sidecars run beside the app and their requests count, as
+			// upstream.
+			if sidecar {
+				sp.Containers = append(sp.Containers, scaler.Container{Name: c.Name, Requests: requests})
 			}
+			if podLevel {
+				inits = append(inits, scaler.InitContainer{Requests: requests, Sidecar: sidecar})
+			}
+		}
+		if podLevel {
+			containers := make([]scaler.Requests, regular)
+			for j := range containers {
+				containers[j] = sp.Containers[j].Requests
+			}
+			sp.PodRequests = scaler.PodLevelRequests(milliRequests(p.Spec.Resources.Requests), containers, inits, milliRequests(p.Spec.Overhead))
 		}
 		out[i] = sp
 	}

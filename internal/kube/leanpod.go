@@ -21,7 +21,7 @@ import (
 // JSON straight into these few fields: identity, labels, the prometheus.io
 // annotations and owners; the containers' names, ports and requests, and
 // those of sidecars (restartable init containers, whose requests the HPA
-// counts); pod-level requests; phase, IP, start time and the Ready
+// counts); pod-level requests and overhead; phase, IP, start time and the Ready
 // condition. Pods are most of what a large fleet's cache would hold
 // (10,000 ScalingPolicies watch 20,000 or more), and a corev1.Pod with one
 // container costs about 1.6 KB before its maps and strings even when it is
@@ -47,10 +47,15 @@ type LeanPodList struct {
 // LeanPodSpec is the part of a pod's spec trimtab reads.
 type LeanPodSpec struct {
 	Containers []LeanContainer `json:"containers,omitempty"`
-	// InitContainers holds only sidecars (restartPolicy Always).
+	// InitContainers holds only sidecars (restartPolicy Always), unless
+	// the pod sets pod-level requests: the HPA then reads the pod's
+	// requests as the scheduler does, and an init container can set them.
 	InitContainers []LeanContainer `json:"initContainers,omitempty"`
 	// Requests are the pod-level requests (spec.resources.requests).
 	Resources *LeanResources `json:"resources,omitempty"`
+	// Overhead is the RuntimeClass's overhead, which counts with pod-level
+	// requests.
+	Overhead MilliRequests `json:"overhead,omitempty"`
 }
 
 // LeanContainer is a container's name, ports and requests.
@@ -184,7 +189,8 @@ func NewLeanPodReader(cfg *rest.Config) (client.Reader, error) {
 
 // TrimLeanPod, the lean pod cache's transform, drops what decoding kept that trimtab does not read:
 // managedFields, finalizers, annotations other than prometheus.io/*,
-// init containers that are not sidecars, and conditions other than Ready.
+// init containers that are not sidecars (unless the pod sets pod-level
+// requests), and conditions other than Ready.
 func TrimLeanPod(obj any) (any, error) {
 	p, ok := obj.(*LeanPod)
 	if !ok {
@@ -199,9 +205,11 @@ func TrimLeanPod(obj any) (any, error) {
 	if len(p.Annotations) == 0 {
 		p.Annotations = nil
 	}
-	p.Spec.InitContainers = slices.DeleteFunc(p.Spec.InitContainers, func(c LeanContainer) bool {
-		return c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways
-	})
+	if r := p.Spec.Resources; r == nil || len(r.Requests) == 0 {
+		p.Spec.InitContainers = slices.DeleteFunc(p.Spec.InitContainers, func(c LeanContainer) bool {
+			return c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways
+		})
+	}
 	if len(p.Spec.InitContainers) == 0 {
 		p.Spec.InitContainers = nil
 	}
@@ -228,6 +236,7 @@ func (p *LeanPod) DeepCopy() *LeanPod {
 	if r := p.Spec.Resources; r != nil {
 		out.Spec.Resources = &LeanResources{Requests: slices.Clone(r.Requests)}
 	}
+	out.Spec.Overhead = slices.Clone(p.Spec.Overhead)
 	out.Status = LeanPodStatus{Phase: p.Status.Phase, PodIP: p.Status.PodIP, StartTime: p.Status.StartTime.DeepCopy(),
 		Conditions: slices.Clone(p.Status.Conditions)}
 	return out

@@ -51,6 +51,7 @@ func TestLeanPod(t *testing.T) {
 					Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m")}}},
 			},
 			Resources:   &corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}},
+			Overhead:    corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m")},
 			Volumes:     []corev1.Volume{{Name: "data"}},
 			NodeName:    "node-1",
 			Tolerations: []corev1.Toleration{{Key: "k"}},
@@ -82,13 +83,26 @@ func TestLeanPod(t *testing.T) {
 				Spec: kube.LeanPodSpec{
 					Containers: []kube.LeanContainer{{Name: "app", Ports: []kube.LeanPort{{Name: "metrics", ContainerPort: 9102}},
 						Resources: kube.LeanResources{Requests: kube.MilliRequests{{Name: "cpu", Milli: 250}, {Name: "memory", Milli: 64 << 20 * 1000}}}}},
-					InitContainers: []kube.LeanContainer{{Name: "proxy", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways),
-						Resources: kube.LeanResources{Requests: kube.MilliRequests{{Name: "cpu", Milli: 50}}}}},
+					// With pod-level requests, an init container can set
+					// the pod's requests: it is kept.
+					InitContainers: []kube.LeanContainer{
+						{Name: "migrate", Resources: kube.LeanResources{Requests: kube.MilliRequests{{Name: "cpu", Milli: 250}, {Name: "memory", Milli: 64 << 20 * 1000}}}},
+						{Name: "proxy", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways),
+							Resources: kube.LeanResources{Requests: kube.MilliRequests{{Name: "cpu", Milli: 50}}}}},
 					Resources: &kube.LeanResources{Requests: kube.MilliRequests{{Name: "cpu", Milli: 2000}}},
+					Overhead:  kube.MilliRequests{{Name: "cpu", Milli: 10}},
 				},
 				Status: kube.LeanPodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.7", StartTime: &started,
 					Conditions: []kube.LeanPodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: started}}},
 			},
+		},
+		{
+			name: "without pod-level requests only sidecars of the init containers are kept",
+			pod: &corev1.Pod{TypeMeta: metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"}, ObjectMeta: metav1.ObjectMeta{Name: "p"},
+				Spec: corev1.PodSpec{InitContainers: full.Spec.InitContainers}},
+			want: kube.LeanPod{TypeMeta: metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"}, ObjectMeta: metav1.ObjectMeta{Name: "p"},
+				Spec: kube.LeanPodSpec{InitContainers: []kube.LeanContainer{{Name: "proxy", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways),
+					Resources: kube.LeanResources{Requests: kube.MilliRequests{{Name: "cpu", Milli: 50}}}}}}},
 		},
 		{
 			name: "a bare pod", pod: &corev1.Pod{TypeMeta: metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"}, ObjectMeta: metav1.ObjectMeta{Name: "p"}},
