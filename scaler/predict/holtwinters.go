@@ -5,7 +5,7 @@
 // with the time of day:
 //
 //	level_t  = α (y_t − s_slot(t)) + (1−α)(level + trend)
-//	trend_t  = β (level_t − level) + (1−β) trend
+//	trend_t  = β (level_t − level) + (1−β) trend   (first season only)
 //	s_slot(t) = γ_bin (y_t − level_t) + (1−γ_bin) s_slot(t)
 //	ŷ_{t+h}  = level + h·trend + s̄(t+h)
 //
@@ -22,7 +22,12 @@
 // sample y_t. During the first season the model is Holt's (level and trend,
 // no season) and remembers each slot's mean bin; when the first season is
 // complete the seasonal slots start as each slot's deviation from that
-// season's mean (a seasonal-naive start), afterwards smoothed with γ_bin.
+// season's mean (a seasonal-naive start), afterwards smoothed with γ_bin,
+// and the trend is dropped. With a season of many bins, a trend the level
+// feeds makes level, trend and season feed each other's errors: on a
+// steady daily load the one-step error grew tenfold in a year and a half
+// and without bound after (TestStableOnSeasonalLoad). The level, which
+// moves every bin, follows growth from one season to the next.
 // Skipped bins advance the level by the trend without learning; a gap of a
 // whole season or more re-anchors level and trend on the next bin.
 //
@@ -45,8 +50,8 @@ type Config struct {
 	// Step is the bin width; Season must be a whole number of steps.
 	Step   time.Duration
 	Season time.Duration
-	// Alpha, Beta and Gamma are the smoothing factors of level, trend and
-	// season, each in [0, 1].
+	// Alpha, Beta and Gamma are the smoothing factors of level, trend (in
+	// the first season only) and season, each in [0, 1].
 	Alpha, Beta, Gamma float64
 	// ErrorDecay is the weight of the newest squared error in the error
 	// variance estimate, in (0, 1].
@@ -179,7 +184,11 @@ func New(cfg Config) (*Model, error) {
 }
 
 // Observe adds one observation. Observations older than the open bin are
-// ignored: the model only moves forward.
+// ignored: the model only moves forward. One older by more than a season
+// means the clock went back (or the open bin came from a clock that ran
+// ahead): the open bin is dropped and the model re-anchors on the new time,
+// keeping its season, rather than ignore every observation until the clock
+// catches up with one bad timestamp.
 func (m *Model) Observe(t time.Time, v float64) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return
@@ -188,6 +197,8 @@ func (m *Model) Observe(t time.Time, v float64) {
 	switch {
 	case !m.hasBin:
 		m.bin, m.hasBin = b, true
+	case b < m.bin-m.bins:
+		m.bin, m.sum, m.n, m.reanchor = b, 0, 0, m.started
 	case b < m.bin:
 		return
 	case b > m.bin:
@@ -227,7 +238,9 @@ func (m *Model) close(y float64) {
 		m.errVar = (1-d)*m.errVar + d*e*e
 		m.absErr = (1-d)*m.absErr + d*math.Abs(e)
 		level := m.cfg.Alpha*(y-m.seasonAt(s)) + (1-m.cfg.Alpha)*(m.level+m.trend)
-		m.trend = m.cfg.Beta*(level-m.level) + (1-m.cfg.Beta)*m.trend
+		if !m.seasonal {
+			m.trend = m.cfg.Beta*(level-m.level) + (1-m.cfg.Beta)*m.trend
+		}
 		m.level = level
 	}
 	if !m.seasonal {
@@ -292,12 +305,15 @@ type Forecast struct {
 
 // Forecast predicts the bins overlapping [from, from+horizon], with an upper
 // band z one-step error deviations wide. ok is false until Warmup bins have
-// been learnt.
+// been learnt, and from a season after the latest observation until the
+// next one re-anchors the level.
 func (m *Model) Forecast(from time.Time, horizon time.Duration, z float64) (Forecast, bool) {
-	if !m.started || m.reanchor || m.learnt < m.cfg.Warmup {
+	first := floorDiv(from.Unix(), m.step)
+	// After a season without observations the next one re-anchors the
+	// level; until then the model's outlook is stale.
+	if !m.started || m.reanchor || m.learnt < m.cfg.Warmup || first-m.bin > m.bins {
 		return Forecast{}, false
 	}
-	first := floorDiv(from.Unix(), m.step)
 	last := floorDiv(from.Add(horizon).Unix(), m.step)
 	if first <= m.bin-1 {
 		first = m.bin

@@ -109,8 +109,75 @@ func TestWarmupAndGap(t *testing.T) {
 
 	// Observations older than the open bin are ignored.
 	before := m.Accuracy()
-	m.Observe(epoch, 1000)
+	m.Observe(later.Add(-30*time.Minute), 1000)
+	m.Observe(later.Add(3*time.Minute), 50)
 	require.Equal(t, before, m.Accuracy())
+}
+
+// TestNoForecastAfterASeasonWithoutData checks that a model whose latest
+// observation is a season or more old gives no forecast: the level it would
+// extrapolate is stale, and the next observation re-anchors it.
+func TestNoForecastAfterASeasonWithoutData(t *testing.T) {
+	m := hourModel(t)
+	ramp := func(i int) float64 { return 1 + 0.1*float64(i) } // a trend the gap must not extend
+	for i := range 50 {
+		m.Observe(epoch.Add(time.Duration(i)*time.Minute), ramp(i))
+	}
+	last := epoch.Add(49 * time.Minute)
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+		ok   bool
+	}{
+		{name: "a minute later", at: last.Add(time.Minute), ok: true},
+		{name: "within the season", at: last.Add(59 * time.Minute), ok: true},
+		{name: "more than a season later", at: last.Add(62 * time.Minute), ok: false},
+		{name: "days later", at: last.Add(72 * time.Hour), ok: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ok := m.Forecast(tc.at, time.Minute, 1.75)
+			require.Equal(t, tc.ok, ok)
+		})
+	}
+}
+
+// TestClockGoingBackReanchors checks that one observation stamped far ahead
+// (a clock that ran ahead, then was corrected) does not make the model
+// ignore every correct observation until real time reaches it.
+func TestClockGoingBackReanchors(t *testing.T) {
+	m := hourModel(t)
+	for i := range 60 {
+		m.Observe(epoch.Add(time.Duration(i)*time.Minute), 5)
+	}
+	m.Observe(epoch.Add(48*time.Hour), 5) // the glitch
+	for i := 60; i < 65; i++ {
+		m.Observe(epoch.Add(time.Duration(i)*time.Minute), 8)
+	}
+	f, ok := m.Forecast(epoch.Add(65*time.Minute), time.Minute, 1.75)
+	require.True(t, ok, "forecasting again a few minutes after the clock came back")
+	require.InDelta(t, 8, f.Peak, 1, "re-anchored on the load after the glitch")
+}
+
+// TestStableOnSeasonalLoad feeds three years of a steady daily cycle with
+// noise: the one-step error must stay what it was after the first months.
+// With a trend learnt beside the daily season (β = 0.01) it grew tenfold in
+// a year and a half and then without bound, the level swinging to ±10⁴ on a
+// mean of 10.
+func TestStableOnSeasonalLoad(t *testing.T) {
+	m, err := New(DefaultConfig(24 * time.Hour))
+	require.NoError(t, err)
+	r := rand.New(rand.NewPCG(1, 2))
+	var early float64
+	for s := int64(0); s < 3*365*86400; s += 60 {
+		m.Observe(epoch.Add(time.Duration(s)*time.Second), 10+5*math.Sin(2*math.Pi*float64(s%86400)/86400)+r.NormFloat64())
+		if s == 90*86400 {
+			early = m.Accuracy().RMS
+		}
+	}
+	require.Less(t, m.Accuracy().RMS, 1.25*early, "one-step RMS error after three years, against %.3f after 90 days", early)
+	f, ok := m.Forecast(epoch.Add(3*365*24*time.Hour+6*time.Hour), 0, 0)
+	require.True(t, ok)
+	require.InDelta(t, 15, f.Peak, 1, "the daily peak at 06:00")
 }
 
 func TestUpperBandCoversNoise(t *testing.T) {
