@@ -275,7 +275,7 @@ func (p *Provider) api(address string) (API, error) {
 	}
 	a, err := p.opts.NewAPI(address)
 	if err != nil {
-		return nil, collector.Errorf(collector.ReasonConfig, "prometheus.address %q: %w", address, err)
+		return nil, collector.Errorf(collector.ReasonConfig, "prometheus.address %q: %w", collector.RedactURL(address), err)
 	}
 	p.apis[address] = a
 	return a, nil
@@ -378,18 +378,18 @@ func classify(err error, address string) error {
 	if errors.As(err, &pe) {
 		switch pe.Type {
 		case promv1.ErrBadData, promv1.ErrExec:
-			return collector.Errorf(collector.ReasonBadQuery, "prometheus at %s rejected the query: %s", address, pe.Msg)
+			return collector.Errorf(collector.ReasonBadQuery, "prometheus at %s rejected the query: %s", collector.RedactURL(address), pe.Msg)
 		case promv1.ErrClient:
-			return collector.Errorf(collector.ReasonBadQuery, "prometheus at %s: %s", address, pe.Msg)
+			return collector.Errorf(collector.ReasonBadQuery, "prometheus at %s: %s", collector.RedactURL(address), pe.Msg)
 		case promv1.ErrTimeout:
-			return collector.Errorf(collector.ReasonTimeout, "prometheus at %s: %s", address, pe.Msg)
+			return collector.Errorf(collector.ReasonTimeout, "prometheus at %s: %s", collector.RedactURL(address), pe.Msg)
 		case promv1.ErrServer:
-			return collector.Errorf(collector.ReasonUnavailable, "prometheus at %s: %s", address, pe.Msg)
+			return collector.Errorf(collector.ReasonUnavailable, "prometheus at %s: %s", collector.RedactURL(address), pe.Msg)
 		case promv1.ErrCanceled:
-			return collector.Errorf(collector.ReasonCanceled, "prometheus at %s: %s", address, pe.Msg)
+			return collector.Errorf(collector.ReasonCanceled, "prometheus at %s: %s", collector.RedactURL(address), pe.Msg)
 		}
 	}
-	return collector.Classify(fmt.Errorf("prometheus at %s: %w", address, err))
+	return collector.Classify(fmt.Errorf("prometheus at %s: %w", collector.RedactURL(address), collector.RedactURLError(err)))
 }
 
 func toSeries(v model.Value) ([]collector.Series, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -195,6 +196,15 @@ func TestPrometheusBadInputs(t *testing.T) {
 	p := newProvider(m)
 	down := promQuery(`up`, "shop", "primary", "")
 	down.Metric.Prometheus.Address = "http://127.0.0.1:1"
+	// Credentials in an address stay out of errors, which reach status
+	// conditions, Events and logs.
+	downWithSecrets := promQuery(`up`, "shop", "primary", "")
+	downWithSecrets.Metric.Prometheus.Address = "http://alice:s3cret@127.0.0.1:1/?token=t0ken"
+	u, err := url.Parse(prom.URL)
+	require.NoError(t, err)
+	u.User = url.UserPassword("alice", "s3cret")
+	rejectedWithSecrets := promQuery(`sum(rate(http_requests_total[3s])) / on() http_requests_total`, "shop", "primary", "")
+	rejectedWithSecrets.Metric.Prometheus.Address = u.String()
 	res := collectortest.RunErrorCases(t, p, []collectortest.ErrorCase{
 		{Name: "invalid PromQL is caught before sending", Query: promQuery(`sum(rate(http_requests_total[3s])`, "shop", "primary", ""),
 			Class: collector.ErrPermanent, Reason: collector.ReasonBadQuery, Message: "not valid PromQL"},
@@ -206,9 +216,15 @@ func TestPrometheusBadInputs(t *testing.T) {
 			Class: collector.ErrNoData, Reason: collector.ReasonNoData, Message: "no series"},
 		{Name: "unreachable server", Query: down,
 			Class: collector.ErrRetryable, Reason: collector.ReasonUnavailable, Message: "127.0.0.1:1"},
+		{Name: "unreachable server with credentials and a token", Query: downWithSecrets,
+			Class: collector.ErrRetryable, Reason: collector.ReasonUnavailable, Message: "prometheus at http://127.0.0.1:1/?<redacted>"},
+		{Name: "query rejected by a server with credentials", Query: rejectedWithSecrets,
+			Class: collector.ErrPermanent, Reason: collector.ReasonBadQuery, Message: "rejected the query"},
 	})
 	for i, r := range res {
 		require.Contains(t, r.Err.Error(), `metric "m"`, "case %d names its metric", i)
+		require.NotContains(t, r.Err.Error(), "s3cret", "case %d", i)
+		require.NotContains(t, r.Err.Error(), "t0ken", "case %d", i)
 	}
 	require.ErrorIs(t, res[4].Err, collector.ErrNoData, "a provider that is down yields no data")
 }

@@ -155,7 +155,7 @@ func (p *Provider) Collect(ctx context.Context, qs []collector.Query) []collecto
 			}
 		}
 		if err != nil {
-			out[i].Err = fmt.Errorf("metric %q: GET %s: %w", q.Metric.Name, redact(reqs[keys[i]].url), err)
+			out[i].Err = fmt.Errorf("metric %q: GET %s: %w", q.Metric.Name, collector.RedactURL(reqs[keys[i]].url), err)
 		}
 	}
 	return out
@@ -172,7 +172,7 @@ func (p *Provider) prepare(ctx context.Context, q collector.Query) (request, *js
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return request{}, nil, collector.Errorf(collector.ReasonConfig, "web.url %q must be an absolute http or https URL", redact(raw))
+		return request{}, nil, collector.Errorf(collector.ReasonConfig, "web.url %q must be an absolute http or https URL", collector.RedactURL(raw))
 	}
 	jp := jsonpath.New("web.jsonPath")
 	if err := jp.Parse(src.JSONPath); err != nil {
@@ -287,13 +287,4 @@ func truncate(s string) string {
 		return s[:40] + "…"
 	}
 	return s
-}
-
-// redact drops user info, query and fragment, where tokens hide.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<invalid URL>"
-	}
-	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 }

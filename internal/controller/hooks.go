@@ -10,6 +10,7 @@ import (
 	"time"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector"
 	"github.com/trimtab/trimtab/scaler/release"
 )
 
@@ -70,32 +71,19 @@ func (h *HTTPHooks) once(ctx context.Context, hook trimtabv1.Hook) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, method, hook.URL, body)
 	if err != nil {
-		return fmt.Errorf("bad url %s: %w", redact(hook.URL), err)
+		return fmt.Errorf("bad url %s: %w", collector.RedactURL(hook.URL), err)
 	}
 	resp, err := h.Client.Do(req)
 	if err != nil {
 		// The transport's error repeats the URL, query string and all.
-		return fmt.Errorf("%s %s: request failed (%s)", method, redact(hook.URL), transportReason(err))
+		return fmt.Errorf("%s %s: request failed (%s)", method, collector.RedactURL(hook.URL), transportReason(err))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("%s %s answered %s", method, redact(hook.URL), resp.Status)
+		return fmt.Errorf("%s %s answered %s", method, collector.RedactURL(hook.URL), resp.Status)
 	}
 	return nil
-}
-
-// redact drops credentials and the query string, where tokens travel.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparseable url>"
-	}
-	u.User = nil
-	if u.RawQuery != "" {
-		u.RawQuery = "<redacted>"
-	}
-	return u.String()
 }
 
 func transportReason(err error) string {
