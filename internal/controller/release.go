@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
@@ -336,16 +337,23 @@ func (r *ReleaseReconciler) SetupWithManager(mgr manager.Manager) error {
 		For(&trimtabv1.Release{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
-		Watches(&appsv1.Deployment{}, r.releasesBy(targetIndex)).
-		Watches(&corev1.Service{}, r.releasesBy(serviceIndex)).
+		Watches(&appsv1.Deployment{}, r.releasesBy(targetIndex, client.Object.GetName)).
+		Watches(&corev1.Service{}, r.releasesBy(serviceIndex, client.Object.GetName)).
+		// A ScalingPolicy's coming and going decides whether the Release
+		// takes its size from the policy's annotation (observe); an
+		// update maps both the old and the new target.
+		Watches(&trimtabv1.ScalingPolicy{}, r.releasesBy(targetIndex, func(o client.Object) string {
+			return o.(*trimtabv1.ScalingPolicy).Spec.TargetRef.Name
+		}), ctrl.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Complete(r)
 }
 
-// releasesBy maps an object to the Releases whose field index names it.
-func (r *ReleaseReconciler) releasesBy(field string) handler.EventHandler {
+// releasesBy maps an object to the Releases whose field index holds
+// key(object).
+func (r *ReleaseReconciler) releasesBy(field string, key func(client.Object) string) handler.EventHandler {
 	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 		var list trimtabv1.ReleaseList
-		if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{field: o.GetName()}); err != nil {
+		if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{field: key(o)}); err != nil {
 			return nil
 		}
 		reqs := make([]reconcile.Request, len(list.Items))

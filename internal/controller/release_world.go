@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -103,7 +104,15 @@ func (r *ReleaseReconciler) observe(ctx context.Context, rel *trimtabv1.Release)
 	if n := ptr.Deref(target.Spec.Replicas, 1); n > 0 && (rel.Status.TotalReplicas == 0 || rel.Status.State != release.StateInitializing) {
 		w.total = n
 	}
-	if v, ok := rel.Annotations[release.AnnotationDesiredReplicas]; ok {
+	v, annotated := rel.Annotations[release.AnnotationDesiredReplicas]
+	if annotated {
+		// The annotation is the ScalingPolicy's; without one (deleted, or
+		// moved to another target) the user's count counts again.
+		if annotated, err = r.scaledByPolicy(ctx, rel.Namespace, target.Name); err != nil {
+			return nil, err
+		}
+	}
+	if annotated {
 		n, err := strconv.ParseInt(v, 10, 32)
 		if err != nil || n < 1 {
 			w.problem = misconfigured(trimtabv1.ReasonInvalidSpec, "annotation %s=%q: want a whole number of replicas from 1 (a ScalingPolicy sets it)", release.AnnotationDesiredReplicas, v)
@@ -374,4 +383,16 @@ func scaleTo(ctx context.Context, c client.Client, d *appsv1.Deployment, replica
 	}
 	d.Spec.Replicas = ptr.To(replicas)
 	return nil
+}
+
+// scaledByPolicy is whether a ScalingPolicy in namespace scales the
+// Deployment named target.
+func (r *ReleaseReconciler) scaledByPolicy(ctx context.Context, namespace, target string) (bool, error) {
+	var list trimtabv1.ScalingPolicyList
+	if err := r.Client.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return false, fmt.Errorf("list scalingpolicies: %w", err)
+	}
+	return slices.ContainsFunc(list.Items, func(p trimtabv1.ScalingPolicy) bool {
+		return scalesDeployment(p.Spec.TargetRef, target)
+	}), nil
 }

@@ -58,6 +58,13 @@ func targetKind(ref trimtabv1.ScaleTargetRef) (schema.GroupVersionKind, error) {
 	return gv.WithKind(orDefault(ref.Kind, "Deployment")), nil
 }
 
+// scalesDeployment is whether ref names the Deployment name, as a
+// ScalingPolicy that scales it through its Release does.
+func scalesDeployment(ref trimtabv1.ScaleTargetRef, name string) bool {
+	gvk, err := targetKind(ref)
+	return err == nil && ref.Name == name && gvk == deploymentKind
+}
+
 // podRegex is {{.PodRegex}} for the target's pods: the default matches a
 // Deployment's (<name>-<hash>-<suffix>), a StatefulSet's are
 // <name>-<ordinal>, and for any other kind, or a Release's variants, the

@@ -444,6 +444,18 @@ func TestScalingPolicy(t *testing.T) {
 		require.Equal(t, metav1.ConditionTrue, ready.Status)
 		require.Contains(t, ready.Message, "Release web manages it")
 		require.Eventually(t, func() bool { return wl.get(p).Status.CurrentReplicas == 4 }, 5*time.Second, 50*time.Millisecond)
+
+		// Without the policy the user's count on the target is the size
+		// again, though the policy's annotation stays on the Release.
+		require.NoError(t, env.Client.Delete(context.Background(), p))
+		var target appsv1.Deployment
+		require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web"}, &target))
+		target.Spec.Replicas = ptr.To[int32](6)
+		require.NoError(t, env.Client.Update(context.Background(), &target))
+		s.eventually(func() bool {
+			pr, ca := split()
+			return s.get(rel).Status.TotalReplicas == 6 && pr == 3 && ca == 3
+		}, 30*time.Second, rel)
 	})
 
 	t.Run("refuses a target that has an HPA", func(t *testing.T) {
