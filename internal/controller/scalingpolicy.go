@@ -118,6 +118,11 @@ type ScalingPolicyController struct {
 // the forecaster's past from --predictive.history-url when set).
 type policyState struct {
 	uid types.UID
+	// target is the spec.targetRef the memory is of; retargeted marks a
+	// state started by a change of it, whose exported history is the old
+	// target's and not read back.
+	target     trimtabv1.ScaleTargetRef
+	retargeted bool
 	// lastSync is when the policy was last synced, under its sync period
 	// then; both are guarded by the controller's mu.
 	lastSync  time.Time
@@ -614,7 +619,7 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 	}
 	plan := scaler.PlanHorizon(s.cfg.Predictive, s.pods, c.syncPeriod(pol))
 	forecast, acc, created := state.forecast(s.cfg, plan.Horizon, now)
-	if created && c.warmer != nil {
+	if created && c.warmer != nil && !state.retargeted {
 		c.warmer.request(warmRequest{key: key, state: state, season: s.cfg.Predictive.Season, now: now})
 	}
 	in.Forecast = forecast
@@ -800,10 +805,16 @@ func (c *ScalingPolicyController) stateLocked(pol *trimtabv1.ScalingPolicy) *pol
 	}
 	key := client.ObjectKeyFromObject(pol)
 	s := c.states[key]
-	if s == nil || s.uid != pol.UID {
+	switch {
+	case s == nil || s.uid != pol.UID:
 		// After a restart the failure count survives in status, so the
 		// fallback does not wait for a fresh run of failures.
-		s = &policyState{uid: pol.UID, history: scaler.History{ConsecutiveFailures: pol.Status.ConsecutiveFailures}, lastScale: pol.Status.LastScaleTime.DeepCopy()}
+		s = &policyState{uid: pol.UID, target: pol.Spec.TargetRef, history: scaler.History{ConsecutiveFailures: pol.Status.ConsecutiveFailures}, lastScale: pol.Status.LastScaleTime.DeepCopy()}
+		c.states[key] = s
+	case s.target != pol.Spec.TargetRef:
+		// Another workload: the old one's load, recommendations and scale
+		// events say nothing of it.
+		s = &policyState{uid: pol.UID, target: pol.Spec.TargetRef, retargeted: true}
 		c.states[key] = s
 	}
 	return s
