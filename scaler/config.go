@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/scaler/predict"
 )
 
 // Spec defaults that the CRD schema also declares; repeated here because
@@ -118,10 +119,10 @@ func ConfigFromSpec(spec v1alpha1.ScalingPolicySpec, p Params) (Config, error) {
 			cfg.Predictive.Horizon = time.Duration(pr.HorizonSeconds) * time.Second
 		}
 		if pr.SeasonSeconds != 0 {
-			if pr.SeasonSeconds < 60 || pr.SeasonSeconds%60 != 0 {
-				bad("spec.predictive.seasonSeconds", "must be a whole number of minutes (a multiple of 60, at least 60): the forecaster learns one-minute bins, got %d", pr.SeasonSeconds)
-			}
 			cfg.Predictive.Season = time.Duration(pr.SeasonSeconds) * time.Second
+			if err := predict.CheckSeason(cfg.Predictive.Season); err != nil {
+				bad("spec.predictive.seasonSeconds", "%v", err)
+			}
 		}
 		if b := pr.BandStdDevs; b != nil {
 			cfg.Predictive.Band = b.AsApproximateFloat64()

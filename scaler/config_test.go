@@ -106,7 +106,9 @@ func TestConfigFromSpecErrors(t *testing.T) {
 		}, "spec.behavior.scaleUp.tolerance: must not be negative"},
 		{"bad mode", func(s *v1alpha1.ScalingPolicySpec) { s.Predictive = &v1alpha1.Predictive{Mode: "auto"} }, "spec.predictive.mode: must be off, shadow or on"},
 		{"short season", func(s *v1alpha1.ScalingPolicySpec) { s.Predictive = &v1alpha1.Predictive{SeasonSeconds: 30} }, "spec.predictive.seasonSeconds: must be a whole number of minutes"},
-		{"season not in whole minutes", func(s *v1alpha1.ScalingPolicySpec) { s.Predictive = &v1alpha1.Predictive{SeasonSeconds: 90} }, "spec.predictive.seasonSeconds: must be a whole number of minutes (a multiple of 60, at least 60): the forecaster learns one-minute bins, got 90"},
+		{"season not in whole minutes", func(s *v1alpha1.ScalingPolicySpec) { s.Predictive = &v1alpha1.Predictive{SeasonSeconds: 90} }, "spec.predictive.seasonSeconds: must be a whole number of minutes (a multiple of 60 seconds, at least 60): the forecaster learns one-minute bins; got 90 s"},
+		{"season of a prime number of minutes", func(s *v1alpha1.ScalingPolicySpec) { s.Predictive = &v1alpha1.Predictive{SeasonSeconds: 86820} }, "spec.predictive.seasonSeconds: 86820 s is 1447 minutes, which make only 1 equal bins of whole minutes (at most 1440, of 1447 minutes each): use a whole number of hours, e.g. 86400 or 90000"},
+		{"season over a month", func(s *v1alpha1.ScalingPolicySpec) { s.Predictive = &v1alpha1.Predictive{SeasonSeconds: 2147483580} }, "spec.predictive.seasonSeconds: must be at most 2678400 s (31 days), got 2147483580 s"},
 		{"sync period of zero", func(s *v1alpha1.ScalingPolicySpec) { s.SyncPeriodSeconds = ptr(int32(0)) }, "spec.syncPeriodSeconds: must be between 1 and 600, got 0"},
 		{"negative band", func(s *v1alpha1.ScalingPolicySpec) {
 			s.Predictive = &v1alpha1.Predictive{BandStdDevs: ptr(resource.MustParse("-0.5"))}

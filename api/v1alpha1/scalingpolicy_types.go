@@ -236,9 +236,12 @@ type Predictive struct {
 	// +kubebuilder:validation:Maximum=86400
 	// +optional
 	HorizonSeconds int32 `json:"horizonSeconds,omitempty"`
-	// SeasonSeconds is the period of the load's cycle, e.g. 86400 for daily:
-	// a whole number of minutes.
+	// SeasonSeconds is the period of the load's cycle, e.g. 86400 for daily
+	// or 604800 for weekly: a whole number of minutes up to a day, of hours
+	// beyond (precisely: cut into at least 720 equal bins of whole
+	// minutes), at most 31 days.
 	// +kubebuilder:validation:Minimum=60
+	// +kubebuilder:validation:Maximum=2678400
 	// +kubebuilder:validation:MultipleOf=60
 	// +kubebuilder:default=86400
 	// +optional

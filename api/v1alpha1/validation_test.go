@@ -168,6 +168,8 @@ func TestInvalidObjectsAreRejectedNamingTheField(t *testing.T) {
 			[]string{"spec.syncPeriodSeconds", "less than or equal to 600"}},
 		{"season not in whole minutes", validPolicy, func(o map[string]any) { at(o, "spec")["predictive"] = map[string]any{"seasonSeconds": 90} },
 			[]string{"spec.predictive.seasonSeconds", "multiple of 60"}},
+		{"season over 31 days", validPolicy, func(o map[string]any) { at(o, "spec")["predictive"] = map[string]any{"seasonSeconds": 2678460} },
+			[]string{"spec.predictive.seasonSeconds", "less than or equal to 2678400"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -100,6 +100,32 @@ func DefaultConfig(season time.Duration) Config {
 	}
 }
 
+// MaxSeason is the longest season CheckSeason accepts: a month, the longest
+// cycle a fixed period describes (months differ in length) and a history
+// read back after a restart can cover.
+const MaxSeason = 31 * 24 * time.Hour
+
+// CheckSeason says whether DefaultConfig models a season well, and if not
+// how to fix it: a whole number of minutes up to MaxSeason, cut into at
+// least half of maxBins bins of whole minutes when it is longer than a day.
+// Any whole number of hours is. A season of a prime number of minutes
+// would otherwise be a single bin, and the model would see no shape in it.
+func CheckSeason(season time.Duration) error {
+	switch {
+	case season < time.Minute || season%time.Minute != 0:
+		return fmt.Errorf("must be a whole number of minutes (a multiple of 60 seconds, at least 60): the forecaster learns one-minute bins; got %d s", int64(season/time.Second))
+	case season > MaxSeason:
+		return fmt.Errorf("must be at most %d s (31 days), got %d s", int64(MaxSeason/time.Second), int64(season/time.Second))
+	}
+	minutes := int(season / time.Minute)
+	if bins := minutes / groupSize(minutes, maxBins); minutes > maxBins && bins < maxBins/2 {
+		hours := season.Truncate(time.Hour)
+		return fmt.Errorf("%d s is %d minutes, which make only %d equal bins of whole minutes (at most %d, of %d minutes each): use a whole number of hours, e.g. %d or %d",
+			int64(season/time.Second), minutes, bins, maxBins, minutes/bins, int64(hours/time.Second), int64((hours+time.Hour)/time.Second))
+	}
+	return nil
+}
+
 // groupSize is the smallest divisor of n that cuts it into at most most
 // equal groups: minutes per bin, bins per slot.
 func groupSize(n, most int) int {

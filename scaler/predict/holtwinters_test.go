@@ -261,6 +261,38 @@ func TestDefaultConfigTakesEveryWholeMinuteSeason(t *testing.T) {
 	}
 }
 
+// TestCheckSeason checks which seasons the model is offered: every whole
+// number of minutes up to a day and of hours up to a month, each cut into
+// at least 720 bins when longer than a day; not seasons it would model in a
+// handful of coarse bins.
+func TestCheckSeason(t *testing.T) {
+	for minutes := 1; minutes <= 1440; minutes++ {
+		require.NoError(t, CheckSeason(time.Duration(minutes)*time.Minute), "%d minutes", minutes)
+	}
+	for hours := 1; hours <= 31*24; hours++ {
+		season := time.Duration(hours) * time.Hour
+		require.NoError(t, CheckSeason(season), "%d hours", hours)
+		if cfg := DefaultConfig(season); hours > 24 {
+			require.GreaterOrEqual(t, int(cfg.Season/cfg.Step), 720, "%d hours", hours)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		season time.Duration
+		want   string
+	}{
+		{name: "seconds", season: 90 * time.Second, want: "whole number of minutes"},
+		{name: "zero", season: 0, want: "whole number of minutes"},
+		{name: "a prime number of minutes over a day", season: 1447 * time.Minute, want: "make only 1 equal bins"},
+		{name: "twice a prime", season: 2 * 1447 * time.Minute, want: "make only 2 equal bins"},
+		{name: "over a month", season: MaxSeason + time.Hour, want: "at most 2678400 s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.ErrorContains(t, CheckSeason(tc.season), tc.want)
+		})
+	}
+}
+
 // TestSeasonSmoothing learns a noisy hourly cycle for a few seasons and
 // compares the point forecast of the next season with the noise-free cycle:
 // each slot has seen one noisy bin per season, and averaging neighbouring
