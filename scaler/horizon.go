@@ -26,18 +26,21 @@ const (
 // horizon to the pods' start-up and no pod has been seen starting yet.
 const DefaultHorizon = 300 * time.Second
 
-// maxStartup bounds what counts as a pod's start-up: a Ready transition
-// later than this after creation is taken for a readiness flap of a running
-// pod, which says nothing about how long pods take to start.
-const maxStartup = 30 * time.Minute
+// MaxObservedStartup bounds what counts as a pod's start-up: a Ready
+// transition later than this after creation is taken for a readiness flap
+// of a running pod, which says nothing about how long pods take to start.
+// (A pod keeps only its latest transition, so the two look alike.) Pods
+// that really take longer to start need spec.predictive.horizonSeconds.
+const MaxObservedStartup = 30 * time.Minute
 
 // PodStartup is how long the pods took from creation to becoming Ready:
 // the 90th percentile (nearest rank) over the Ready pods whose Ready
-// transition came within 30 minutes of their creation, and how many pods
-// that is (0: no start-up observed). The 90th percentile because the
-// horizon must cover the slow starts, not the typical one, without letting
-// one pod that waited for a new node decide it alone once there are ten.
-func PodStartup(pods []Pod) (time.Duration, int) {
+// transition came within MaxObservedStartup of their creation, how many
+// pods that is (0: no start-up observed), and how many Ready pods became
+// Ready later. The 90th percentile because the horizon must cover the slow
+// starts, not the typical one, without letting one pod that waited for a
+// new node decide it alone once there are ten.
+func PodStartup(pods []Pod) (startup time.Duration, observed, late int) {
 	// Every sync of every predictive policy asks: most targets have few
 	// pods, whose start-ups fit on the stack.
 	var buf [32]time.Duration
@@ -47,17 +50,20 @@ func PodStartup(pods []Pod) (time.Duration, int) {
 		if p.Deleting || p.Ready == nil || p.Ready.Status != ConditionTrue || p.Created.IsZero() {
 			continue
 		}
-		if d := p.Ready.LastTransitionTime.Sub(p.Created); d >= 0 && d <= maxStartup {
+		switch d := p.Ready.LastTransitionTime.Sub(p.Created); {
+		case d > MaxObservedStartup:
+			late++
+		case d >= 0:
 			startups = append(startups, d)
 		}
 	}
 	if len(startups) == 0 {
-		return 0, 0
+		return 0, 0, late
 	}
 	slices.Sort(startups)
 	// Nearest rank: the ⌈0.9·n⌉-th smallest, in integers.
 	rank := (9*len(startups) + 9) / 10
-	return startups[rank-1], len(startups)
+	return startups[rank-1], len(startups), late
 }
 
 // HorizonPlan is how far a policy's forecast looks ahead, and why.
@@ -66,9 +72,11 @@ type HorizonPlan struct {
 	// Reason is the Forecasting condition's reason for the horizon.
 	Reason string
 	// Startup is the pods' observed start-up; Pods the number of pods it was
-	// observed on (0: none).
+	// observed on (0: none); Late the Ready pods that became Ready more
+	// than MaxObservedStartup after their creation.
 	Startup time.Duration
 	Pods    int
+	Late    int
 	// sync is the policy's sync period, which the words mention.
 	sync time.Duration
 }
@@ -86,8 +94,8 @@ func PlanHorizon(p Predictive, pods []Pod, sync time.Duration) HorizonPlan {
 	if p.Mode == v1alpha1.PredictiveOff || p.Mode == "" {
 		return HorizonPlan{}
 	}
-	startup, n := PodStartup(pods)
-	h := HorizonPlan{Horizon: p.Horizon, Startup: startup, Pods: n, sync: sync}
+	startup, n, late := PodStartup(pods)
+	h := HorizonPlan{Horizon: p.Horizon, Startup: startup, Pods: n, Late: late, sync: sync}
 	switch {
 	case p.Horizon > 0 && n > 0 && p.Horizon < startup:
 		h.Reason = ReasonHorizonBelowStartup
@@ -142,6 +150,10 @@ func (h HorizonPlan) explain() string {
 		return fmt.Sprintf("forecasting %s ahead (spec.predictive.horizonSeconds)", h.Horizon)
 	case ReasonHorizonFromStartup:
 		return fmt.Sprintf("forecasting %s ahead: %s plus the %s sync period", h.Horizon, observed, h.sync)
+	}
+	if h.Late > 0 {
+		return fmt.Sprintf("forecasting %s ahead until a pod is seen starting: %d Ready pod(s) became Ready more than %s after creation, which is taken for a readiness flap; if the pods take that long to start, set spec.predictive.horizonSeconds to cover it",
+			h.Horizon, h.Late, MaxObservedStartup)
 	}
 	return fmt.Sprintf("forecasting %s ahead until a pod is seen starting", h.Horizon)
 }

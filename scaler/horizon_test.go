@@ -36,23 +36,26 @@ func TestPodStartup(t *testing.T) {
 		pods []Pod
 		want time.Duration
 		n    int
+		late int
 	}{
-		{"no pods: nothing observed", nil, 0, 0},
-		{"one pod", seconds(42), 42 * time.Second, 1},
-		{"two pods: the slower", seconds(30, 90), 90 * time.Second, 2},
-		{"nine pods: the slowest (⌈8.1⌉ = 9th)", seconds(10, 20, 30, 40, 50, 60, 70, 80, 600), 600 * time.Second, 9},
-		{"ten pods: one slow start (a new node) is left out", seconds(60, 61, 62, 63, 64, 65, 66, 67, 68, 900), 68 * time.Second, 10},
-		{"order does not matter", seconds(90, 30), 90 * time.Second, 2},
-		{"a Ready transition 30 minutes after creation still counts", seconds(1800), 30 * time.Minute, 1},
-		{"a later one is a readiness flap, not a start", append(seconds(60), startedPod("flap", 31*time.Minute)), time.Minute, 1},
+		{"no pods: nothing observed", nil, 0, 0, 0},
+		{"one pod", seconds(42), 42 * time.Second, 1, 0},
+		{"two pods: the slower", seconds(30, 90), 90 * time.Second, 2, 0},
+		{"nine pods: the slowest (⌈8.1⌉ = 9th)", seconds(10, 20, 30, 40, 50, 60, 70, 80, 600), 600 * time.Second, 9, 0},
+		{"ten pods: one slow start (a new node) is left out", seconds(60, 61, 62, 63, 64, 65, 66, 67, 68, 900), 68 * time.Second, 10, 0},
+		{"order does not matter", seconds(90, 30), 90 * time.Second, 2, 0},
+		{"a Ready transition 30 minutes after creation still counts", seconds(1800), 30 * time.Minute, 1, 0},
+		{"a later one is a readiness flap, not a start, and is counted late", append(seconds(60), startedPod("flap", 31*time.Minute)), time.Minute, 1, 1},
+		{"only late pods: nothing observed", []Pod{startedPod("slow", 45*time.Minute)}, 0, 0, 1},
 		{"not Ready, deleting, without creation time or ready before creation: ignored",
-			append(seconds(60), notReady, deleting, noCreation, beforeCreation, Pod{Name: "pending", Created: t0}), time.Minute, 1},
+			append(seconds(60), notReady, deleting, noCreation, beforeCreation, Pod{Name: "pending", Created: t0}), time.Minute, 1, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, n := PodStartup(tc.pods)
+			got, n, late := PodStartup(tc.pods)
 			require.Equal(t, tc.want, got)
 			require.Equal(t, tc.n, n)
+			require.Equal(t, tc.late, late)
 		})
 	}
 }
@@ -65,7 +68,7 @@ func TestPodStartupAllocatesNothing(t *testing.T) {
 		pods[i] = startedPod("p", time.Duration(60-i)*time.Second)
 	}
 	var got time.Duration
-	require.Zero(t, testing.AllocsPerRun(100, func() { got, _ = PodStartup(pods) }))
+	require.Zero(t, testing.AllocsPerRun(100, func() { got, _, _ = PodStartup(pods) }))
 	require.Equal(t, 57*time.Second, got, "⌈0.9·32⌉ = 29th smallest of 29 s … 60 s")
 }
 
@@ -85,6 +88,8 @@ func TestPlanHorizon(t *testing.T) {
 			[]string{"forecasting 1m15s ahead: the pods' observed start-up, 1m0s (90th percentile of 2) plus the 15s sync period"}},
 		{"unset, no pod seen starting: the default", 0, nil, v1alpha1.PredictiveOn, DefaultHorizon, ReasonHorizonDefault,
 			[]string{"forecasting 5m0s ahead until a pod is seen starting"}},
+		{"unset, pods Ready only after 30 minutes: the default, and why", 0, []Pod{startedPod("slow", 45*time.Minute)}, v1alpha1.PredictiveOn, DefaultHorizon, ReasonHorizonDefault,
+			[]string{"forecasting 5m0s ahead until a pod is seen starting: 1 Ready pod(s) became Ready more than 30m0s after creation", "set spec.predictive.horizonSeconds"}},
 		{"set: as written", 2 * time.Minute, minute, v1alpha1.PredictiveOn, 2 * time.Minute, ReasonHorizonFromSpec,
 			[]string{"forecasting 2m0s ahead (spec.predictive.horizonSeconds)"}},
 		{"set equal to the start-up: fine", time.Minute, minute, v1alpha1.PredictiveOn, time.Minute, ReasonHorizonFromSpec, nil},

@@ -55,8 +55,11 @@ policy/baseline.`,
 				return newUsageError("--policy %s: %w", policyPath, err)
 			}
 			opt := sim.DefaultOptions()
-			opt.Capacity, opt.Startup, opt.Sync = capacity, startup, sync
-			if !cmd.Flags().Changed("sync") && cfg.SyncPeriod > 0 {
+			opt.Capacity, opt.Startup = capacity, startup
+			switch {
+			case cmd.Flags().Changed("sync"):
+				opt.Sync = sync
+			case cfg.SyncPeriod > 0:
 				opt.Sync = cfg.SyncPeriod
 			}
 			c, err := sim.Compare(tr, cfg, opt)
@@ -76,7 +79,7 @@ policy/baseline.`,
 	f.StringVar(&policyPath, "policy", "", "ScalingPolicy YAML (apiVersion trimtab.dev/v1alpha1)")
 	f.Float64Var(&capacity, "capacity", 1, "requests per second one ready replica serves at the utilization target")
 	f.DurationVar(&startup, "startup", time.Minute, "time from a replica's creation to readiness")
-	f.DurationVar(&sync, "sync", 15*time.Second, "controller sync period (default: the policy's spec.syncPeriodSeconds, else 15s)")
+	f.DurationVar(&sync, "sync", 0, "controller sync period (default: the policy's spec.syncPeriodSeconds, else 15s)")
 	f.StringVar(&format, "format", "table", "output format: json or table")
 	return cmd
 }

@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
@@ -23,6 +24,11 @@ func ReadPolicy(data []byte) (scaler.Config, error) {
 	// API server does.
 	strict, err := sigsjson.UnmarshalStrict(js, &sp, sigsjson.DisallowUnknownFields, sigsjson.DisallowDuplicateFields)
 	if err != nil {
+		if strings.Contains(err.Error(), "cannot unmarshal bool into") {
+			// YAML 1.1, which Kubernetes manifests are read as, takes
+			// mode: on for mode: true.
+			err = fmt.Errorf("%w (YAML reads an unquoted on, off, yes or no as true or false: quote it, e.g. mode: \"on\")", err)
+		}
 		return scaler.Config{}, fmt.Errorf("policy is not a valid ScalingPolicy manifest: %w", err)
 	}
 	if err := errors.Join(strict...); err != nil {

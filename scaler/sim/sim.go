@@ -100,6 +100,9 @@ func (o Options) validate(cfg scaler.Config) error {
 	case cfg.Predictive.Mode != v1alpha1.PredictiveOff && cfg.Predictive.Horizon > 0 && cfg.Predictive.Horizon < o.Startup:
 		return fmt.Errorf("spec.predictive.horizonSeconds (%d) must be at least the start-up time (%s): a forecast must see past the time a new pod takes to become ready",
 			int(cfg.Predictive.Horizon/time.Second), o.Startup)
+	case cfg.Predictive.Mode != v1alpha1.PredictiveOff && cfg.Predictive.Horizon == 0 && o.Startup > scaler.MaxObservedStartup:
+		return fmt.Errorf("startup %s is longer than the %s the controller measures (a later Ready transition is taken for a readiness flap), so without spec.predictive.horizonSeconds it would forecast only %s ahead: set horizonSeconds to at least %d",
+			o.Startup, scaler.MaxObservedStartup, scaler.DefaultHorizon, int((o.Startup+o.Sync)/time.Second))
 	}
 	return nil
 }

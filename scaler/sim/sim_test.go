@@ -160,6 +160,9 @@ func TestRunRejectsBadOptions(t *testing.T) {
 		"spec.predictive.horizonSeconds (30)": func(o *Options, c *scaler.Config) {
 			c.Predictive.Mode, c.Predictive.Horizon = v1alpha1.PredictiveOn, 30*time.Second
 		},
+		"startup 45m0s is longer than the 30m0s the controller measures": func(o *Options, c *scaler.Config) {
+			c.Predictive.Mode, c.Predictive.Horizon, o.Startup = v1alpha1.PredictiveOn, 0, 45*time.Minute
+		},
 		"metric window must be a whole number":    func(o *Options, _ *scaler.Config) { o.MetricWindow = 0 },
 		"sim: config must come from ReplayConfig": func(_ *Options, c *scaler.Config) { c.Metrics = nil },
 	}
@@ -194,6 +197,18 @@ func TestParseTrace(t *testing.T) {
 	require.Equal(t, 2.0, tr.At(219))
 	require.Equal(t, Trace{Start: 160, Step: 60, RPS: []float64{2, 0}}, tr.Slice(101, 221))
 
+	for name, in := range map[string]string{
+		"a byte order mark before a header":      "\uFEFFtimestamp,rps\n100,1.5\n160,2\n",
+		"a byte order mark before the first row": "\uFEFF100,1.5\n160,2\n",
+		"blank lines and CRLF before the header": "\r\n\ntimestamp,rps\r\n100,1.5\r\n160,2\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			tr, err := ParseTrace(strings.NewReader(in))
+			require.NoError(t, err)
+			require.Equal(t, Trace{Start: 100, Step: 60, RPS: []float64{1.5, 2}}, tr)
+		})
+	}
+
 	cases := map[string]string{
 		"":                                  "trace has no rows",
 		"100,1\nabc,2\n":                    "line 2: timestamp \"abc\" is not a whole number",
@@ -202,8 +217,13 @@ func TestParseTrace(t *testing.T) {
 		"100,1\n160,NaN\n":                  "line 2: rps \"NaN\" must be a finite number",
 		"100,1\n100,2\n":                    "line 2: timestamp 100 is not after",
 		"100,1\n160,1\n190,1\n250,1\n205,1": "line 5: timestamp 205 is not after",
-		"100,1\n160,1\n200,1\n":             "line 2: timestamp 160 is off the trace's 40 s step",
-		"0,1\n999999999999,1\n":             "line 2: timestamp 999999999999 is more than 10 years",
+		"100,1\n160,1\n200,1\n":             "line 2: timestamp 160 is off the trace's step of 40 s, the smallest gap between rows (before line 3)",
+		"60,1\n120,1\n181,1\n240,1\n":       "line 2: timestamp 120 is off the trace's step of 59 s, the smallest gap between rows (before line 4)",
+		"0,1\n99999999,1\n":                 "line 2: timestamp 99999999 is more than 2 years after the first row's 0",
+		"1700000000000,1\n":                 "line 1: timestamp 1700000000000 is not Unix seconds of the years 1970 to 9999; if it is in milliseconds, divide it by 1000",
+		"-9223372036854775808,1\n9223372036854775807,1\n": "line 1: timestamp -9223372036854775808 is not Unix seconds",
+		"x,y\nts,rps\n":          "line 2: timestamp \"ts\" is not a whole number",
+		"0,1\n1,1\n31622400,1\n": "trace spans 31622401 steps of 1 s",
 	}
 	for in, want := range cases {
 		t.Run(want, func(t *testing.T) {

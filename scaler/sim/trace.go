@@ -14,12 +14,18 @@ import (
 	"strings"
 )
 
-// maxTraceSeconds bounds a trace's span (about 10 years) so that a
-// malformed timestamp cannot make the dense series huge.
-const maxTraceSeconds = 10 * 366 * 24 * 3600
+// maxTraceSeconds bounds a trace's span to two years: the replay runs
+// every second of it (a year takes several seconds), and a malformed
+// timestamp must not make it run for minutes.
+const maxTraceSeconds = 2 * 366 * 24 * 3600
 
-// maxTracePoints bounds the dense series (steps between first and last row).
-const maxTracePoints = 50_000_000
+// maxTracePoints bounds the dense series (steps between first and last
+// row): 80 MB, 115 days of one row a second.
+const maxTracePoints = 10_000_000
+
+// maxUnixSeconds is the last second of the year 9999. Larger timestamps
+// are most likely milliseconds.
+const maxUnixSeconds = 253402300799
 
 // Trace is a request-rate series on a fixed step, dense: rows missing from
 // the CSV are zero.
@@ -64,7 +70,8 @@ func ceilDiv(a, b int64) int64 {
 // ParseTrace reads CSV rows `timestamp,rps` (Unix seconds, rate ≥ 0),
 // ascending, on a fixed step: the smallest gap between rows, of which every
 // gap must be a multiple. A first row whose timestamp is not a number is a
-// header. Errors name the line.
+// header; blank lines and a leading byte order mark are skipped. Errors
+// name the line.
 func ParseTrace(r io.Reader) (Trace, error) {
 	type row struct {
 		ts   int64
@@ -73,11 +80,14 @@ func ParseTrace(r io.Reader) (Trace, error) {
 	}
 	var rows []row
 	sc := bufio.NewScanner(r)
-	line := 0
+	line, header := 0, false
 	for sc.Scan() {
 		line++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" {
+		text := sc.Text()
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\uFEFF")
+		}
+		if text = strings.TrimSpace(text); text == "" {
 			continue
 		}
 		ts, rate, ok := strings.Cut(text, ",")
@@ -86,10 +96,14 @@ func ParseTrace(r io.Reader) (Trace, error) {
 		}
 		t, err := strconv.ParseInt(strings.TrimSpace(ts), 10, 64)
 		if err != nil {
-			if line == 1 && len(rows) == 0 {
-				continue // header
+			if len(rows) == 0 && !header {
+				header = true
+				continue
 			}
 			return Trace{}, fmt.Errorf("line %d: timestamp %q is not a whole number of Unix seconds", line, ts)
+		}
+		if t < 0 || t > maxUnixSeconds {
+			return Trace{}, fmt.Errorf("line %d: timestamp %d is not Unix seconds of the years 1970 to 9999; if it is in milliseconds, divide it by 1000", line, t)
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(rate), 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
@@ -100,7 +114,7 @@ func ParseTrace(r io.Reader) (Trace, error) {
 				return Trace{}, fmt.Errorf("line %d: timestamp %d is not after the previous row's %d; rows must be ascending", line, t, rows[n-1].ts)
 			}
 			if t-rows[0].ts > maxTraceSeconds {
-				return Trace{}, fmt.Errorf("line %d: timestamp %d is more than 10 years after the first row", line, t)
+				return Trace{}, fmt.Errorf("line %d: timestamp %d is more than 2 years after the first row's %d; replay at most 2 years at a time", line, t, rows[0].ts)
 			}
 		}
 		rows = append(rows, row{t, v, line})
@@ -111,21 +125,24 @@ func ParseTrace(r io.Reader) (Trace, error) {
 	if len(rows) == 0 {
 		return Trace{}, errors.New("trace has no rows; want CSV lines \"timestamp,rps\"")
 	}
-	step := int64(1)
+	step, stepLine := int64(1), 0
 	if len(rows) > 1 {
 		step = int64(math.MaxInt64)
 		for i := 1; i < len(rows); i++ {
-			step = min(step, rows[i].ts-rows[i-1].ts)
+			if gap := rows[i].ts - rows[i-1].ts; gap < step {
+				step, stepLine = gap, rows[i].line
+			}
 		}
 		for i := 1; i < len(rows); i++ {
 			if (rows[i].ts-rows[0].ts)%step != 0 {
-				return Trace{}, fmt.Errorf("line %d: timestamp %d is off the trace's %d s step (rows must be on a fixed step; missing rows count as 0)", rows[i].line, rows[i].ts, step)
+				return Trace{}, fmt.Errorf("line %d: timestamp %d is off the trace's step of %d s, the smallest gap between rows (before line %d): rows must be on a fixed step, and missing rows count as 0",
+					rows[i].line, rows[i].ts, step, stepLine)
 			}
 		}
 	}
 	n := (rows[len(rows)-1].ts-rows[0].ts)/step + 1
 	if n > maxTracePoints {
-		return Trace{}, fmt.Errorf("trace spans %d steps of %d s, more than the %d supported", n, step, maxTracePoints)
+		return Trace{}, fmt.Errorf("trace spans %d steps of %d s, more than the %d supported: use a coarser step (e.g. one row a minute) or a shorter span", n, step, maxTracePoints)
 	}
 	tr := Trace{Start: rows[0].ts, Step: step, RPS: make([]float64, n)}
 	for _, r := range rows {
