@@ -265,6 +265,10 @@ type Fallback struct {
 
 // ScalingPolicyStatus is what the scaler observed and did.
 type ScalingPolicyStatus struct {
+	// ObservedGeneration is the metadata.generation of the spec the
+	// status's decision was made under (desiredReplicas, currentMetrics,
+	// the scaling conditions). A changed spec is synced at once, not at
+	// the next sync period.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// Conditions: Ready, AbleToScale, ScalingActive, ScalingLimited, and

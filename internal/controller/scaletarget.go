@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
@@ -126,6 +127,11 @@ func (c *ScalingPolicyController) readTarget(ctx context.Context, namespace stri
 	}
 	if cond, err = lookedUp(cond, t.describe(), err); cond.Status != metav1.ConditionTrue {
 		return nil, cond, err
+	}
+	if owner := metav1.GetControllerOf(obj); owner != nil && owner.Kind == "Release" && strings.HasPrefix(owner.APIVersion, trimtabv1.GroupVersion.Group+"/") {
+		return nil, said(cond, metav1.ConditionFalse, trimtabv1.ReasonOwnedElsewhere,
+			"%s is a variant of Release %s, which sets its replicas, and the two would fight over them: target the Deployment that Release %s releases instead; the policy then scales the whole workload through the Release",
+			t.describe(), owner.Name, owner.Name), nil
 	}
 	t.resourceVersion, t.uid = obj.GetResourceVersion(), obj.GetUID()
 	sel, err := metav1.LabelSelectorAsSelector(selector)

@@ -125,12 +125,15 @@ type policyState struct {
 	retargeted bool
 	// lastSync is when the policy was last synced, under its sync period
 	// then; both are guarded by the controller's mu.
-	lastSync  time.Time
-	period    time.Duration
-	history   scaler.History
-	lastScale *metav1.Time
-	model     *predict.Model
-	season    time.Duration
+	lastSync time.Time
+	period   time.Duration
+	// generation is the policy's metadata.generation at its last sync: a
+	// spec changed since is synced at once.
+	generation int64
+	history    scaler.History
+	lastScale  *metav1.Time
+	model      *predict.Model
+	season     time.Duration
 	// statusGist and statusQueued are the last queued status's gist and
 	// when it was queued (statusDue).
 	statusGist   string
@@ -340,26 +343,28 @@ func (c *ScalingPolicyController) syncPeriod(pol *trimtabv1.ScalingPolicy) time.
 }
 
 // claimSync decides whether pol is due at now, its sync period after its
-// last sync, and if so records the sync. next is when it is due again.
+// last sync or at once when its spec changed since, and if so records the
+// sync. next is when it is due again.
 func (c *ScalingPolicyController) claimSync(pol *trimtabv1.ScalingPolicy, now time.Time) (due bool, next time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.stateLocked(pol)
 	period := c.syncPeriod(pol)
-	if at := s.lastSync.Add(period); !s.lastSync.IsZero() && now.Before(at) {
+	if at := s.lastSync.Add(period); !s.lastSync.IsZero() && now.Before(at) && s.generation == pol.Generation {
 		return false, at
 	}
-	s.lastSync, s.period = now, period
+	s.lastSync, s.period, s.generation = now, period, pol.Generation
 	return true, now.Add(period)
 }
 
 // wakeIfUnsynced wakes the cycle for a policy it has not synced yet under
-// its current sync period, so that a new policy, or one given a shorter
-// period, does not wait for the next regular sync.
+// its current spec, so that a new policy, or a changed one (a shorter
+// period, a new maxReplicas), does not wait for the next regular sync, up
+// to an hour away.
 func (c *ScalingPolicyController) wakeIfUnsynced(pol *trimtabv1.ScalingPolicy) {
 	c.mu.Lock()
 	s := c.states[client.ObjectKeyFromObject(pol)]
-	unsynced := s == nil || s.uid != pol.UID || s.lastSync.IsZero() || s.period != c.syncPeriod(pol)
+	unsynced := s == nil || s.uid != pol.UID || s.lastSync.IsZero() || s.period != c.syncPeriod(pol) || s.generation != pol.Generation
 	c.mu.Unlock()
 	if unsynced {
 		c.relistNow()
@@ -600,9 +605,13 @@ func (c *ScalingPolicyController) appendQueries(qs []collector.Query, s *policyS
 func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, results []collector.Result, now time.Time, refresh time.Duration) (bool, error) {
 	pol := s.pol
 	key := client.ObjectKeyFromObject(pol)
+	seen := readySeen(pol)
 	if s.target == nil {
-		ready := s.ready
-		c.queueStatus(key, func(st *trimtabv1.ScalingPolicyStatus) { meta.SetStatusCondition(&st.Conditions, ready) })
+		ready, gen := s.ready, pol.Generation
+		c.queueStatus(key, func(st *trimtabv1.ScalingPolicyStatus) {
+			setReadyUnlessChanged(&st.Conditions, seen, ready)
+			st.ObservedGeneration = gen
+		})
 		return false, s.err
 	}
 	state := c.state(pol)
@@ -661,6 +670,7 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 	// Deployment: a backlog of 10,000 must stay small.
 	// Sized for Ready, the core's, AbleToScale and Forecasting: a queued
 	// status keeps its slice, and a doubled one costs 10,000 policies MBs.
+	// Ready comes first: it is written only unless it changed meanwhile.
 	conds := make([]metav1.Condition, 0, len(d.Conditions)+3)
 	conds = append(conds, s.ready)
 	for _, cond := range d.Conditions {
@@ -689,10 +699,13 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 			conds[len(conds)-1].Message = plan.Message(s.cfg.Predictive.Mode, forecast != nil)
 		}
 		metrics := metricStatuses(pol.Spec.Metrics, d)
+		gen := pol.Generation
 		c.queueStatus(key, func(st *trimtabv1.ScalingPolicyStatus) {
-			for _, cond := range conds {
+			setReadyUnlessChanged(&st.Conditions, seen, conds[0])
+			for _, cond := range conds[1:] {
 				meta.SetStatusCondition(&st.Conditions, cond)
 			}
+			st.ObservedGeneration = gen
 			if !predictive {
 				meta.RemoveStatusCondition(&st.Conditions, scaler.Forecasting)
 			}
@@ -707,6 +720,38 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 		return false, applyErr
 	}
 	return scaledTo != 0, nil
+}
+
+// readyGist is what the cycle read of a policy's Ready condition.
+type readyGist struct {
+	found           bool
+	status          metav1.ConditionStatus
+	reason, message string
+}
+
+// readySeen is pol's Ready condition as the cycle reads it.
+func readySeen(pol *trimtabv1.ScalingPolicy) readyGist {
+	c := meta.FindStatusCondition(pol.Status.Conditions, trimtabv1.ConditionReady)
+	if c == nil {
+		return readyGist{}
+	}
+	return readyGist{found: true, status: c.Status, reason: c.Reason, message: c.Message}
+}
+
+// setReadyUnlessChanged sets the cycle's Ready condition unless Ready has
+// changed since the cycle read it (seen): the reconciler, which reacts to
+// an HPA or a target appearing at once, may have written a newer one while
+// the cycle collected metrics, and a stale Ready written over it would
+// flap the condition and send its Events twice. The reconciler's own next
+// write, or the next cycle, settles what this one skipped.
+func setReadyUnlessChanged(conds *[]metav1.Condition, seen readyGist, ready metav1.Condition) {
+	now := meta.FindStatusCondition(*conds, trimtabv1.ConditionReady)
+	switch {
+	case now == nil && seen.found:
+	case now != nil && (!seen.found || now.Status != seen.status || now.Reason != seen.reason || now.Message != seen.message):
+	default:
+		meta.SetStatusCondition(conds, ready)
+	}
 }
 
 // queueStatus hands a status to the writers. Each status the cycle queues
@@ -745,7 +790,6 @@ func (c *ScalingPolicyController) writeStatus(ctx context.Context, pol *trimtabv
 	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		st := cur.Status.DeepCopy()
 		mutate(st)
-		st.ObservedGeneration = cur.Generation
 		if equality.Semantic.DeepEqual(*st, cur.Status) {
 			return nil
 		}

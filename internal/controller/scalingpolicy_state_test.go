@@ -73,3 +73,48 @@ func TestPolicyStateFollowsTheTarget(t *testing.T) {
 		})
 	}
 }
+
+// TestSetReadyUnlessChanged checks the rule by which the cycle writes Ready:
+// only over the Ready it read, never over a newer one the reconciler wrote
+// while the cycle collected metrics (an HPA appeared meanwhile, say).
+func TestSetReadyUnlessChanged(t *testing.T) {
+	cond := func(status metav1.ConditionStatus, reason string) metav1.Condition {
+		return metav1.Condition{Type: trimtabv1.ConditionReady, Status: status, Reason: reason, Message: reason + " message"}
+	}
+	found := cond(metav1.ConditionTrue, trimtabv1.ReasonTargetFound)
+	hpa := cond(metav1.ConditionFalse, trimtabv1.ReasonTargetHasHPA)
+	missing := cond(metav1.ConditionFalse, trimtabv1.ReasonTargetNotFound)
+	gist := func(c *metav1.Condition) readyGist {
+		pol := &trimtabv1.ScalingPolicy{}
+		if c != nil {
+			pol.Status.Conditions = []metav1.Condition{*c}
+		}
+		return readySeen(pol)
+	}
+	cases := []struct {
+		name  string
+		seen  *metav1.Condition // what the cycle read
+		now   *metav1.Condition // what the status holds at the write
+		ready metav1.Condition  // what the cycle decided
+		want  *metav1.Condition
+	}{
+		{name: "unchanged: the cycle's is written", seen: &found, now: &found, ready: missing, want: &missing},
+		{name: "none before and none now: written", ready: found, want: &found},
+		{name: "the reconciler wrote a newer one: kept", seen: &found, now: &hpa, ready: found, want: &hpa},
+		{name: "the reconciler wrote the first one: kept", now: &hpa, ready: found, want: &hpa},
+		{name: "the same reason with a new message is a change: kept", seen: &found,
+			now:   &metav1.Condition{Type: trimtabv1.ConditionReady, Status: metav1.ConditionTrue, Reason: trimtabv1.ReasonTargetFound, Message: "Release web manages it"},
+			ready: found, want: &metav1.Condition{Type: trimtabv1.ConditionReady, Status: metav1.ConditionTrue, Reason: trimtabv1.ReasonTargetFound, Message: "Release web manages it"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var conds []metav1.Condition
+			if tc.now != nil {
+				conds = append(conds, *tc.now)
+			}
+			setReadyUnlessChanged(&conds, gist(tc.seen), tc.ready)
+			got := conds[0]
+			require.Equal(t, [3]string{string(tc.want.Status), tc.want.Reason, tc.want.Message}, [3]string{string(got.Status), got.Reason, got.Message})
+		})
+	}
+}

@@ -413,6 +413,22 @@ func TestScalingPolicy(t *testing.T) {
 			r.Spec.Strategy.Canary.Steps = []trimtabv1.CanaryStep{{Weight: 50, AnalysisSeconds: 600}}
 		})
 		s.waitState(rel, release.StateIdle, 30*time.Second)
+
+		// A policy on a variant is refused: the Release sets its replicas.
+		primary := s.replicas("web-primary")
+		variant := &trimtabv1.ScalingPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "primary"}, Spec: trimtabv1.ScalingPolicySpec{
+			TargetRef: trimtabv1.ScaleTargetRef{Name: "web-primary"}, MinReplicas: ptr.To(primary + 2), MaxReplicas: 10,
+			Metrics: []trimtabv1.ScalingMetric{cpuMetric(w.prom.URL)},
+		}}
+		require.NoError(t, env.Client.Create(context.Background(), variant))
+		require.Eventually(t, func() bool {
+			ready := condition((&workload{t: t, ns: s.ns}).get(variant), trimtabv1.ConditionReady)
+			return ready.Reason == trimtabv1.ReasonOwnedElsewhere && strings.Contains(ready.Message, "is a variant of Release web")
+		}, 15*time.Second, 100*time.Millisecond)
+		time.Sleep(3 * testSyncPeriod)
+		require.Equal(t, primary, s.replicas("web-primary"), "scaled a Release's variant")
+		require.NoError(t, env.Client.Delete(context.Background(), variant))
+
 		s.newImage("example.invalid/web:2")
 		s.eventually(func() bool { st := s.get(rel).Status; return st.State == release.StateProgressing && st.Weight == 50 }, 30*time.Second, rel)
 
@@ -617,6 +633,19 @@ func TestScalingPolicySyncPeriod(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	require.Equal(t, int32(2), slow.replicas(), "the policy on the controller's hourly period was synced again")
 	require.Equal(t, "50%", slow.get(pSlow).Status.CurrentMetrics[0].Value)
+	require.Equal(t, slow.get(pSlow).Generation, slow.get(pSlow).Status.ObservedGeneration)
+
+	// A changed spec is synced at once, not within the hour, and
+	// observedGeneration says when the status is of the new spec: 9
+	// replicas wanted, 4 allowed.
+	changed := slow.get(pSlow)
+	changed.Spec.MaxReplicas = 4
+	require.NoError(t, env.Client.Update(context.Background(), changed))
+	slow.waitReplicas(pSlow, 4, 20*time.Second)
+	require.Eventually(t, func() bool {
+		st := slow.get(pSlow).Status
+		return st.ObservedGeneration == changed.Generation && st.DesiredReplicas == 4 && st.CurrentMetrics[0].Value == "300%"
+	}, 10*time.Second, 50*time.Millisecond, "status of the new spec, with its generation")
 
 	// Deleted, each policy is forgotten with its series: the 1 s one when
 	// it falls due, the hourly one because its deletion has the next cycle
