@@ -22,6 +22,7 @@ import (
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 	"github.com/go-logr/logr"
 	promclient "github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -223,6 +224,26 @@ func (w *workload) replicas() int32 {
 	var d appsv1.Deployment
 	require.NoError(w.t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: w.ns, Name: "web"}, &d))
 	return ptr.Deref(d.Spec.Replicas, 1)
+}
+
+// waitReadyFor waits until the workload runs n pods that have been Ready
+// for at least d: a CPU sample counts only once it covers a full metrics
+// window after the pod's Ready transition (the HPA's initialization rule).
+func (w *workload) waitReadyFor(n int, d time.Duration) {
+	w.t.Helper()
+	require.EventuallyWithT(w.t, func(c *assert.CollectT) {
+		var pods corev1.PodList
+		require.NoError(c, env.Client.List(context.Background(), &pods, client.InNamespace(w.ns)))
+		settled := 0
+		for _, p := range pods.Items {
+			for _, cond := range p.Status.Conditions {
+				if cond.Type == corev1.PodReady && cond.Status == corev1.ConditionTrue && time.Since(cond.LastTransitionTime.Time) >= d {
+					settled++
+				}
+			}
+		}
+		assert.Equal(c, n, settled, "pods Ready for %s", d)
+	}, 20*time.Second+d, 100*time.Millisecond)
 }
 
 func (w *workload) policy(p *trimtabv1.ScalingPolicy) *trimtabv1.ScalingPolicy {
@@ -614,15 +635,18 @@ func TestScalingPolicySyncPeriod(t *testing.T) {
 		}})
 	}
 	synced := func(wl *workload, p *trimtabv1.ScalingPolicy) {
-		require.Eventually(t, func() bool {
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
 			st := wl.get(p).Status
-			return len(st.CurrentMetrics) == 1 && st.CurrentMetrics[0].Value == "50%"
+			assert.True(c, len(st.CurrentMetrics) == 1 && st.CurrentMetrics[0].Value == "50%", "status: %+v", st)
 		}, 20*time.Second, 100*time.Millisecond, "%s never synced", wl.ns)
 	}
 	pFast := policy(fast, ptr.To[int32](1))
 	synced(fast, pFast)
 	// Created once Prometheus has its load (both are in the app's every
-	// scrape): its first sync is its only one within the hour.
+	// scrape) and its pods have been Ready for a metrics window (else the
+	// HPA's CPU rules leave their samples out): its first sync is its only
+	// one within the hour.
+	slow.waitReadyFor(2, testMetricInterval+time.Second)
 	pSlow := policy(slow, nil)
 	synced(slow, pSlow)
 
