@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -57,6 +58,9 @@ func (h *HTTPHooks) call(ctx context.Context, hook trimtabv1.Hook) error {
 		if last = h.once(ctx, hook); last == nil {
 			return nil
 		}
+		if errors.As(last, new(errBadHookURL)) {
+			return last // no attempt can succeed
+		}
 	}
 	return fmt.Errorf("%s after %d attempt(s)", last, attempts)
 }
@@ -71,7 +75,9 @@ func (h *HTTPHooks) once(ctx context.Context, hook trimtabv1.Hook) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, method, hook.URL, body)
 	if err != nil {
-		return fmt.Errorf("bad url %s: %w", collector.RedactURL(hook.URL), err)
+		// Not err itself: url.Parse's error quotes the whole URL, tokens
+		// and all, and it would reach the status and an Event.
+		return errBadHookURL{url: collector.RedactURL(hook.URL)}
 	}
 	resp, err := h.Client.Do(req)
 	if err != nil {
@@ -84,6 +90,13 @@ func (h *HTTPHooks) once(ctx context.Context, hook trimtabv1.Hook) error {
 		return fmt.Errorf("%s %s answered %s", method, collector.RedactURL(hook.URL), resp.Status)
 	}
 	return nil
+}
+
+// errBadHookURL is a hook URL no request can be made of.
+type errBadHookURL struct{ url string }
+
+func (e errBadHookURL) Error() string {
+	return fmt.Sprintf("url %s is not a valid http(s) URL: fix the hook's url", e.url)
 }
 
 func transportReason(err error) string {

@@ -53,6 +53,8 @@ func TestHTTPHooks(t *testing.T) {
 		{"timeout fails", []trimtabv1.Hook{hook("slow", "/slow", 0)}, false, []string{"hook slow", "timed out"}},
 		{"unreachable fails", []trimtabv1.Hook{{Name: "down", Phase: trimtabv1.HookPreRollout, URL: "http://127.0.0.1:1/", TimeoutSeconds: 1}}, false,
 			[]string{"hook down", "request failed"}},
+		{"an unparseable URL fails at once, without its token", []trimtabv1.Hook{{Name: "typo", Phase: trimtabv1.HookPreRollout, URL: "http://hooks example/x?token=s3cret", Retries: 10, TimeoutSeconds: 1}}, false,
+			[]string{"hook typo", "is not a valid http(s) URL: fix the hook's url"}},
 		{"hooks of other phases do not run", []trimtabv1.Hook{{Name: "later", Phase: trimtabv1.HookPostRollout, URL: srv.URL + "/broken"}}, true, nil},
 	}
 	for _, tc := range cases {

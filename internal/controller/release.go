@@ -14,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -239,8 +240,12 @@ func (r *ReleaseReconciler) finalize(ctx context.Context, rel *trimtabv1.Release
 		// Nothing to hand back to.
 	case err != nil:
 		return reconcile.Result{}, fmt.Errorf("get target: %w", err)
+	case rel.Status.TotalReplicas == 0:
+		// Never adopted (refused, or a second Release on the target): the
+		// target still runs the workload at the user's size, and another
+		// Release may be running it from its own.
 	default:
-		total := max(rel.Status.TotalReplicas, 1)
+		total := rel.Status.TotalReplicas
 		if err := scaleTo(ctx, r.Client, &target, total); err != nil {
 			return reconcile.Result{}, err
 		}
@@ -258,6 +263,16 @@ func (r *ReleaseReconciler) finalize(ctx context.Context, rel *trimtabv1.Release
 				"The Release was deleted during the release of %s: the target now serves it to all traffic without analysis", rel.Status.CanaryRevision)
 		}
 	}
+	if ing, svc, err := r.ingressOnVariant(ctx, rel); err != nil {
+		return reconcile.Result{}, err
+	} else if ing != "" {
+		// Deleting the Service would leave the Ingress without a backend:
+		// an outage. The user repoints it (they pointed it there).
+		r.Events.Eventf(rel, nil, corev1.EventTypeWarning, "DeletionWaits", "Release",
+			"Ingress %s sends traffic to Service %s, which this Release created and deleting it removes: point the Ingress back at Service %s; the deletion finishes then",
+			ing, svc, router.ServiceName(rel))
+		return reconcile.Result{RequeueAfter: 15 * time.Second}, nil
+	}
 	if err := r.deleteOwned(ctx, rel); err != nil {
 		return reconcile.Result{}, err
 	}
@@ -266,6 +281,38 @@ func (r *ReleaseReconciler) finalize(ctx context.Context, rel *trimtabv1.Release
 		return reconcile.Result{}, fmt.Errorf("remove finalizer: %w", err)
 	}
 	return reconcile.Result{}, nil
+}
+
+// ingressOnVariant names an Ingress of the user's (one the Release does not
+// control) whose backends include one of the variant Services, and that
+// Service. With the nginx router the user's Ingress leads to
+// <service>-primary by design.
+func (r *ReleaseReconciler) ingressOnVariant(ctx context.Context, rel *trimtabv1.Release) (ingress, service string, err error) {
+	var list networkingv1.IngressList
+	if err := r.Targets.List(ctx, &list, client.InNamespace(rel.Namespace)); err != nil {
+		return "", "", fmt.Errorf("list ingresses: %w", err)
+	}
+	variants := []string{router.VariantService(rel, router.Primary), router.VariantService(rel, router.Canary)}
+	for i := range list.Items {
+		ing := &list.Items[i]
+		if metav1.IsControlledBy(ing, rel) {
+			continue
+		}
+		backends := []*networkingv1.IngressBackend{ing.Spec.DefaultBackend}
+		for _, rule := range ing.Spec.Rules {
+			if rule.HTTP != nil {
+				for j := range rule.HTTP.Paths {
+					backends = append(backends, &rule.HTTP.Paths[j].Backend)
+				}
+			}
+		}
+		for _, b := range backends {
+			if b != nil && b.Service != nil && slices.Contains(variants, b.Service.Name) {
+				return ing.Name, b.Service.Name, nil
+			}
+		}
+	}
+	return "", "", nil
 }
 
 // deleteOwned deletes the variant Deployments and Services this Release

@@ -22,6 +22,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -406,6 +407,87 @@ func TestDeletingTheReleaseHandsBackToTheTarget(t *testing.T) {
 	}
 	var svc corev1.Service
 	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web"}, &svc), "the user's Service stays")
+}
+
+// TestDeletingAReleaseThatDidNotAdoptLeavesTheTarget deletes Releases that
+// never took the workload over: the target keeps the user's size, and a
+// Release that did take it over keeps its own.
+func TestDeletingAReleaseThatDidNotAdoptLeavesTheTarget(t *testing.T) {
+	t.Parallel()
+	gone := func(s *scenario, rel *trimtabv1.Release) {
+		require.NoError(t, env.Client.Delete(context.Background(), rel))
+		require.Eventually(t, func() bool {
+			return apierrors.IsNotFound(env.Client.Get(context.Background(), client.ObjectKeyFromObject(rel), &trimtabv1.Release{}))
+		}, 20*time.Second, 100*time.Millisecond, "the finalizer did not finish")
+	}
+	refused := func(s *scenario, rel *trimtabv1.Release, reason string) {
+		s.eventually(func() bool {
+			c := meta.FindStatusCondition(s.get(rel).Status.Conditions, trimtabv1.ConditionReady)
+			return c != nil && c.Reason == reason
+		}, 15*time.Second, rel)
+	}
+	t.Run("refused for a missing Service: the target keeps its size", func(t *testing.T) {
+		t.Parallel()
+		s := newScenario(t)
+		require.NoError(t, env.Client.Delete(context.Background(), userService(s.ns, "web")))
+		startController(t, s.ns)
+		rel := s.release(nil)
+		refused(s, rel, trimtabv1.ReasonServiceNotFound)
+		gone(s, rel)
+		require.Equal(t, int32(4), s.replicas("web"), "deleting a Release that did nothing resized the user's Deployment")
+	})
+	t.Run("a second Release on the target: the first keeps the workload", func(t *testing.T) {
+		t.Parallel()
+		s := newScenario(t)
+		startController(t, s.ns)
+		rel := s.release(nil)
+		s.waitState(rel, release.StateIdle, 20*time.Second)
+		require.Eventually(t, func() bool { return s.replicas("web") == 0 && s.replicas("web-primary") == 4 }, 10*time.Second, 100*time.Millisecond)
+		dup := s.release(func(r *trimtabv1.Release) { r.Name = "web-dup" })
+		refused(s, dup, trimtabv1.ReasonOwnedElsewhere)
+		gone(s, dup)
+		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			require.Equal(t, int32(0), s.replicas("web"), "the target was scaled up behind the first Release")
+			require.Equal(t, int32(4), s.replicas("web-primary"))
+		}
+	})
+}
+
+// TestDeletingAnNginxReleaseWaitsForTheIngress: with the nginx router the
+// user's Ingress leads to <service>-primary, which the Release created.
+// Deleting the Release must not delete that Service from under the
+// Ingress: it waits, says why, and finishes once the Ingress is repointed.
+func TestDeletingAnNginxReleaseWaitsForTheIngress(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	pt := networkingv1.PathTypePrefix
+	ing := &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "web"},
+		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "shop.example.com", IngressRuleValue: networkingv1.IngressRuleValue{
+			HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &pt,
+				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web-primary", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}},
+	}
+	require.NoError(t, env.Client.Create(context.Background(), ing))
+	startController(t, s.ns)
+	rel := s.release(func(r *trimtabv1.Release) {
+		r.Spec.Traffic = trimtabv1.Traffic{Router: trimtabv1.RouterNGINX, Ingress: "web"}
+	})
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+	require.NoError(t, env.Client.Delete(context.Background(), rel))
+	require.Eventually(t, func() bool { return s.eventCounts(rel.Name)["DeletionWaits"] > 0 }, 20*time.Second, 100*time.Millisecond)
+	time.Sleep(2 * time.Second)
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web-primary"}, &corev1.Service{}),
+		"the Service behind the user's Ingress was deleted")
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(rel), &trimtabv1.Release{}), "the Release is still there")
+
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(ing), ing))
+	ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name = "web"
+	require.NoError(t, env.Client.Update(context.Background(), ing))
+	require.Eventually(t, func() bool {
+		return apierrors.IsNotFound(env.Client.Get(context.Background(), client.ObjectKeyFromObject(rel), &trimtabv1.Release{}))
+	}, 30*time.Second, 100*time.Millisecond, "the deletion did not finish once the Ingress was repointed")
+	err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web-primary"}, &corev1.Service{})
+	require.True(t, apierrors.IsNotFound(err), "web-primary should be gone, got %v", err)
 }
 
 // eventCounts counts the Events of a Release by reason, including repeats
