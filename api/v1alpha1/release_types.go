@@ -319,6 +319,11 @@ type ReleaseStatus struct {
 	// again until the target changes or a retry is requested.
 	// +optional
 	FailedRevision string `json:"failedRevision,omitempty"`
+	// RetriedRevision is the revision the standing retry request has
+	// released again: the request acts once, and acts again only when it
+	// is removed and made anew.
+	// +optional
+	RetriedRevision string `json:"retriedRevision,omitempty"`
 	// History of past analysis looks, newest first, bounded.
 	// +optional
 	// +kubebuilder:validation:MaxItems=50

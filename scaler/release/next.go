@@ -217,9 +217,15 @@ func (m *machine) initialize() {
 }
 
 func (m *machine) idle() {
-	r := m.o.Request
-	if m.st.State == StateRolledBack && r.is(VerbRetry, m.st.FailedRevision) && m.o.TargetRevision == m.st.FailedRevision {
-		m.st.FailedRevision = ""
+	// A retry request retries its revision once: left in place, it would
+	// release the revision again after every rollback. Taken away, it can
+	// be made again.
+	retry := m.o.Request.is(VerbRetry, m.st.FailedRevision)
+	if !retry {
+		m.st.RetriedRevision = ""
+	}
+	if m.st.State == StateRolledBack && retry && m.o.TargetRevision == m.st.FailedRevision && m.st.RetriedRevision != m.st.FailedRevision {
+		m.st.RetriedRevision, m.st.FailedRevision = m.st.FailedRevision, ""
 	}
 	switch m.o.TargetRevision {
 	case m.st.StableRevision, m.st.FailedRevision:

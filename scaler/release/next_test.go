@@ -207,6 +207,20 @@ func TestRollbackIsImmediateAndComplete(t *testing.T) {
 	s.tick()
 	require.Equal(t, StateProgressing, s.st.State)
 	require.Equal(t, "rev2", s.st.CanaryRevision)
+
+	// The request acts once: rolled back again, rev2 stays rolled back
+	// while the same request stands...
+	s.look = func(*sim) LookAction { return LookRollback }
+	s.runUntil(StateRolledBack, 10*time.Second, 10*time.Minute)
+	s.look = nil
+	s.runFor(10*time.Minute, 10*time.Second)
+	require.Equal(t, StateRolledBack, s.st.State, "one retry request released the revision again after its second rollback")
+	// ...and acts again once removed and made anew.
+	s.request = nil
+	s.tick()
+	s.request = &Request{Verb: VerbRetry, Revision: "rev2"}
+	s.tick()
+	require.Equal(t, StateProgressing, s.st.State)
 }
 
 func TestHoldOnNoDataUntilTheDeadlineThenRollBack(t *testing.T) {
