@@ -377,6 +377,8 @@ func TestTargetDeletedMidRelease(t *testing.T) {
 	s.waitState(rel, release.StateIdle, 20*time.Second)
 	s.newImage("example.invalid/web:2")
 	s.waitState(rel, release.StateProgressing, 10*time.Second)
+	// The primary gives its pod to the canary once the canary's is ready.
+	s.eventually(func() bool { return s.replicas("web-primary") == 3 }, 10*time.Second, rel)
 
 	require.NoError(t, env.Client.Delete(context.Background(), s.deployment("web")))
 	require.Eventually(t, func() bool {
@@ -488,6 +490,61 @@ func TestDeletingAnNginxReleaseWaitsForTheIngress(t *testing.T) {
 	}, 30*time.Second, 100*time.Millisecond, "the deletion did not finish once the Ingress was repointed")
 	err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web-primary"}, &corev1.Service{})
 	require.True(t, apierrors.IsNotFound(err), "web-primary should be gone, got %v", err)
+}
+
+// readyReplicas is a Deployment's status.readyReplicas, -1 when it is gone.
+func (s *scenario) readyReplicas(name string) int32 {
+	var d appsv1.Deployment
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: name}, &d); err != nil {
+		return -1
+	}
+	return d.Status.ReadyReplicas
+}
+
+// TestReplicasRouterKeepsCapacity: with the replicas router the traffic
+// split is the pod split, and pods move from primary to canary and back.
+// A variant gives up pods only as their replacements become ready.
+func TestReplicasRouterKeepsCapacity(t *testing.T) {
+	t.Parallel()
+	t.Run("a step waits for the canary's pods before shrinking the primary", func(t *testing.T) {
+		t.Parallel()
+		s := newScenario(t)
+		startController(t, s.ns)
+		rel := s.release(func(r *trimtabv1.Release) { r.Spec.ProgressDeadlineSeconds = 60 })
+		s.waitState(rel, release.StateIdle, 20*time.Second)
+		s.kubelet.stall("web-canary", true) // the canary's pods cannot be scheduled
+		s.newImage("example.invalid/web:2")
+		s.waitState(rel, release.StateProgressing, 10*time.Second)
+		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			require.Equal(t, int32(4), s.replicas("web-primary"), "the primary shrank while the canary had no ready pod")
+		}
+		s.kubelet.stall("web-canary", false)
+		s.eventually(func() bool { return s.replicas("web-primary") < 4 && s.readyReplicas("web-canary") >= 1 }, 20*time.Second, rel)
+	})
+	t.Run("a promotion stops the canary once the primary is whole again", func(t *testing.T) {
+		t.Parallel()
+		s := newScenario(t)
+		s.kubelet.mu.Lock()
+		s.kubelet.startup = 2 * time.Second
+		s.kubelet.mu.Unlock()
+		startController(t, s.ns)
+		rel := s.release(func(r *trimtabv1.Release) {
+			r.Spec.Strategy.Canary.Steps = []trimtabv1.CanaryStep{{Weight: 75, AnalysisSeconds: 5}}
+			r.Spec.Analysis.Metrics = nil
+		})
+		s.waitState(rel, release.StateIdle, 30*time.Second)
+		s.newImage("example.invalid/web:2")
+		s.waitState(rel, release.StatePromoted, 60*time.Second)
+		// The stand-in kubelet restarts a Deployment's pods when it is
+		// scaled, so the primary growing back has no ready pod for its
+		// start-up: the canary must serve until it has.
+		for end := time.Now().Add(6 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			if s.replicas("web-canary") == 0 {
+				require.Equal(t, int32(4), s.readyReplicas("web-primary"), "the canary was stopped before the primary was whole")
+			}
+		}
+		s.eventually(func() bool { return s.replicas("web-canary") == 0 }, 20*time.Second, rel)
+	})
 }
 
 // eventCounts counts the Events of a Release by reason, including repeats

@@ -197,6 +197,9 @@ func (r *ReleaseReconciler) apply(ctx context.Context, rel *trimtabv1.Release, w
 	}
 
 	sizes := map[string]int32{router.Primary: split.Primary, router.Canary: split.Canary, router.Baseline: split.Baseline}
+	if rel.Status.State != release.StateRolledBack {
+		holdCapacity(w.variants, sizes, w.total)
+	}
 	scale := func(grow bool) error {
 		for _, v := range []string{router.Primary, router.Canary, router.Baseline} {
 			d := w.variants[v]
@@ -231,6 +234,35 @@ func (r *ReleaseReconciler) apply(ctx context.Context, rel *trimtabv1.Release, w
 		}
 	}
 	return nil
+}
+
+// holdCapacity lowers the shrinks in sizes so that the variants keep at
+// least total ready pods: a variant gives up pods only as the pods that
+// replace them become ready (a step moving pods from primary to canary, a
+// promotion stopping the canary while the primary grows back). What is
+// held back shrinks at a later reconcile, when a variant's status shows
+// more ready pods. A rollback is not held (the caller's choice): it stops
+// the canary at once, a bad version serving being worse than fewer pods
+// for a start-up.
+func holdCapacity(variants map[string]*appsv1.Deployment, sizes map[string]int32, total int32) {
+	spare := -total
+	for _, d := range variants {
+		if d != nil {
+			spare += d.Status.ReadyReplicas
+		}
+	}
+	for _, v := range []string{router.Canary, router.Baseline, router.Primary} {
+		d := variants[v]
+		if d == nil {
+			continue
+		}
+		if cur := ptr.Deref(d.Spec.Replicas, 1); sizes[v] < cur {
+			// A scale-down removes unready pods first: those cost nothing.
+			unready := max(cur-d.Status.ReadyReplicas, 0)
+			cut := min(cur-sizes[v], unready+max(spare, 0))
+			sizes[v], spare = cur-cut, spare-max(cut-unready, 0)
+		}
+	}
 }
 
 // ensureServices keeps <svc>-primary and <svc>-canary (and the blue-green
