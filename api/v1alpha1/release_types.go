@@ -288,9 +288,15 @@ type ReleaseStatus struct {
 	// +optional
 	TotalReplicas int32 `json:"totalReplicas,omitempty"`
 	// StepStartTime is when the current step (or phase) began; it anchors
-	// the step's analysis duration and the progress deadline.
+	// the step's analysis duration and the promotion's progress deadline.
 	// +optional
 	StepStartTime *metav1.Time `json:"stepStartTime,omitempty"`
+	// CanaryUnreadySince is when the canary last stopped having the ready
+	// pods its step needs (at the step's start, before they first come
+	// up); the progress deadline counts from it, so a pod that restarts
+	// late in a long step gets the whole deadline to come back.
+	// +optional
+	CanaryUnreadySince *metav1.Time `json:"canaryUnreadySince,omitempty"`
 	// LastLookTime is when the last analysis look was taken.
 	// +optional
 	LastLookTime *metav1.Time `json:"lastLookTime,omitempty"`

@@ -468,6 +468,10 @@ func (in *ReleaseStatus) DeepCopyInto(out *ReleaseStatus) {
 		in, out := &in.StepStartTime, &out.StepStartTime
 		*out = (*in).DeepCopy()
 	}
+	if in.CanaryUnreadySince != nil {
+		in, out := &in.CanaryUnreadySince, &out.CanaryUnreadySince
+		*out = (*in).DeepCopy()
+	}
 	if in.LastLookTime != nil {
 		in, out := &in.LastLookTime, &out.LastLookTime
 		*out = (*in).DeepCopy()

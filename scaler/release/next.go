@@ -248,7 +248,7 @@ func (m *machine) start() {
 
 // restartStep (re)starts the current step's clock and analysis.
 func (m *machine) restartStep() {
-	m.st.StepStartTime = m.time()
+	m.st.StepStartTime, m.st.CanaryUnreadySince = m.time(), nil
 	m.st.LastLookTime = nil
 	m.st.Analysis = nil
 }
@@ -288,13 +288,17 @@ func (m *machine) progress() {
 		return
 	}
 	if m.o.CanaryReadyWeight < step.Weight || m.o.CanaryReadyWeight < 0 {
-		if m.now.Sub(m.st.StepStartTime.Time) >= m.p.ProgressDeadline {
+		if m.st.CanaryUnreadySince == nil {
+			m.st.CanaryUnreadySince = m.time()
+		}
+		if m.now.Sub(m.st.CanaryUnreadySince.Time) >= m.p.ProgressDeadline {
 			m.rollback(fmt.Sprintf("the canary was not ready within the progress deadline (%v)", m.p.ProgressDeadline))
 			return
 		}
 		m.wait(pollInterval)
 		return
 	}
+	m.st.CanaryUnreadySince = nil
 	if m.st.Weight != step.Weight {
 		// Analysis starts when the step's traffic flows.
 		m.st.Weight = step.Weight

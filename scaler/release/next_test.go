@@ -349,6 +349,27 @@ func TestCanaryNotReadyRollsBackAtTheProgressDeadline(t *testing.T) {
 	require.Equal(t, []int32{0}, s.weights, "a canary that is not ready never gets traffic")
 }
 
+// TestCanaryUnreadyLateInALongStepGetsTheWholeDeadline: in a step longer
+// than the progress deadline, a canary pod that restarts late (a node
+// drain, an OOM kill) has the whole deadline to come back; it rolled back
+// at once when the deadline counted from the step's start.
+func TestCanaryUnreadyLateInALongStepGetsTheWholeDeadline(t *testing.T) {
+	s := newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 20, AnalysisSeconds: 900}))
+	s.adopt()
+	s.target = "rev2"
+	s.runFor(11*time.Minute, 10*time.Second) // the deadline is 120 s here
+	require.Equal(t, StateProgressing, s.st.State)
+	s.canaryUp = false
+	s.runFor(100*time.Second, 10*time.Second)
+	require.Equal(t, StateProgressing, s.st.State, "rolled back before the deadline: %v", s.st.Revisions)
+	s.canaryUp = true
+	s.tick()
+	require.Nil(t, s.st.CanaryUnreadySince, "ready again")
+	s.canaryUp = false
+	took := s.runUntil(StateRolledBack, 5*time.Second, 10*time.Minute)
+	require.InDelta(t, 120, took.Seconds(), 5, "a second loss gets the deadline afresh, and no more")
+}
+
 func TestHooks(t *testing.T) {
 	hooks := []trimtabv1.Hook{
 		{Name: "smoke", Phase: trimtabv1.HookPreRollout, URL: "http://127.0.0.1/"},
