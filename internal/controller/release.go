@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -67,6 +68,10 @@ type ReleaseReconciler struct {
 	Publisher DecisionPublisher
 	Log       *slog.Logger
 }
+
+// releaseWorkers is how many Releases are reconciled at once; one Release
+// is never reconciled by two.
+const releaseWorkers = 8
 
 // Reconcile implements reconcile.Reconciler.
 func (r *ReleaseReconciler) Reconcile(ctx context.Context, req reconcile.Request) (res reconcile.Result, err error) {
@@ -381,6 +386,9 @@ func (r *ReleaseReconciler) SetupWithManager(mgr manager.Manager) error {
 	}
 	return ctrl.ControllerManagedBy(mgr).
 		Named("release").
+		// A reconcile can wait on a hook (up to its retries × timeout):
+		// one slow hook must not hold up other Releases' rollbacks.
+		WithOptions(crcontroller.Options{MaxConcurrentReconciles: releaseWorkers}).
 		For(&trimtabv1.Release{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).

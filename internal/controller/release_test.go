@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"testing"
@@ -490,6 +492,49 @@ func TestDeletingAnNginxReleaseWaitsForTheIngress(t *testing.T) {
 	}, 30*time.Second, 100*time.Millisecond, "the deletion did not finish once the Ingress was repointed")
 	err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web-primary"}, &corev1.Service{})
 	require.True(t, apierrors.IsNotFound(err), "web-primary should be gone, got %v", err)
+}
+
+// TestASlowHookHoldsUpOnlyItsRelease: a Release's reconcile waits on its
+// hooks, up to their retries × timeout; other Releases keep moving (and
+// keep being able to roll back) meanwhile.
+func TestASlowHookHoldsUpOnlyItsRelease(t *testing.T) {
+	t.Parallel()
+	called := make(chan struct{}, 1)
+	unblock := make(chan struct{})
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case called <- struct{}{}:
+		default:
+		}
+		select {
+		case <-unblock:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(unblock); hook.Close() })
+	s := newScenario(t)
+	require.NoError(t, env.Client.Create(context.Background(), userDeployment(s.ns, "api", "example.invalid/api:1", 2)))
+	require.NoError(t, env.Client.Create(context.Background(), userService(s.ns, "api")))
+	startController(t, s.ns)
+	web := s.release(func(r *trimtabv1.Release) {
+		r.Spec.Analysis.Hooks = []trimtabv1.Hook{{Name: "slow", Phase: trimtabv1.HookPreRollout, URL: hook.URL, TimeoutSeconds: 60}}
+	})
+	api := s.release(func(r *trimtabv1.Release) { r.Name, r.Spec.TargetRef.Name = "api", "api" })
+	s.waitState(web, release.StateIdle, 30*time.Second)
+	s.waitState(api, release.StateIdle, 30*time.Second)
+
+	s.newImage("example.invalid/web:2")
+	select {
+	case <-called:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the slow hook was never called")
+	}
+	require.Eventually(t, func() bool {
+		d := s.deployment("api")
+		d.Spec.Template.Spec.Containers[0].Image = "example.invalid/api:2"
+		return env.Client.Update(context.Background(), d) == nil
+	}, 5*time.Second, 100*time.Millisecond)
+	s.waitState(api, release.StateProgressing, 15*time.Second)
 }
 
 // readyReplicas is a Deployment's status.readyReplicas, -1 when it is gone.
