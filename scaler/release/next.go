@@ -314,11 +314,16 @@ func (m *machine) progress() {
 	}
 	if !m.p.Analysed {
 		end := m.st.StepStartTime.Add(step.Analysis)
-		if m.st.State == StateProgressing && !m.now.Before(end) {
+		switch {
+		case m.now.Before(end):
+			m.waitUntil(end)
+		case m.st.State == StateProgressing:
 			m.stepPassed()
-			return
+		default:
+			// Waiting for a person, whose approval (an annotation)
+			// reconciles at once: the poll only keeps the state fresh.
+			m.wait(pollInterval)
 		}
-		m.waitUntil(end)
 		return
 	}
 	m.look(step)

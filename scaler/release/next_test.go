@@ -273,6 +273,23 @@ func TestManualGateWaitsForApproval(t *testing.T) {
 	s.runUntil(StatePromoted, 10*time.Second, 5*time.Minute)
 }
 
+// TestUnanalysedGateWaitsWithoutSpinning: a release with no metrics at a
+// gate has nothing to do until a person approves (an annotation, which
+// reconciles at once); it polled every second.
+func TestUnanalysedGateWaitsWithoutSpinning(t *testing.T) {
+	spec := canarySpec(trimtabv1.CanaryStep{Weight: 20, AnalysisSeconds: 60, ManualGate: true}, trimtabv1.CanaryStep{Weight: 50, AnalysisSeconds: 60})
+	spec.Analysis.Metrics = nil
+	s := newSim(t, spec)
+	s.adopt()
+	s.target = "rev2"
+	s.runUntil(StateWaitingApproval, 10*time.Second, 10*time.Minute)
+	s.now = s.now.Add(time.Hour)
+	require.Equal(t, pollInterval, s.tick().RequeueAfter)
+	s.request = &Request{Verb: VerbApprove, Revision: "rev2", Step: 1}
+	s.tick()
+	require.Equal(t, StateProgressing, s.st.State)
+}
+
 func TestRegressionWhileWaitingForApprovalStillRollsBack(t *testing.T) {
 	s := newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 10, AnalysisSeconds: 60, ManualGate: true}))
 	s.adopt()
