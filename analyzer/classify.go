@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -87,6 +88,16 @@ func classifyKayenta(res *MetricResult, r resolved, canVals, can, baseVals, base
 		shift := can[0] - base[0]
 		res.Estimate, res.CI = shift, [2]float64{shift, shift}
 	} else {
+		if side, v, ok := nonFinite(can, base); ok {
+			// The rank test took it; the interval search cannot, which in
+			// Kayenta fails the metric's classification too.
+			kayentaError(res, fmt.Errorf("the %s series holds %v, which the confidence interval cannot be searched with; fix the query or drop the point", side, v))
+			return
+		}
+		if differencesOverflow(can, base) {
+			kayentaError(res, errors.New("canary and baseline values differ by more than a float64 holds; scale the metric down"))
+			return
+		}
 		est, ci, err := kayentaMW(can, base, r.confidence, true)
 		if err != nil {
 			kayentaError(res, err)
@@ -137,6 +148,12 @@ func classifyTrimtab(res *MetricResult, r resolved, canVals, can, baseVals, base
 		res.Classification = Error
 		res.Critical = r.critical
 		res.Reason = fmt.Sprintf("%s: %s series holds %v; fix the query or drop the point", res.Name, side, v)
+		return
+	}
+	if differencesOverflow(can, base) {
+		res.Classification = Error
+		res.Critical = r.critical
+		res.Reason = fmt.Sprintf("%s: canary and baseline values differ by more than a float64 holds; scale the metric down", res.Name)
 		return
 	}
 	if len(can) < r.minSamples || len(base) < r.minSamples || len(can) == 0 || len(base) == 0 {
@@ -202,6 +219,15 @@ func noData(res *MetricResult, r resolved, reason string) {
 	}
 }
 
+// differencesOverflow reports whether some canary − baseline difference
+// (both sorted, finite) is beyond float64: the interval and the estimate
+// are built from those differences.
+func differencesOverflow(can, base []float64) bool {
+	return len(can) > 0 && len(base) > 0 &&
+		(math.IsInf(can[len(can)-1]-base[0], 0) || math.IsInf(can[0]-base[len(base)-1], 0))
+}
+
+// nonFinite names the first side holding ±Inf (both sorted), and the value.
 func nonFinite(can, base []float64) (side string, v float64, ok bool) {
 	for _, s := range []struct {
 		name string

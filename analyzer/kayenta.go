@@ -9,6 +9,9 @@ import (
 // observations are tied"; NetflixACAJudge turns it into the label Error.
 var errAllTied = errors.New("cannot compute confidence interval when all observations are tied")
 
+// errNoRoot is an interval search that met a non-finite statistic.
+var errNoRoot = errors.New("the rank statistic is not finite at this shift")
+
 // wilcoxonDiff is the continuity-corrected normal statistic of the rank-sum
 // test of (x − mu) against y, minus q: the function whose roots R's
 // wilcox.test and Kayenta's MannWhitney take as interval ends. x and y are
@@ -36,6 +39,11 @@ func wilcoxonDiff(x, y []float64, mu, q float64, correct bool) (float64, error) 
 			cj++
 		}
 		t := ci + cj
+		if t == 0 {
+			// v is NaN (an infinite shift): nothing equals it, and the
+			// merge would never advance.
+			return 0, errNoRoot
+		}
 		avg := float64(pos) + float64(t+1)/2
 		rankSum += float64(ci) * avg
 		ft := float64(t)

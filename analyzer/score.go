@@ -2,7 +2,9 @@ package analyzer
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -56,7 +58,41 @@ func score(cfg Config, metrics []MetricResult) Result {
 	default:
 		res.Verdict = VerdictFail
 	}
+	if res.Reason == "" {
+		res.Reason = scoreReason(mode, res, scored, pass, marginal)
+	}
 	return res
+}
+
+// scoreReason explains a verdict the score decided: the score against the
+// thresholds, each group's score, and in Kayenta mode the metrics that count
+// nowhere for want of a group (a judgement of only such metrics scores 0).
+func scoreReason(mode Mode, res Result, scored []MetricResult, pass, marginal float64) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "score %g (pass at %g, marginal at %g)", res.Score, pass, marginal)
+	for i, g := range res.Groups {
+		sep := ", "
+		if i == 0 {
+			sep = "; groups: "
+		}
+		if g.NoData {
+			fmt.Fprintf(&b, "%s%s no data", sep, g.Name)
+		} else {
+			fmt.Fprintf(&b, "%s%s %g", sep, g.Name, g.Score)
+		}
+	}
+	if mode == ModeKayenta {
+		ungrouped := 0
+		for _, m := range scored {
+			if len(m.Groups) == 0 {
+				ungrouped++
+			}
+		}
+		if ungrouped > 0 {
+			fmt.Fprintf(&b, "; %d metric(s) without a group count nowhere, as in Kayenta: give them a group", ungrouped)
+		}
+	}
+	return b.String()
 }
 
 func firstCritical(scored []MetricResult) *MetricResult {
@@ -119,10 +155,12 @@ func groupScores(mode Mode, scored []MetricResult) []GroupScore {
 // 100, so neither missing data nor an absent weighted group moves the score;
 // with no group left the score is 0.
 func summaryScore(mode Mode, weights map[string]float64, groups []GroupScore) float64 {
+	// In name order: float addition depends on the order, and map order
+	// is random, which made the same input score 58.58 or 58.59.
 	var configured float64
-	for g, w := range weights {
+	for _, g := range slices.Sorted(maps.Keys(weights)) {
 		if mode == ModeKayenta || present(groups, g) {
-			configured += w
+			configured += weights[g]
 		}
 	}
 	unweighted := 0
