@@ -16,7 +16,10 @@
 //   - Variant values aggregate pods as sum (gauge, rate), ratio of sums
 //     (ratio), and histogram_quantile over summed bucket rates (quantile).
 //   - matchLabels filters Metric only: a ratio divides by every series of
-//     Denominator (errors / all requests).
+//     Denominator (errors / all requests). A pod without a series of Metric
+//     counts zero of it (client libraries create code="500" at the first
+//     error), so a variant that failed no request has an error ratio of 0
+//     where PromQL's sum/sum would have no data.
 //   - Only classic histogram buckets are used; native histograms are not.
 package scrape
 
@@ -593,13 +596,20 @@ func (pl *plan) at(t int64) (float64, map[string]float64) {
 				}
 				continue
 			}
+			// A pod's requests count even when it has no numerator series:
+			// a client library creates a labelled series (code="500") at its
+			// first increment, so "none" is zero errors, not no data.
 			d, okD := ep.sumRate(pl.src.Denominator, nil, from, t)
-			if okN && okD && d > 0 {
+			if !okD {
+				continue
+			}
+			if !okN {
+				n = 0
+			}
+			if d > 0 {
 				perPod[ep.pod] = n / d
 			}
-			if okN && okD {
-				num, den, anyNum, anyDen = num+n, den+d, true, true
-			}
+			num, den, anyNum, anyDen = num+n, den+d, true, true
 		}
 		switch {
 		case !anyNum:

@@ -246,6 +246,41 @@ func TestScrapeRatesQuantilesPerVariant(t *testing.T) {
 	require.InDelta(t, 10, res[0].PerPod[0].Samples[0].Value, 1e-9)
 }
 
+// TestScrapeRatioCountsPodsWithoutErrors: client libraries create a
+// labelled counter (code="500") at its first increment, so a pod that has
+// failed no request has no such series. Its requests still count in the
+// denominator (the ratio was 1/11 here instead of 1/21), and a variant none
+// of whose pods failed has an error ratio of 0, not no data.
+func TestScrapeRatioCountsPodsWithoutErrors(t *testing.T) {
+	ns := createNamespace(t, "scrape-ratio")
+	failing, clean := newApp(t, nil), newApp(t, nil)
+	createPod(t, ns, "web-primary-0", map[string]string{"app": "web", "variant": "primary"}, failing)
+	createPod(t, ns, "web-primary-1", map[string]string{"app": "web", "variant": "primary"}, clean)
+	canary := newApp(t, nil)
+	createPod(t, ns, "web-canary-0", map[string]string{"app": "web", "variant": "canary"}, canary)
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	p := newProvider(t, clk, scrape.Options{})
+	ratio := trimtabv1.ScrapeSource{Metric: "http_requests_total", Kind: trimtabv1.ScrapeRatio, Denominator: "http_requests_total", MatchLabels: map[string]string{"code": "5.."}}
+	qs := []collector.Query{query(ns, "primary", ratio), query(ns, "canary", ratio)}
+	okOnly := func(k int) string {
+		return fmt.Sprintf("# TYPE http_requests_total counter\nhttp_requests_total{code=\"200\"} %d\n", 150*k)
+	}
+	var res []collector.Result
+	for k := 0; k <= 4; k++ {
+		failing.set(exposition(k, 150, 15, 50, 90, 100, 3)) // 10 ok/s, 1 error/s
+		clean.set(okOnly(k))                                // 10 ok/s
+		canary.set(okOnly(k))
+		res = p.Collect(context.Background(), qs)
+		clk.advance(15 * time.Second)
+	}
+	for i, want := range []float64{1.0 / 21, 0} {
+		require.NoError(t, res[i].Err)
+		s, err := res[i].Latest()
+		require.NoError(t, err)
+		require.InDelta(t, want, s.Value, 1e-9)
+	}
+}
+
 func TestScrapeCounterResetAndOpenMetrics(t *testing.T) {
 	ns := createNamespace(t, "scrape-reset")
 	a := newApp(t, nil)
