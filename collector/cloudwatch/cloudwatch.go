@@ -256,7 +256,10 @@ func (p *Provider) run(ctx context.Context, preps []prepared, idx []int, out []c
 	}
 	byID, warnings, err := p.getAll(ctx, a, in, len(idx))
 	if err != nil {
-		if errors.Is(err, collector.ErrPermanent) && len(idx) > 1 {
+		// Halve only a batch CloudWatch rejected for a query in it, so that
+		// each bad query gets its own error; refused credentials concern
+		// no query, and halving would cost 999 calls for 500 queries.
+		if collector.ReasonOf(err) == collector.ReasonBadQuery && len(idx) > 1 {
 			p.run(ctx, preps, idx[:len(idx)/2], out)
 			p.run(ctx, preps, idx[len(idx)/2:], out)
 			return

@@ -236,3 +236,27 @@ func TestCloudWatchBadQueryIsIsolated(t *testing.T) {
 	// 1 combined call, then halving: 8 -> 4+4 -> (2+2) -> (1+1): 7 calls.
 	require.Len(t, f.calls, 7)
 }
+
+// TestCloudWatchRefusedCredentialsCostOneCall: the halving that isolates a
+// bad query is for errors about a query; credentials that CloudWatch
+// refuses fail every query alike, and 500 queries cost 999 calls a cycle.
+func TestCloudWatchRefusedCredentialsCostOneCall(t *testing.T) {
+	for _, code := range []string{"AccessDenied", "AccessDeniedException", "UnrecognizedClientException"} {
+		t.Run(code, func(t *testing.T) {
+			f := &fakeAPI{}
+			f.pages = func(*awscw.GetMetricDataInput) (*awscw.GetMetricDataOutput, error) {
+				return nil, &smithy.GenericAPIError{Code: code, Message: "not authorized", Fault: smithy.FaultClient}
+			}
+			var qs []collector.Query
+			for i := range 500 {
+				src := trimtabv1.CloudWatchSource{Expression: fmt.Sprintf("SEARCH('x%d', 'Sum', 60)", i), PeriodSeconds: 60}
+				qs = append(qs, cwQuery(fmt.Sprintf("m%d", i), "app", src, "w"))
+			}
+			res := fakeProvider(f).Collect(context.Background(), qs)
+			for _, r := range res {
+				require.Equal(t, collector.ReasonConfig, collector.ReasonOf(r.Err))
+			}
+			require.Len(t, f.calls, 1)
+		})
+	}
+}
