@@ -516,7 +516,10 @@ func (pl *plan) checkTypes() error {
 		var bad bool
 		switch pl.kind {
 		case trimtabv1.ScrapeGauge:
-			bad = typ != dto.MetricType_GAUGE && typ != dto.MetricType_UNTYPED
+			// A summary's quantile series are gauges, one of which
+			// matchLabels must pick: their sum means nothing.
+			_, quantile := pl.src.MatchLabels["quantile"]
+			bad = typ != dto.MetricType_GAUGE && typ != dto.MetricType_UNTYPED && (typ != dto.MetricType_SUMMARY || !quantile)
 		case trimtabv1.ScrapeRate, trimtabv1.ScrapeRatio:
 			bad = typ != dto.MetricType_COUNTER && typ != dto.MetricType_UNTYPED
 		case trimtabv1.ScrapeQuantile:

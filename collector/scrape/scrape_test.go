@@ -281,6 +281,28 @@ func TestScrapeRatioCountsPodsWithoutErrors(t *testing.T) {
 	}
 }
 
+// TestScrapeSummaryQuantile reads one quantile of a summary as a gauge, as
+// the error for a summary read otherwise advises; without a quantile in
+// matchLabels the sum of the quantiles would mean nothing and is refused.
+func TestScrapeSummaryQuantile(t *testing.T) {
+	ns := createNamespace(t, "scrape-summary")
+	a := newApp(t, nil)
+	createPod(t, ns, "web-canary-0", map[string]string{"app": "web", "variant": "canary"}, a)
+	a.set("# TYPE rpc_duration_seconds summary\nrpc_duration_seconds{quantile=\"0.5\"} 0.1\nrpc_duration_seconds{quantile=\"0.99\"} 0.7\nrpc_duration_seconds_sum 10\nrpc_duration_seconds_count 50\n")
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	p := newProvider(t, clk, scrape.Options{})
+	res := p.Collect(context.Background(), []collector.Query{
+		query(ns, "canary", trimtabv1.ScrapeSource{Metric: "rpc_duration_seconds", MatchLabels: map[string]string{"quantile": "0.99"}}),
+		query(ns, "canary", trimtabv1.ScrapeSource{Metric: "rpc_duration_seconds"}),
+	})
+	require.NoError(t, res[0].Err)
+	s, err := res[0].Latest()
+	require.NoError(t, err)
+	require.Equal(t, 0.7, s.Value)
+	require.Equal(t, collector.ReasonBadQuery, collector.ReasonOf(res[1].Err))
+	require.Contains(t, res[1].Err.Error(), `kind gauge with matchLabels {quantile: "0.99"}`)
+}
+
 func TestScrapeCounterResetAndOpenMetrics(t *testing.T) {
 	ns := createNamespace(t, "scrape-reset")
 	a := newApp(t, nil)
