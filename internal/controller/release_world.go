@@ -421,7 +421,8 @@ func scaleTo(ctx context.Context, c client.Client, d *appsv1.Deployment, replica
 // Deployment named target.
 func (r *ReleaseReconciler) scaledByPolicy(ctx context.Context, namespace, target string) (bool, error) {
 	var list trimtabv1.ScalingPolicyList
-	if err := r.Client.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+	// Read only: no copies of a namespace's policies for a yes or no.
+	if err := r.Client.List(ctx, &list, client.InNamespace(namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return false, fmt.Errorf("list scalingpolicies: %w", err)
 	}
 	return slices.ContainsFunc(list.Items, func(p trimtabv1.ScalingPolicy) bool {
