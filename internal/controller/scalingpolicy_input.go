@@ -31,7 +31,7 @@ func podsOf(pods []kube.LeanPod) []scaler.Pod {
 			sp.Containers = append(sp.Containers, scaler.Container{Name: c.Name, Requests: milliRequests(c.Resources.Requests)})
 		}
 		regular := len(sp.Containers)
-		podLevel := p.Spec.Resources != nil && len(p.Spec.Resources.Requests) > 0
+		podLevel := p.Spec.HasPodRequests()
 		var inits []scaler.InitContainer
 		for _, c := range p.Spec.InitContainers {
 			requests := milliRequests(c.Resources.Requests)

@@ -58,6 +58,11 @@ type LeanPodSpec struct {
 	Overhead MilliRequests `json:"overhead,omitempty"`
 }
 
+// HasPodRequests is whether the pod sets pod-level requests.
+func (s *LeanPodSpec) HasPodRequests() bool {
+	return s.Resources != nil && len(s.Resources.Requests) > 0
+}
+
 // LeanContainer is a container's name, ports and requests.
 type LeanContainer struct {
 	Name          string                         `json:"name"`
@@ -205,7 +210,7 @@ func TrimLeanPod(obj any) (any, error) {
 	if len(p.Annotations) == 0 {
 		p.Annotations = nil
 	}
-	if r := p.Spec.Resources; r == nil || len(r.Requests) == 0 {
+	if !p.Spec.HasPodRequests() {
 		p.Spec.InitContainers = slices.DeleteFunc(p.Spec.InitContainers, func(c LeanContainer) bool {
 			return c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways
 		})
