@@ -123,9 +123,10 @@ type policyState struct {
 	// target's and not read back.
 	target     trimtabv1.ScaleTargetRef
 	retargeted bool
-	// lastSync is when the policy was last synced, under its sync period
-	// then; both are guarded by the controller's mu.
-	lastSync time.Time
+	// nextSync is when the policy is due again (zero before its first
+	// sync), on the ticks of period (syncTick), the sync period it was
+	// synced under; both are guarded by the controller's mu.
+	nextSync time.Time
 	period   time.Duration
 	// generation is the policy's metadata.generation at its last sync: a
 	// spec changed since is synced at once.
@@ -342,19 +343,30 @@ func (c *ScalingPolicyController) syncPeriod(pol *trimtabv1.ScalingPolicy) time.
 	return c.SyncPeriod
 }
 
-// claimSync decides whether pol is due at now, its sync period after its
-// last sync or at once when its spec changed since, and if so records the
-// sync. next is when it is due again.
+// claimSync decides whether pol is due at now (at its next tick, or at
+// once when its spec or sync period changed since its last sync), and if
+// so records the sync. next is when it is due again.
 func (c *ScalingPolicyController) claimSync(pol *trimtabv1.ScalingPolicy, now time.Time) (due bool, next time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.stateLocked(pol)
 	period := c.syncPeriod(pol)
-	if at := s.lastSync.Add(period); !s.lastSync.IsZero() && now.Before(at) && s.generation == pol.Generation {
-		return false, at
+	if !s.nextSync.IsZero() && now.Before(s.nextSync) && s.period == period && s.generation == pol.Generation {
+		return false, s.nextSync
 	}
-	s.lastSync, s.period, s.generation = now, period, pol.Generation
-	return true, now.Add(period)
+	s.nextSync, s.period, s.generation = syncTick(now, period), period, pol.Generation
+	return true, s.nextSync
+}
+
+// syncTick is when a policy synced at now is due again: the multiple of
+// its period (counted from a fixed origin) nearest to now + period. Policies
+// on one period thus fall due together however scattered their first
+// syncs, and share each template's Prometheus request: a policy created in
+// mid-period, synced at once, joins the fleet's ticks after its first
+// sync, half a period to one and a half later. Periods that divide one
+// another meet on the longer one's ticks.
+func syncTick(now time.Time, period time.Duration) time.Time {
+	return now.Add(period + period/2).Truncate(period)
 }
 
 // wakeIfUnsynced wakes the cycle for a policy it has not synced yet under
@@ -364,7 +376,7 @@ func (c *ScalingPolicyController) claimSync(pol *trimtabv1.ScalingPolicy, now ti
 func (c *ScalingPolicyController) wakeIfUnsynced(pol *trimtabv1.ScalingPolicy) {
 	c.mu.Lock()
 	s := c.states[client.ObjectKeyFromObject(pol)]
-	unsynced := s == nil || s.uid != pol.UID || s.lastSync.IsZero() || s.period != c.syncPeriod(pol) || s.generation != pol.Generation
+	unsynced := s == nil || s.uid != pol.UID || s.nextSync.IsZero() || s.period != c.syncPeriod(pol) || s.generation != pol.Generation
 	c.mu.Unlock()
 	if unsynced {
 		c.relistNow()
@@ -412,11 +424,10 @@ type policySync struct {
 	first, n                int // the policy's queries in the batch
 }
 
-// Cycle syncs every ScalingPolicy that is due (its sync period has passed
-// since its last sync): it reads each policy's world from the cache,
-// collects all their metrics in one batch, then decides and applies per
-// policy. Policies on the same period stay due together, so they keep
-// sharing queries.
+// Cycle syncs every ScalingPolicy that is due (its next tick has come,
+// syncTick): it reads each policy's world from the cache, collects all
+// their metrics in one batch, then decides and applies per policy.
+// Policies on the same period are due together, so they share queries.
 func (c *ScalingPolicyController) Cycle(ctx context.Context) (CycleStats, error) {
 	began := time.Now()
 	now := c.Now()
@@ -523,24 +534,25 @@ func (c *ScalingPolicyController) candidates(ctx context.Context, now time.Time)
 // period since the last full list, and at once after a policy appeared,
 // changed or went away (relist, from wakeIfUnsynced), it lists every
 // policy from the cache (full): the list finds new policies and forgets
-// deleted ones. In between it reads only the policies due by their last
-// sync, one by one, so that a policy on a 1 s period does not make every
+// deleted ones. In between it reads only the policies whose tick has
+// come, one by one, so that a policy on a 1 s period does not make every
 // second's cycle walk the whole fleet; next is then when the next policy
 // not due now, or the next full list, is due.
 //
-// When at least half the fleet is due, it lists instead. Besides being the
-// cheaper read, this keeps the list in step with the syncs: a relist in
-// the middle of a period (a new policy) otherwise moved the full lists
-// away from the syncs for good, and every period woke twice, once to list
-// with nothing due and once to read the whole fleet one by one.
+// When at least half the fleet is due, it lists instead: that costs no
+// more than reading them one by one, and it keeps the lists in step with
+// the syncs. A relist in the middle of a period (for a new policy)
+// otherwise moved the full lists away from the syncs for good, and every
+// period woke twice, once to list with nothing due and once to read the
+// whole fleet one by one.
 func planCandidates(states map[types.NamespacedName]*policyState, lastList time.Time, relist bool, now time.Time, period time.Duration) (full bool, due []types.NamespacedName, next time.Time) {
 	if relist || lastList.IsZero() || !now.Before(lastList.Add(period)) {
 		return true, nil, time.Time{}
 	}
 	next = lastList.Add(period)
 	for key, s := range states {
-		if at := s.lastSync.Add(s.period); now.Before(at) {
-			next = minTime(next, at)
+		if now.Before(s.nextSync) {
+			next = minTime(next, s.nextSync)
 		} else {
 			due = append(due, key)
 		}

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/scaler"
@@ -107,6 +108,7 @@ func TestSetReadyUnlessChanged(t *testing.T) {
 		{name: "the same reason with a new message is a change: kept", seen: &found,
 			now:   &metav1.Condition{Type: trimtabv1.ConditionReady, Status: metav1.ConditionTrue, Reason: trimtabv1.ReasonTargetFound, Message: "Release web manages it"},
 			ready: found, want: &metav1.Condition{Type: trimtabv1.ConditionReady, Status: metav1.ConditionTrue, Reason: trimtabv1.ReasonTargetFound, Message: "Release web manages it"}},
+		{name: "removed since it was read: not written back", seen: &found, ready: found},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,6 +117,10 @@ func TestSetReadyUnlessChanged(t *testing.T) {
 				conds = append(conds, *tc.now)
 			}
 			setReadyUnlessChanged(&conds, gist(tc.seen), tc.ready)
+			if tc.want == nil {
+				require.Empty(t, conds)
+				return
+			}
 			got := conds[0]
 			require.Equal(t, [3]string{string(tc.want.Status), tc.want.Reason, tc.want.Message}, [3]string{string(got.Status), got.Reason, got.Message})
 		})
@@ -123,14 +129,14 @@ func TestSetReadyUnlessChanged(t *testing.T) {
 
 // TestPlanCandidates checks how a cycle reads its candidates: the whole
 // fleet at each full list, only the due policies in between, and the whole
-// fleet again when most of it is due.
+// fleet again when half of it or more is due.
 func TestPlanCandidates(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	const period = 15 * time.Second
 	states := func(lastSyncs ...time.Duration) map[types.NamespacedName]*policyState {
 		m := map[types.NamespacedName]*policyState{}
 		for i, ago := range lastSyncs {
-			m[types.NamespacedName{Namespace: "ns", Name: fmt.Sprint("p", i)}] = &policyState{lastSync: t0.Add(-ago), period: period}
+			m[types.NamespacedName{Namespace: "ns", Name: fmt.Sprint("p", i)}] = &policyState{nextSync: t0.Add(period - ago), period: period}
 		}
 		return m
 	}
@@ -169,26 +175,32 @@ func TestPlanCandidates(t *testing.T) {
 }
 
 // TestCyclesStayInStepAfterARelist runs the cycle's schedule (plan, claim,
-// wait for the earliest next) over a fleet on the controller's period, with
-// a relist in the middle of a period as a new policy causes. The list must
-// rejoin the syncs: once split, every period woke twice, once to list with
-// nothing due and once to read all 10,000 policies one by one, which took
-// a 300 MiB container's controller from 280 to 300 MiB.
+// wake at the earliest next) over a fleet on the controller's period, with
+// a policy created in mid-period, which a relist syncs at once. The list
+// must stay in step with the syncs: once split, every period woke twice,
+// once to list with nothing due and once to read all 10,000 policies one by
+// one, which took a 300 MiB container's controller from 280 to 300 MiB.
+// And the new policy must join the fleet's ticks, or it would cost every
+// period a cycle and Prometheus requests of its own.
 func TestCyclesStayInStepAfterARelist(t *testing.T) {
 	const period = 15 * time.Second
 	c := &ScalingPolicyController{SyncPeriod: period}
-	var pols []*trimtabv1.ScalingPolicy
-	for i := range 10 {
-		pols = append(pols, &trimtabv1.ScalingPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: fmt.Sprint("p", i), UID: types.UID(fmt.Sprint("u", i)), Generation: 1}})
+	pols := map[types.NamespacedName]*trimtabv1.ScalingPolicy{}
+	create := func(i int) {
+		pol := &trimtabv1.ScalingPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: fmt.Sprint("p", i), UID: types.UID(fmt.Sprint("u", i)), Generation: 1}}
+		pols[client.ObjectKeyFromObject(pol)] = pol
 	}
 	cycle := func(now time.Time, relist bool) (next time.Time, synced int) {
 		full, due, next := planCandidates(c.states, c.lastList, relist, now, period)
-		candidates := pols
+		var candidates []*trimtabv1.ScalingPolicy
 		if full {
 			c.lastList, next = now, now.Add(period)
-		} else {
-			require.Len(t, due, 0, "at %v: due policies read one by one", now)
-			candidates = nil
+			for _, pol := range pols {
+				candidates = append(candidates, pol)
+			}
+		}
+		for _, key := range due {
+			candidates = append(candidates, pols[key])
 		}
 		for _, pol := range candidates {
 			ok, at := c.claimSync(pol, now)
@@ -199,19 +211,52 @@ func TestCyclesStayInStepAfterARelist(t *testing.T) {
 		}
 		return next, synced
 	}
-	t0 := time.Unix(1_700_000_000, 0)
+	for i := range 10 {
+		create(i)
+	}
+	t0 := time.Unix(1_700_000_000, 0) // 5 s past a tick of 15 s
 	_, synced := cycle(t0, false)
-	require.Equal(t, len(pols), synced)
-	// A policy created 8 s into the period wakes the cycle to list.
-	next, synced := cycle(t0.Add(8*time.Second), true)
-	require.Zero(t, synced)
-	require.Equal(t, t0.Add(period), next, "the fleet's next sync")
-	wakes := 0
+	require.Equal(t, 10, synced)
+	// A policy created 3 s later wakes the cycle to list and sync it.
+	create(10)
+	next, synced := cycle(t0.Add(3*time.Second), true)
+	require.Equal(t, 1, synced)
+	require.Equal(t, t0.Add(10*time.Second), next, "the fleet's next tick")
+	wakes, perWake := 0, []int{}
 	for next.Before(t0.Add(10 * period)) {
 		wakes++
-		at := next
-		next, synced = cycle(at, false)
-		require.Equal(t, len(pols), synced, "the wake at %v", at.Sub(t0))
+		next, synced = cycle(next, false)
+		perWake = append(perWake, synced)
 	}
-	require.Equal(t, 9, wakes, "one wake a period")
+	require.Equal(t, 10, wakes, "one wake a period: %v policies synced at each", perWake)
+	require.Equal(t, 10, perWake[0], "the first tick: the fleet")
+	for i, n := range perWake[1:] {
+		require.Equal(t, 11, n, "the wake %d: the fleet and the new policy", i+2)
+	}
+}
+
+// TestSyncTick checks when a synced policy is due again: on its period's
+// ticks, half a period to one and a half after the sync.
+func TestSyncTick(t *testing.T) {
+	tick := time.Unix(1_700_000_010, 0) // a multiple of 15 s
+	cases := []struct {
+		name   string
+		synced time.Duration // after tick
+		period time.Duration
+		want   time.Duration // after tick
+	}{
+		{name: "on a tick: the next one", period: 15 * time.Second, want: 15 * time.Second},
+		{name: "just after a tick, as a woken cycle is", synced: time.Millisecond, period: 15 * time.Second, want: 15 * time.Second},
+		{name: "early in a period: the next tick, over half a period away", synced: 7 * time.Second, period: 15 * time.Second, want: 15 * time.Second},
+		{name: "late in a period: the tick after", synced: 8 * time.Second, period: 15 * time.Second, want: 30 * time.Second},
+		{name: "a 30 s period meets the 15 s ticks", synced: 3 * time.Second, period: 30 * time.Second, want: 30 * time.Second},
+		{name: "a 1 s period", synced: 1200 * time.Millisecond, period: time.Second, want: 2 * time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := syncTick(tick.Add(tc.synced), tc.period)
+			require.Equal(t, tick.Add(tc.want), got)
+			require.Zero(t, got.Sub(time.Unix(0, 0))%tc.period, "on the period's ticks")
+		})
+	}
 }
