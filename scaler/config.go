@@ -127,7 +127,7 @@ func ConfigFromSpec(spec v1alpha1.ScalingPolicySpec, p Params) (Config, error) {
 		if b := pr.BandStdDevs; b != nil {
 			cfg.Predictive.Band = b.AsApproximateFloat64()
 			if b.Sign() < 0 || cfg.Predictive.Band > maxBand {
-				bad("spec.predictive.bandStdDevs", "must be between 0 and %d standard deviations, got %s", maxBand, b.String())
+				bad("spec.predictive.bandStdDevs", "must be between 0 and %d standard deviations, got %s", maxBand, QuantityText(b))
 			}
 		}
 	}
@@ -214,6 +214,15 @@ func metricFromSpec(m v1alpha1.ScalingMetric, field string) (MetricSpec, error) 
 	return ms, nil
 }
 
+// QuantityText is q as written, formatted from a copy: Quantity.String
+// keeps the text it formats in the quantity, and a spec read straight from
+// the informer cache, as the scaling cycle reads it, is shared with every
+// other reader of the cache.
+func QuantityText(q *resource.Quantity) string {
+	c := q.DeepCopy()
+	return c.String()
+}
+
 func positiveMilli(q *resource.Quantity, field, typ string, errs *[]error) int64 {
 	if q == nil {
 		*errs = append(*errs, fmt.Errorf("%s: is required when type is %s, e.g. \"500m\" or \"30\"", field, typ))
@@ -221,7 +230,7 @@ func positiveMilli(q *resource.Quantity, field, typ string, errs *[]error) int64
 	}
 	v := q.MilliValue()
 	if v <= 0 {
-		*errs = append(*errs, fmt.Errorf("%s: must be positive, got %s", field, q.String()))
+		*errs = append(*errs, fmt.Errorf("%s: must be positive, got %s", field, QuantityText(q)))
 	}
 	return v
 }
@@ -272,7 +281,7 @@ func rulesFromSpec(r *v1alpha1.ScalingRules, def Rules, field string) (Rules, er
 	}
 	if t := r.Tolerance; t != nil {
 		if t.Sign() < 0 {
-			bad(".tolerance", "must not be negative, got %s", t.String())
+			bad(".tolerance", "must not be negative, got %s", QuantityText(t))
 		}
 		out.Tolerance = t.AsApproximateFloat64()
 	}

@@ -122,8 +122,11 @@ func TestConfigFromSpecErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := validSpec()
 			tc.edit(&s)
+			before := s.DeepCopy()
 			_, err := ConfigFromSpec(s, DefaultParams())
 			require.ErrorContains(t, err, tc.want)
+			// The controller passes specs shared with its informer cache.
+			require.Equal(t, before, &s, "the spec was written to")
 		})
 	}
 }

@@ -341,10 +341,14 @@ func newBenchController(b *testing.B, promURL string, history controller.Collect
 	// answer comes from the provider's per-step cache. The provider
 	// truncates the time to its step, so the clock runs one step ahead of
 	// the wall clock: the truncated time is never before Prometheus's
-	// latest scrape, and Prometheus answers from that scrape.
+	// latest scrape, and Prometheus answers from that scrape. It stands on
+	// the period's ticks, where the policies fall due.
 	var clock atomic.Int64
 	step := int64(controller.DefaultScalingSyncPeriod)
-	tick := func() { clock.Store(max(time.Now().UnixNano()+step, clock.Load()+step)) }
+	tick := func() {
+		t := max(time.Now().UnixNano()+step, clock.Load()+step)
+		clock.Store(t - t%step)
+	}
 	tick()
 	sp := &controller.ScalingPolicyController{
 		Client: mgr.GetClient(), Direct: mgr.GetAPIReader(), Pods: pods, Events: mgr.GetEventRecorder("bench"), Metrics: metrics, Collector: coll,

@@ -138,9 +138,9 @@ func targetString(t trimtabv1.MetricTarget) string {
 	case t.Type == trimtabv1.UtilizationTarget && t.AverageUtilization != nil:
 		return fmt.Sprintf("%d%%", *t.AverageUtilization)
 	case t.Type == trimtabv1.AverageValueTarget && t.AverageValue != nil:
-		return t.AverageValue.String()
+		return scaler.QuantityText(t.AverageValue)
 	case t.Type == trimtabv1.ValueTarget && t.Value != nil:
-		return t.Value.String()
+		return scaler.QuantityText(t.Value)
 	}
 	return ""
 }

@@ -72,9 +72,12 @@ const statusValueWritesPerSecond = 20
 
 // statusValueRefresh is how often a policy synced every sync is rewritten
 // when only its metric values changed: every sync for a fleet the budget
-// covers, and as often as the budget allows for a larger one.
+// covers, and as often as the budget allows for a larger one. It is half a
+// sync period short of that: syncs fall on their period's ticks, so two of
+// them can be a little less than a period apart (the later cycle woke
+// sooner after its tick), and at least half a period.
 func statusValueRefresh(policies int, sync time.Duration) time.Duration {
-	return max(sync, time.Duration(policies)*time.Second/statusValueWritesPerSecond)
+	return max(sync, time.Duration(policies)*time.Second/statusValueWritesPerSecond) - sync/2
 }
 
 // statusGist is what a status says about decisions: the generation it

@@ -1,0 +1,88 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/scaler"
+)
+
+// finishWorld is a controller with no API server behind it and one policy
+// decoded from JSON as the informer decodes it, for syncs whose outcome
+// needs no write to the target (a hold).
+type finishWorld struct {
+	c   *ScalingPolicyController
+	pol *trimtabv1.ScalingPolicy
+	cfg scaler.Config
+}
+
+func newFinishWorld(t *testing.T, target string) *finishWorld {
+	t.Helper()
+	pol := &trimtabv1.ScalingPolicy{}
+	require.NoError(t, json.Unmarshal([]byte(`{"metadata":{"namespace":"ns","name":"web","uid":"u1","generation":1},
+	 "spec":{"targetRef":{"name":"web"},"maxReplicas":10,"metrics":[{"name":"m","kind":"external",
+	  "prometheus":{"query":"q"},"target":`+target+`}]}}`), pol))
+	metrics, err := NewMetrics(prometheus.NewRegistry())
+	require.NoError(t, err)
+	c := &ScalingPolicyController{Metrics: metrics, status: newStatusQueue(), SyncPeriod: 15 * time.Second,
+		MetricInterval: time.Minute, Params: scaler.DefaultParams(), Log: slog.New(slog.DiscardHandler)}
+	cfg, err := scaler.ConfigFromSpec(pol.Spec, c.Params)
+	require.NoError(t, err)
+	return &finishWorld{c: c, pol: pol, cfg: cfg}
+}
+
+func (w *finishWorld) finish(t *testing.T, now time.Time, result collector.Result, refresh time.Duration) {
+	t.Helper()
+	s := &policySync{pol: w.pol, cfg: w.cfg, current: 2, statusReplicas: 2, n: 1,
+		target: &scaleTarget{gvk: deploymentKind, namespace: "ns", name: "web", selector: labels.Everything()}}
+	_, err := w.c.finish(context.Background(), s, []collector.Result{result}, now, refresh)
+	require.NoError(t, err)
+}
+
+// TestFinishLeavesTheCachedPolicyAlone: the cycle's policies are the
+// informer cache's own objects (read without copies), shared with every
+// other reader of the cache, so a sync must not write to them. A quantity
+// written as "512Mi" decodes without its text, and Quantity.String stores
+// the text it formats.
+func TestFinishLeavesTheCachedPolicyAlone(t *testing.T) {
+	w := newFinishWorld(t, `{"type":"AverageValue","averageValue":"512Mi"}`)
+	before := w.pol.DeepCopy()
+	w.finish(t, time.Unix(1_700_000_000, 0), collector.Result{Err: errors.New("down")}, time.Minute)
+	require.Equal(t, before, w.pol, "the sync wrote to the cached policy")
+}
+
+// TestStatusValuesRefreshEverySync: a fleet within the write budget has its
+// status values refreshed at every sync, although syncs on their period's
+// ticks can be a little less than a period apart (here the first cycle
+// woke 5 ms after its tick, the second 1 ms after).
+func TestStatusValuesRefreshEverySync(t *testing.T) {
+	const period = 15 * time.Second
+	w := newFinishWorld(t, `{"type":"Value","value":"100"}`)
+	sync := func(now time.Time, value float64) string {
+		due, _ := w.c.claimSync(w.pol, now)
+		require.True(t, due, "due at %v", now)
+		w.finish(t, now, collector.Result{Series: []collector.Series{{Samples: []collector.Sample{{Time: now, Value: value}}}}}, statusValueRefresh(1, period))
+		mutate, _ := w.c.status.take(types.NamespacedName{Namespace: "ns", Name: "web"})
+		if mutate == nil {
+			return "(no status queued)"
+		}
+		var st trimtabv1.ScalingPolicyStatus
+		mutate(&st)
+		return st.CurrentMetrics[0].Value
+	}
+	first := time.Unix(1_700_000_010, 0).Add(5 * time.Millisecond) // 5 ms after a tick
+	require.Equal(t, "100", sync(first, 100))
+	_, next := w.c.claimSync(w.pol, first)
+	require.Equal(t, "101", sync(next.Add(time.Millisecond), 101), "the second sync's value")
+}
