@@ -214,7 +214,7 @@ func metricFromSpec(m v1alpha1.ScalingMetric, field string) (MetricSpec, error) 
 	return ms, nil
 }
 
-// QuantityText is q as written, formatted from a copy: Quantity.String
+// QuantityText is q in canonical form, formatted from a copy: Quantity.String
 // keeps the text it formats in the quantity, and a spec read straight from
 // the informer cache, as the scaling cycle reads it, is shared with every
 // other reader of the cache.
