@@ -16,9 +16,10 @@ import (
 
 func newReplayCmd() *cobra.Command {
 	var (
-		tracePath, policyPath, format string
-		capacity                      float64
-		startup, sync                 time.Duration
+		tracePath, policyPath, format, sloLatency string
+		capacity                                  float64
+		startup, sync, serviceTime                time.Duration
+		concurrency                               int
 	)
 	cmd := &cobra.Command{
 		Use:   "replay --trace FILE.csv --policy FILE.yaml",
@@ -33,7 +34,13 @@ first Utilization metric is driven with the utilization of ready capacity.
 
 For each run it prints replica-seconds (cost), SLO-violation seconds (offered
 load above ready capacity), scale events, peak replicas, and the ratios
-policy/baseline.`,
+policy/baseline.
+
+With --slo-latency a violation second is one in which a response-time quantile
+exceeds the limit instead: each ready replica takes an equal share of the load
+and is modelled as an M/M/c queue serving --concurrency requests at once, each
+taking --service-time on an idle replica (by default derived so that a replica
+at --capacity is busy the policy's utilization target's share of the time).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if tracePath == "" || policyPath == "" {
@@ -56,6 +63,9 @@ policy/baseline.`,
 			}
 			opt := sim.DefaultOptions()
 			opt.Capacity, opt.Startup = capacity, startup
+			if opt.Latency, err = latencyObjective(cmd, sloLatency, concurrency, serviceTime); err != nil {
+				return err
+			}
 			switch {
 			case cmd.Flags().Changed("sync"):
 				opt.Sync = sync
@@ -81,7 +91,34 @@ policy/baseline.`,
 	f.DurationVar(&startup, "startup", time.Minute, "time from a replica's creation to readiness")
 	f.DurationVar(&sync, "sync", 0, "controller sync period (default: the policy's spec.syncPeriodSeconds, else 15s)")
 	f.StringVar(&format, "format", "table", "output format: json or table")
+	f.StringVar(&sloLatency, "slo-latency", "", "count the seconds whose response-time quantile exceeds this objective: DURATION (a p95) or pQ=DURATION, e.g. p99=500ms")
+	f.IntVar(&concurrency, "concurrency", 1, "with --slo-latency: requests one replica serves at once")
+	f.DurationVar(&serviceTime, "service-time", 0, "with --slo-latency: a request's mean time on an idle replica (default: derived from --capacity and the utilization target)")
 	return cmd
+}
+
+// latencyObjective reads --slo-latency and the queue model's flags; nil
+// without --slo-latency.
+func latencyObjective(cmd *cobra.Command, objective string, concurrency int, serviceTime time.Duration) (*sim.LatencySLO, error) {
+	if objective == "" {
+		for _, name := range []string{"concurrency", "service-time"} {
+			if cmd.Flags().Changed(name) {
+				return nil, newUsageError("--%s models latency and needs --slo-latency", name)
+			}
+		}
+		return nil, nil
+	}
+	q, limit, err := sim.ParseLatencyObjective(objective)
+	if err != nil {
+		return nil, newUsageError("--slo-latency %w", err)
+	}
+	switch {
+	case concurrency < 1:
+		return nil, newUsageError("--concurrency: must be at least 1, got %d", concurrency)
+	case cmd.Flags().Changed("service-time") && serviceTime <= 0:
+		return nil, newUsageError("--service-time: must be positive, got %s", serviceTime)
+	}
+	return &sim.LatencySLO{Quantile: q, Limit: limit, Concurrency: concurrency, ServiceTime: serviceTime}, nil
 }
 
 func readTrace(path string) (sim.Trace, error) {
@@ -98,6 +135,9 @@ func readTrace(path string) (sim.Trace, error) {
 }
 
 func writeReplayTable(w io.Writer, c sim.Comparison) error {
+	if err := writeViolationDefinition(w, c.Violation); err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\tbaseline (HPA)\tpolicy\tpolicy/baseline\t")
 	row := func(name string, b, p float64, r *float64) {
@@ -117,4 +157,16 @@ func ratioText(r *float64) string {
 		return "-"
 	}
 	return strconv.FormatFloat(*r, 'f', 3, 64)
+}
+
+// writeViolationDefinition says what the violation-seconds row counts.
+func writeViolationDefinition(w io.Writer, v sim.Violation) error {
+	if v.Latency == nil {
+		_, err := fmt.Fprintf(w, "violation: offered load above %s rps per ready replica (its capacity at target)\n", replayNum(v.MaxRPSPerReplica))
+		return err
+	}
+	m := v.Latency
+	_, err := fmt.Fprintf(w, "violation: p%s latency above %s (M/M/%d per replica, service time %s, saturated at %.4g rps): above %.4g rps per ready replica\n",
+		strconv.FormatFloat(100*m.Quantile, 'f', -1, 64), m.Limit, m.Concurrency, m.ServiceTime, m.SaturationRPS, v.MaxRPSPerReplica)
+	return err
 }

@@ -93,9 +93,63 @@ func TestReplayTableAndBaselineEquality(t *testing.T) {
 	code, out, stderr := runReplay(t, "--trace", trace, "--policy", policy)
 	require.Equal(t, 0, code, stderr)
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-	require.Len(t, lines, 5)
-	require.Contains(t, lines[0], "baseline (HPA)")
-	require.Regexp(t, `violation-seconds\s+(\d+)\s+(\d+)\s+1\.000`, lines[2], "predictive off: policy is the baseline")
+	require.Len(t, lines, 6)
+	require.Equal(t, "violation: offered load above 1 rps per ready replica (its capacity at target)", lines[0])
+	require.Contains(t, lines[1], "baseline (HPA)")
+	require.Regexp(t, `violation-seconds\s+(\d+)\s+(\d+)\s+1\.000`, lines[3], "predictive off: policy is the baseline")
+}
+
+// TestReplayLatencyObjective: with --slo-latency a violation second is one
+// whose modelled latency quantile exceeds the limit, and the output says
+// which load per replica that is.
+func TestReplayLatencyObjective(t *testing.T) {
+	trace := hourlySurgeTrace(t)
+	policy := writeFile(t, "policy.yaml", replayPolicy)
+	type output struct {
+		Baseline  struct{ ViolationSeconds, ReplicaSeconds float64 }
+		Violation struct {
+			MaxRPSPerReplica float64 `json:"maxRpsPerReplica"`
+			Latency          *struct {
+				Quantile    float64
+				Limit       string
+				Concurrency int
+				ServiceTime string
+			}
+		}
+	}
+	replay := func(args ...string) output {
+		code, out, stderr := runReplay(t, append([]string{"--trace", trace, "--policy", policy, "--format", "json"}, args...)...)
+		require.Equal(t, 0, code, stderr)
+		var o output
+		require.NoError(t, json.Unmarshal([]byte(out), &o))
+		return o
+	}
+	strict := replay()
+	require.Nil(t, strict.Violation.Latency)
+	require.Equal(t, 1.0, strict.Violation.MaxRPSPerReplica)
+
+	// 8 requests at once, 1 rps at 70 % busy: 5.6 s each, saturated at
+	// 1.43 rps; a p99 of 40 s holds up to about 1.29 rps, which tolerates
+	// the first seconds of the surge before the HPA reacts.
+	lenient := replay("--slo-latency", "p99=40s", "--concurrency", "8")
+	require.Equal(t, 0.99, lenient.Violation.Latency.Quantile)
+	require.Equal(t, "40s", lenient.Violation.Latency.Limit)
+	require.Equal(t, "5.6s", lenient.Violation.Latency.ServiceTime)
+	require.Greater(t, lenient.Violation.MaxRPSPerReplica, 1.0)
+	require.Less(t, lenient.Violation.MaxRPSPerReplica, 8/5.6)
+	require.Less(t, lenient.Baseline.ViolationSeconds, strict.Baseline.ViolationSeconds)
+	require.Positive(t, lenient.Baseline.ViolationSeconds)
+	require.Equal(t, strict.Baseline.ReplicaSeconds, lenient.Baseline.ReplicaSeconds, "the objective scores the replay, it does not change it")
+
+	// One request at a time taking 90 ms is idle most of the time at
+	// 1 rps: a p95 of 1 s holds up to about 8 rps.
+	fast := replay("--slo-latency", "1s", "--service-time", "90ms")
+	require.Equal(t, "90ms", fast.Violation.Latency.ServiceTime)
+	require.Less(t, fast.Baseline.ViolationSeconds, lenient.Baseline.ViolationSeconds)
+
+	code, out, stderr := runReplay(t, "--trace", trace, "--policy", policy, "--slo-latency", "p99=40s", "--concurrency", "8")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, out, "violation: p99 latency above 40s (M/M/8 per replica, service time 5.6s, saturated at 1.429 rps): above 1.287 rps per ready replica\n")
 }
 
 // TestReplaySyncPeriod: the policy's spec.syncPeriodSeconds is the
@@ -153,6 +207,16 @@ func TestReplayErrors(t *testing.T) {
 		{"millisecond timestamps", []string{"--trace", writeFile(t, "ms.csv", "1700000000000,1\n1700000060000,1\n"), "--policy", policy}, "if it is in milliseconds, divide it by 1000"},
 		{"bad capacity", []string{"--trace", trace, "--policy", policy, "--capacity", "0"}, "capacity must be a positive"},
 		{"bad format", []string{"--trace", trace, "--policy", policy, "--format", "xml"}, "--format: must be json or table"},
+		{"bad latency objective", []string{"--trace", trace, "--policy", policy, "--slo-latency", "p95<300ms"}, `--slo-latency "p95<300ms": want DURATION (a p95) or pQ=DURATION`},
+		{"bad quantile", []string{"--trace", trace, "--policy", policy, "--slo-latency", "p100=1s"}, `the quantile "p100" must be p followed by a percentage above 0 and below 100`},
+		{"concurrency without an objective", []string{"--trace", trace, "--policy", policy, "--concurrency", "4"}, "--concurrency models latency and needs --slo-latency"},
+		{"service time without an objective", []string{"--trace", trace, "--policy", policy, "--service-time", "50ms"}, "--service-time models latency and needs --slo-latency"},
+		{"zero concurrency", []string{"--trace", trace, "--policy", policy, "--slo-latency", "1s", "--concurrency", "0"}, "--concurrency: must be at least 1, got 0"},
+		{"zero service time", []string{"--trace", trace, "--policy", policy, "--slo-latency", "1s", "--service-time", "0s"}, "--service-time: must be positive, got 0s"},
+		{"replica saturated below its capacity", []string{"--trace", trace, "--policy", policy, "--slo-latency", "1s", "--service-time", "2s"},
+			"saturates at 0.5 rps, not above its capacity at target (1 rps)"},
+		{"limit below an idle replica's latency", []string{"--trace", trace, "--policy", policy, "--slo-latency", "p99=100ms"},
+			"latency objective p99 ≤ 100ms: an idle replica's p99 is already 3.223619s (service time 700ms)"},
 		{"bad duration", []string{"--trace", trace, "--policy", policy, "--sync", "soon"}, "invalid argument"},
 		{"sync period out of range", []string{"--trace", trace, "--policy", writeFile(t, "p.yaml", strings.Replace(replayPolicy, "  minReplicas: 2", "  minReplicas: 2\n  syncPeriodSeconds: 0", 1))}, "spec.syncPeriodSeconds: must be between 1 and 600, got 0"},
 	}

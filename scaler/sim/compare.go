@@ -57,6 +57,8 @@ type Comparison struct {
 	Policy   Result `json:"policy"`
 	// Ratios are policy / baseline; nil where the baseline is zero.
 	Ratios Ratios `json:"ratios"`
+	// Violation says what counted as a violation second.
+	Violation Violation `json:"violation"`
 }
 
 // Ratios of the policy's figures to the baseline's.
@@ -77,6 +79,9 @@ func Compare(tr Trace, cfg scaler.Config, opt Options) (Comparison, error) {
 		return Comparison{}, err
 	}
 	if c.Policy, err = Run(tr, cfg, opt); err != nil {
+		return Comparison{}, err
+	}
+	if c.Violation, err = opt.Violation(cfg); err != nil {
 		return Comparison{}, err
 	}
 	c.Ratios = Ratios{

@@ -33,6 +33,9 @@ type Options struct {
 	// Forecaster, when set, replaces the Holt-Winters model, e.g. with an
 	// oracle that knows the future, to measure what forecasting can win.
 	Forecaster Forecaster
+	// Latency, when set, defines a violation second by a latency
+	// objective instead of load above ready capacity.
+	Latency *LatencySLO
 }
 
 // Forecaster forecasts the demand (replicas at target) for the simulated
@@ -64,7 +67,8 @@ type Result struct {
 	// integrated over time.
 	ReplicaSeconds float64 `json:"replicaSeconds"`
 	// ViolationSeconds is the time offered load exceeded ready replicas ×
-	// capacity.
+	// capacity, or, with a latency objective, ready replicas × the most one
+	// may serve within it.
 	ViolationSeconds float64 `json:"violationSeconds"`
 	// ScaleEvents counts replica count changes.
 	ScaleEvents int `json:"scaleEvents"`
@@ -107,6 +111,29 @@ func (o Options) validate(cfg scaler.Config) error {
 	return nil
 }
 
+// Violation is what makes a second a violation: the offered load above
+// ready replicas × MaxRPSPerReplica.
+type Violation struct {
+	// MaxRPSPerReplica is the capacity at target, or the most one replica
+	// may serve within the latency objective.
+	MaxRPSPerReplica float64 `json:"maxRpsPerReplica"`
+	// Latency is the resolved latency objective, if any.
+	Latency *QueueModel `json:"latency,omitempty"`
+}
+
+// Violation resolves what a violation second is under cfg (see
+// ReplayConfig).
+func (o Options) Violation(cfg scaler.Config) (Violation, error) {
+	if o.Latency == nil {
+		return Violation{MaxRPSPerReplica: o.Capacity}, nil
+	}
+	m, err := o.Latency.resolve(o.Capacity, cfg.Metrics[0].Target.Utilization)
+	if err != nil {
+		return Violation{}, err
+	}
+	return Violation{MaxRPSPerReplica: m.MaxRPS, Latency: &m}, nil
+}
+
 // Run replays the trace under cfg (see ReplayConfig) and scores it. Each
 // second the offered load is the trace's rate; every Sync the simulated
 // controller builds the pods and their CPU samples and calls scaler.Decide.
@@ -121,6 +148,10 @@ func Run(tr Trace, cfg scaler.Config, opt Options) (Result, error) {
 	}
 	if len(tr.RPS) == 0 || tr.Step < 1 {
 		return Result{}, errors.New("sim: empty trace")
+	}
+	violation, err := opt.Violation(cfg)
+	if err != nil {
+		return Result{}, err
 	}
 	s := newState(tr, cfg, opt)
 	switch {
@@ -144,7 +175,7 @@ func Run(tr Trace, cfg scaler.Config, opt Options) (Result, error) {
 		n := int32(len(s.readyAt))
 		ready := int32(sort.Search(len(s.readyAt), func(i int) bool { return s.readyAt[i] > t }))
 		res.ReplicaSeconds += float64(n)
-		if rps > float64(ready)*opt.Capacity*(1+1e-9) {
+		if rps > float64(ready)*violation.MaxRPSPerReplica*(1+1e-9) {
 			res.ViolationSeconds++
 		}
 		res.PeakReplicas = max(res.PeakReplicas, n)
