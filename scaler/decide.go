@@ -59,6 +59,15 @@ type Decision struct {
 	History History
 }
 
+// DemandTime is when a forecaster learns a Decision.Demand that was decided
+// at now from metrics averaged over window (a rate over {{.Interval}}, or
+// metrics-server's window): the window's middle, the time the demand
+// describes. Learnt at now, a one-minute bin would hold the minute before it
+// in part, and the model would lag the load by half a window.
+func DemandTime(now time.Time, window time.Duration) time.Time {
+	return now.Add(-window / 2)
+}
+
 // Decide computes the desired replica count exactly as the Kubernetes HPA's
 // reconcile does for the same inputs, then layers trimtab's extensions on
 // the metrics' proposal before normalization: predictive scaling

@@ -325,7 +325,7 @@ func (c *ScalingPolicyController) startWorkers(ctx context.Context) (stop func()
 		workers.Go(func() { c.drainStatus(ctx) })
 	}
 	if c.History != nil {
-		c.warmer = newForecastWarmer(c.History, c.Metrics.scaling, c.Log)
+		c.warmer = newForecastWarmer(c.History, c.MetricInterval, c.Metrics.scaling, c.Log)
 		workers.Go(func() { c.warmer.run(ctx) })
 	}
 	return func() {
@@ -665,7 +665,7 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 	in.Forecast = forecast
 	d := scaler.Decide(in, now)
 	if state.model != nil && d.HasDemand {
-		state.model.Observe(now, d.Demand)
+		state.model.Observe(scaler.DemandTime(now, c.MetricInterval), d.Demand)
 	}
 	c.Metrics.scaling.record(pol, scaler.Observation{Config: s.cfg, Current: s.current, Decision: d, Forecast: forecast, Accuracy: acc})
 

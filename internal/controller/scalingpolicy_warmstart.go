@@ -10,6 +10,7 @@ import (
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/scaler"
 	"github.com/trimtab/trimtab/scaler/predict"
 )
 
@@ -30,7 +31,10 @@ const warmBatch = 64
 // is the policy's own trimtab_scaler_demand_replicas series, read from the
 // Prometheus that scrapes the controller.
 type forecastWarmer struct {
-	source   Collector
+	source Collector
+	// window is the scaling queries' {{.Interval}}, over which each
+	// exported demand was measured.
+	window   time.Duration
 	metrics  *scalingMetrics
 	log      *slog.Logger
 	requests chan warmRequest
@@ -51,10 +55,10 @@ type warmModel struct {
 	model  *predict.Model
 }
 
-func newForecastWarmer(source Collector, m *scalingMetrics, log *slog.Logger) *forecastWarmer {
+func newForecastWarmer(source Collector, window time.Duration, m *scalingMetrics, log *slog.Logger) *forecastWarmer {
 	// Room for a whole fleet's requests after a restart: each is small,
 	// and one dropped leaves its model cold, never wrong.
-	return &forecastWarmer{source: source, metrics: m, log: log, requests: make(chan warmRequest, 16384)}
+	return &forecastWarmer{source: source, window: window, metrics: m, log: log, requests: make(chan warmRequest, 16384)}
 }
 
 // request queues a history read without blocking the cycle.
@@ -95,7 +99,7 @@ func (w *forecastWarmer) load(ctx context.Context, batch []warmRequest) {
 	cfgs := make([]predict.Config, len(batch))
 	for i, r := range batch {
 		cfgs[i] = predict.DefaultConfig(r.season)
-		qs[i] = historyQuery(r, cfgs[i])
+		qs[i] = historyQuery(r, cfgs[i], w.window)
 	}
 	results := w.source.Collect(ctx, qs)
 	for i, r := range batch {
@@ -109,7 +113,7 @@ func (w *forecastWarmer) load(ctx context.Context, batch []warmRequest) {
 			w.log.Warn("forecast history not loaded; the model learns from now on", "namespace", r.key.Namespace, "name", r.key.Name, "error", res.Err)
 			continue
 		}
-		m, bins, err := modelFromHistory(cfgs[i], res.Series)
+		m, bins, err := modelFromHistory(cfgs[i], w.window, res.Series)
 		if err != nil {
 			w.metrics.warmStart(warmFailed)
 			w.log.Warn("forecast history not loaded; the model learns from now on", "namespace", r.key.Namespace, "name", r.key.Name, "error", err)
@@ -126,24 +130,33 @@ func (w *forecastWarmer) load(ctx context.Context, batch []warmRequest) {
 }
 
 // historyQuery covers one season and the model's warm-up before now, one
-// point per bin, on the history provider's default server.
-func historyQuery(r warmRequest, cfg predict.Config) collector.Query {
+// point per bin, on the history provider's default server. A point averages
+// the step before it; the points stand half a metrics window past the bins'
+// ends, so that each averages the exports of the syncs whose demand a live
+// model learnt in one bin (scaler.DemandTime).
+func historyQuery(r warmRequest, cfg predict.Config, window time.Duration) collector.Query {
 	span := cfg.Season + time.Duration(cfg.Warmup)*cfg.Step
+	step := int64(cfg.Step / time.Second)
+	first := r.now.Add(-span).Unix()
+	first -= ((first % step) + step) % step
 	return collector.Query{
 		Owner: collector.Owner{Kind: "scalingpolicy", Name: r.key.Name},
 		Metric: trimtabv1.Metric{Name: "forecast-history", MetricSource: trimtabv1.MetricSource{
 			Prometheus: &trimtabv1.PrometheusSource{Query: demandHistoryQuery}}},
 		Target:   collector.Target{Namespace: r.key.Namespace, Name: r.key.Name},
 		Interval: cfg.Step,
-		Range:    &collector.Range{Start: r.now.Add(-span), End: r.now, Step: cfg.Step},
+		Range:    &collector.Range{Start: time.Unix(first, 0).Add(window / 2), End: r.now, Step: cfg.Step},
 		NoCache:  true,
 	}
 }
 
 // modelFromHistory feeds a new model the history's points in time order.
-// A point at t is the mean over the bin that ends at t, so it is observed
-// just inside that bin. It returns how many points were learnt.
-func modelFromHistory(cfg predict.Config, series []collector.Series) (*predict.Model, int, error) {
+// A point at t is the mean of the demands exported in the step before t,
+// which a live model learnt at their scaler.DemandTime, half a metrics
+// window before each sync; the point is learnt at the middle of those
+// times, which historyQuery's points put in the middle of a bin. It returns
+// how many points were learnt.
+func modelFromHistory(cfg predict.Config, window time.Duration, series []collector.Series) (*predict.Model, int, error) {
 	if len(series) > 1 {
 		return nil, 0, fmt.Errorf("history query returned %d series, want at most one", len(series))
 	}
@@ -155,7 +168,7 @@ func modelFromHistory(cfg predict.Config, series []collector.Series) (*predict.M
 		return m, 0, nil
 	}
 	for _, s := range series[0].Samples {
-		m.Observe(s.Time.Add(-time.Second), s.Value)
+		m.Observe(scaler.DemandTime(s.Time.Add(-cfg.Step/2), window), s.Value)
 	}
 	return m, len(series[0].Samples), nil
 }

@@ -153,7 +153,7 @@ func TestLatencySLOResolve(t *testing.T) {
 	require.Greater(t, q.exceeds(m.MaxRPS*(1+1e-9), 10), 1-base.Quantile, "MaxRPS is the boundary")
 
 	cases := map[string]func(*LatencySLO, *float64, *int32){
-		"the quantile must be above 0 and below 1": func(l *LatencySLO, _ *float64, _ *int32) { l.Quantile = 1 },
+		"the quantile must be above 0 and below 1":  func(l *LatencySLO, _ *float64, _ *int32) { l.Quantile = 1 },
 		"the limit must be positive":                func(l *LatencySLO, _ *float64, _ *int32) { l.Limit = 0 },
 		"concurrency must be a whole number from 1": func(l *LatencySLO, _ *float64, _ *int32) { l.Concurrency = 0 },
 		"service time must be positive":             func(l *LatencySLO, _ *float64, _ *int32) { l.ServiceTime = -time.Second },

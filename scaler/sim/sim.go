@@ -299,7 +299,7 @@ func (s *state) sync(t int64, res *Result) {
 	s.history = d.History
 	s.lastForecast = d.ForecastReplicas
 	if s.model != nil && d.HasDemand {
-		s.model.Observe(now, d.Demand)
+		s.model.Observe(scaler.DemandTime(now, s.opt.MetricWindow), d.Demand)
 	}
 	if d.ForecastApplied {
 		res.ForecastSyncs++

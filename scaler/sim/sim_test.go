@@ -12,6 +12,7 @@ import (
 
 	"github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/scaler"
+	"github.com/trimtab/trimtab/scaler/predict"
 )
 
 func cpuConfig(minR, maxR int32, mode v1alpha1.PredictiveMode) scaler.Config {
@@ -270,6 +271,36 @@ func BenchmarkReplayMonth(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(days)*float64(b.N)/b.Elapsed().Seconds(), "sim-days/s")
+		})
+	}
+}
+
+// recorder is a Forecaster that records when it learnt, and never
+// forecasts.
+type recorder struct{ learnt []int64 }
+
+func (r *recorder) Observe(t time.Time, _ float64) { r.learnt = append(r.learnt, t.Unix()) }
+func (r *recorder) Forecast(time.Time, time.Duration, float64) (predict.Forecast, bool) {
+	return predict.Forecast{}, false
+}
+
+// TestDemandIsLearntAtTheWindowsMiddle: the demand a sync measures is the
+// mean over the metrics window before it, and the forecaster learns it as
+// the load of the window's middle.
+func TestDemandIsLearntAtTheWindowsMiddle(t *testing.T) {
+	for _, window := range []time.Duration{30 * time.Second, 2 * time.Minute} {
+		t.Run(window.String(), func(t *testing.T) {
+			r := &recorder{}
+			opt := DefaultOptions()
+			opt.MetricWindow, opt.Forecaster = window, r
+			tr := series(120, func(int) float64 { return 3 })
+			_, err := Run(tr, cpuConfig(1, 20, v1alpha1.PredictiveOn), opt)
+			require.NoError(t, err)
+			var want []int64
+			for s := tr.Start; s < tr.End(); s += 15 {
+				want = append(want, s-int64(window/time.Second)/2)
+			}
+			require.Equal(t, want, r.learnt)
 		})
 	}
 }
