@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"sigs.k8s.io/yaml"
 )
 
 // Request is the input of `trimtab judge`: a configuration and the metrics
@@ -31,7 +29,7 @@ func DecodeRequest(data []byte) (Request, error) {
 		return Request{}, errors.New("input: empty; want a JSON or YAML object with config and metrics")
 	}
 	if trimmed[0] != '{' {
-		j, err := yaml.YAMLToJSON(trimmed)
+		j, err := yamlToJSON(trimmed)
 		if err != nil {
 			return Request{}, fmt.Errorf("input: not valid JSON or YAML: %w", err)
 		}
@@ -129,21 +127,13 @@ func decodeMetrics(raw json.RawMessage, path string, out *[]MetricInput) error {
 type fields map[string]func(raw json.RawMessage, path string) error
 
 func object(raw json.RawMessage, path string, f fields) error {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
-		return fmt.Errorf("%s: want an object, got %s", orInput(path), kind(raw))
+	ms, err := members(raw, path, "an object")
+	if err != nil {
+		return err
 	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		p := k
-		if path != "" {
-			p = path + "." + k
-		}
-		dec, ok := f[k]
+	for _, m := range ms {
+		p := joinPath(path, m.key)
+		dec, ok := f[m.key]
 		if !ok {
 			known := make([]string, 0, len(f))
 			for name := range f {
@@ -152,11 +142,46 @@ func object(raw json.RawMessage, path string, f fields) error {
 			slices.Sort(known)
 			return fmt.Errorf("%s: unknown field; known fields are %s", p, strings.Join(known, ", "))
 		}
-		if err := dec(obj[k], p); err != nil {
+		if err := dec(m.value, p); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// member is one field of a JSON object.
+type member struct {
+	key   string
+	value json.RawMessage
+}
+
+// members reads a JSON object's fields in order; a key given twice is an
+// error rather than the last one silently winning. want describes the
+// object in the error when raw is something else.
+func members(raw json.RawMessage, path, want string) ([]member, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("%s: want %s, got %s", orInput(path), want, kind(raw))
+	}
+	var ms []member
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", orInput(path), err)
+		}
+		key := tok.(string) // an object's tokens alternate keys and values
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("%s: %w", joinPath(path, key), err)
+		}
+		if seen[key] {
+			return nil, fmt.Errorf("%s: given twice; give each field once", joinPath(path, key))
+		}
+		seen[key] = true
+		ms = append(ms, member{key, v})
+	}
+	return ms, nil
 }
 
 func orInput(path string) string {
@@ -296,17 +321,17 @@ func strList(dst *[]string) func(json.RawMessage, string) error {
 
 func weights(dst *map[string]float64) func(json.RawMessage, string) error {
 	return func(raw json.RawMessage, path string) error {
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
-			return fmt.Errorf("%s: want an object of group → weight, got %s", path, kind(raw))
+		ms, err := members(raw, path, "an object of group → weight")
+		if err != nil {
+			return err
 		}
-		*dst = make(map[string]float64, len(obj))
-		for g, w := range obj {
+		*dst = make(map[string]float64, len(ms))
+		for _, m := range ms {
 			var v float64
-			if err := num(&v)(w, path+"."+g); err != nil {
+			if err := num(&v)(m.value, path+"."+m.key); err != nil {
 				return err
 			}
-			(*dst)[g] = v
+			(*dst)[m.key] = v
 		}
 		return nil
 	}

@@ -54,6 +54,26 @@ metrics:
 	require.NoError(t, err)
 	require.Equal(t, ModeTrimtab, req.Config.Mode)
 	require.True(t, math.IsInf(req.Metrics[0].Baseline[4], -1))
+
+	// YAML's own non-finite numbers are samples too; unquoted yes/no are
+	// booleans as in YAML 1.1; aliases are expanded.
+	req, err = DecodeRequest([]byte(`
+metrics:
+  - name: errors
+    critical: yes
+    mustHaveData: off
+    baseline: &b [.nan, .inf, -.Inf, 1, 0x10]
+    canary: *b
+`))
+	require.NoError(t, err)
+	m := req.Metrics[0]
+	require.True(t, m.Critical)
+	require.False(t, m.MustHaveData)
+	require.True(t, math.IsNaN(m.Baseline[0]))
+	require.True(t, math.IsInf(m.Baseline[1], 1))
+	require.True(t, math.IsInf(m.Baseline[2], -1))
+	require.Equal(t, []float64{1, 16}, m.Baseline[3:])
+	require.Len(t, m.Canary, 5)
 }
 
 func TestDecodeRequestErrors(t *testing.T) {
@@ -85,6 +105,19 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"null groups", `{"metrics": [{"name": "a", "groups": null}]}`, "metrics[0].groups: want a list of strings, got null"},
 		{"bad weight", `{"config": {"groupWeights": {"app": "x"}}, "metrics": [{"name": "a"}]}`, "config.groupWeights.app: want a number"},
 		{"weight above 100", `{"config": {"groupWeights": {"app": 120}}, "metrics": [{"name": "a"}]}`, "config.groupWeights.app: must be in [0,100]"},
+		// Of several bad weights the first by name is reported, every time.
+		{"two weights above 100", `{"config": {"groupWeights": {"zeta": 120, "app": 50, "beta": 300, "alpha": -1}}, "metrics": [{"name": "a"}]}`, "config.groupWeights.alpha: must be in [0,100], got -1"},
+		{"duplicate top-level field", `{"metrics": [{"name": "a"}], "metrics": [{"name": "b"}]}`, "metrics: given twice; give each field once"},
+		{"duplicate metric field", `{"metrics": [{"name": "a", "canary": [1], "canary": [2]}]}`, "metrics[0].canary: given twice"},
+		{"duplicate nested field", `{"metrics": [{"name": "a", "thresholds": {"max": 1, "max": 2}}]}`, "metrics[0].thresholds.max: given twice"},
+		{"duplicate weight", `{"config": {"groupWeights": {"app": 10, "app": 20}}, "metrics": [{"name": "a"}]}`, "config.groupWeights.app: given twice"},
+		{"duplicate YAML key", "metrics:\n  - name: a\n    name: b\n", "metrics[0].name: given twice"},
+		{"YAML NaN for a number", "config:\n  confidence: .nan\nmetrics:\n  - name: a\n", `config.confidence: want a number, got a string "NaN"`},
+		{"YAML infinity for a tolerance", "metrics:\n  - name: a\n    tolerance: -.inf\n", `metrics[0].tolerance: want a number, got a string "-Inf"`},
+		{"YAML number out of range", "metrics:\n  - name: a\n    canary: [1e400]\n", "metrics[0].canary[0]: number 1e400 is out of range"},
+		{"YAML merge key", "base: &b {name: a}\nmetrics:\n  - <<: *b\n", "metrics[0]: line 3: merge keys (<<) are not supported"},
+		{"YAML list as a key", "metrics:\n  - ? [a]\n    : 1\n", "metrics[0]: line 2: a key must be a plain value"},
+		{"YAML aliases expanding without bound", "a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n", "its aliases expand to more than a few times its size"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

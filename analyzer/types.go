@@ -2,7 +2,9 @@ package analyzer
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 )
 
 // Mode selects the judging rules.
@@ -376,8 +378,8 @@ func (c Config) Validate() error {
 	if !(marginal >= 0 && marginal <= pass) {
 		return fmt.Errorf("config.marginalScore: must be in [0,passScore=%v], got %v", pass, marginal)
 	}
-	for g, w := range c.GroupWeights {
-		if !(w >= 0 && w <= 100) {
+	for _, g := range slices.Sorted(maps.Keys(c.GroupWeights)) {
+		if w := c.GroupWeights[g]; !(w >= 0 && w <= 100) {
 			return fmt.Errorf("config.groupWeights.%s: must be in [0,100], got %v", g, w)
 		}
 	}
