@@ -325,6 +325,9 @@ func weights(dst *map[string]float64) func(json.RawMessage, string) error {
 		if err != nil {
 			return err
 		}
+		// By name, as Validate checks the values: of several bad
+		// weights, the same one is reported whatever the input's order.
+		slices.SortFunc(ms, func(a, b member) int { return strings.Compare(a.key, b.key) })
 		*dst = make(map[string]float64, len(ms))
 		for _, m := range ms {
 			var v float64

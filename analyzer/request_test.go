@@ -3,6 +3,7 @@ package analyzer
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -74,6 +75,18 @@ metrics:
 	require.True(t, math.IsInf(m.Baseline[2], -1))
 	require.Equal(t, []float64{1, 16}, m.Baseline[3:])
 	require.Len(t, m.Canary, 5)
+
+	// What Kubernetes' YAML reader accepts, so must the judge.
+	for name, in := range map[string]string{
+		"y is a boolean":                  "metrics:\n  - name: a\n    critical: y\n",
+		"a string tagged !!str stays one": "metrics:\n  - name: !!str on\n",
+		"an alias as a key":               "metrics:\n  - name: a\n    groups: [&g app]\nconfig:\n  groupWeights:\n    *g : 50\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := DecodeRequest([]byte(in))
+			require.NoError(t, err)
+		})
+	}
 }
 
 func TestDecodeRequestErrors(t *testing.T) {
@@ -117,6 +130,9 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"YAML number out of range", "metrics:\n  - name: a\n    canary: [1e400]\n", "metrics[0].canary[0]: number 1e400 is out of range"},
 		{"YAML merge key", "base: &b {name: a}\nmetrics:\n  - <<: *b\n", "metrics[0]: line 3: merge keys (<<) are not supported"},
 		{"YAML list as a key", "metrics:\n  - ? [a]\n    : 1\n", "metrics[0]: line 2: a key must be a plain value"},
+		{"YAML aliases of a long string", "s: &s " + strings.Repeat("x", 10_000) + "\nl: [" + strings.Repeat("*s,", 2000) + "]\n", "its aliases expand to more than a few times its size"},
+		{"two weights of the wrong type", `{"config": {"groupWeights": {"zeta": "x", "app": "y"}}, "metrics": [{"name": "a"}]}`, `config.groupWeights.app: want a number, got a string "y"`},
+		{"an unquoted word that is no boolean", "metrics:\n  - name: a\n    critical: oN\n", `metrics[0].critical: want true or false, got a string "oN"`},
 		{"YAML aliases expanding without bound", "a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n", "its aliases expand to more than a few times its size"},
 	}
 	for _, c := range cases {

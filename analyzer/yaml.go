@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -21,17 +20,19 @@ import (
 //     without naming the field);
 //   - a key repeated in a mapping is kept twice, for the decoders to refuse
 //     with its path instead of taking the last value;
-//   - unquoted yes, no, on and off are booleans, as in the YAML 1.1 that
-//     Kubernetes manifests are read as.
+//   - the untagged, unquoted words YAML 1.1 reads as booleans (y, yes, on,
+//     n, no, off in Kubernetes' spellings) are booleans, as in the manifests
+//     Kubernetes reads.
 //
-// Aliases are expanded, up to a few times the input's size, which bounds
-// what a document of nested aliases can cost.
+// Aliases are expanded, up to a few times the input's size in nodes and in
+// bytes, which bounds what a document of nested aliases can cost.
 func yamlToJSON(data []byte) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, err
 	}
-	c := yamlConverter{budget: 4*len(data) + 1024}
+	limit := 4*len(data) + 1024
+	c := yamlConverter{budget: limit, maxBytes: limit}
 	if len(doc.Content) == 0 {
 		return []byte("null"), nil
 	}
@@ -43,14 +44,15 @@ func yamlToJSON(data []byte) ([]byte, error) {
 
 type yamlConverter struct {
 	out bytes.Buffer
-	// budget is how many more nodes may be written.
-	budget int
+	// budget is how many more nodes may be written, and maxBytes how long
+	// the output may grow.
+	budget, maxBytes int
 }
 
 var errYAMLTooLarge = errors.New("its aliases expand to more than a few times its size; write the repeated parts out")
 
 func (c *yamlConverter) node(n *yaml.Node, path string) error {
-	if c.budget--; c.budget < 0 {
+	if c.budget--; c.budget < 0 || c.out.Len() > c.maxBytes {
 		return errYAMLTooLarge
 	}
 	switch n.Kind {
@@ -60,6 +62,9 @@ func (c *yamlConverter) node(n *yaml.Node, path string) error {
 		c.out.WriteByte('{')
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			for k.Kind == yaml.AliasNode {
+				k = k.Alias
+			}
 			if k.Kind != yaml.ScalarNode {
 				return fmt.Errorf("%s: line %d: a key must be a plain value, not a list or mapping", orInput(path), k.Line)
 			}
@@ -94,7 +99,7 @@ func (c *yamlConverter) node(n *yaml.Node, path string) error {
 }
 
 func (c *yamlConverter) scalar(n *yaml.Node, path string) error {
-	plain := n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0
+	plain := n.Style&(yaml.TaggedStyle|yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0
 	switch n.ShortTag() {
 	case "!!null":
 		c.out.WriteString("null")
@@ -121,12 +126,8 @@ func (c *yamlConverter) scalar(n *yaml.Node, path string) error {
 		}
 	default:
 		if plain {
-			switch strings.ToLower(n.Value) {
-			case "yes", "on":
-				c.out.WriteString("true")
-				return nil
-			case "no", "off":
-				c.out.WriteString("false")
+			if b, ok := yaml11Bools[n.Value]; ok {
+				c.out.WriteString(strconv.FormatBool(b))
 				return nil
 			}
 			// A number too large for float64 reads as a string in YAML;
@@ -139,6 +140,14 @@ func (c *yamlConverter) scalar(n *yaml.Node, path string) error {
 		writeJSONString(&c.out, n.Value)
 	}
 	return nil
+}
+
+// yaml11Bools are the booleans of YAML 1.1 that YAML 1.2 reads as strings,
+// spelt as Kubernetes' YAML reader accepts them (true and false are
+// booleans in both).
+var yaml11Bools = map[string]bool{
+	"y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "on": true, "On": true, "ON": true,
+	"n": false, "N": false, "no": false, "No": false, "NO": false, "off": false, "Off": false, "OFF": false,
 }
 
 func writeJSONString(b *bytes.Buffer, s string) {

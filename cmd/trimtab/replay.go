@@ -113,8 +113,8 @@ func latencyObjective(cmd *cobra.Command, objective string, concurrency int, ser
 		return nil, newUsageError("--slo-latency %w", err)
 	}
 	switch {
-	case concurrency < 1:
-		return nil, newUsageError("--concurrency: must be at least 1, got %d", concurrency)
+	case concurrency < 1 || concurrency > sim.MaxConcurrency:
+		return nil, newUsageError("--concurrency: must be from 1 to %d, got %d", sim.MaxConcurrency, concurrency)
 	case cmd.Flags().Changed("service-time") && serviceTime <= 0:
 		return nil, newUsageError("--service-time: must be positive, got %s", serviceTime)
 	}

@@ -32,9 +32,9 @@ type LatencySLO struct {
 	ServiceTime time.Duration
 }
 
-// maxConcurrency bounds LatencySLO.Concurrency: the model is exact for any
+// MaxConcurrency bounds LatencySLO.Concurrency: the model is exact for any
 // count, but each evaluation costs a pass over the servers.
-const maxConcurrency = 100_000
+const MaxConcurrency = 100_000
 
 // ParseLatencyObjective reads an objective written "DURATION" (a p95) or
 // "pQ=DURATION", e.g. "300ms", "p99=1s" or "p99.9=2s".
@@ -86,8 +86,8 @@ func (l LatencySLO) resolve(capacity float64, utilization int32) (QueueModel, er
 		return QueueModel{}, fmt.Errorf("latency objective: the quantile must be above 0 and below 1, got %v", l.Quantile)
 	case l.Limit <= 0:
 		return QueueModel{}, fmt.Errorf("latency objective: the limit must be positive, got %s", l.Limit)
-	case l.Concurrency < 1 || l.Concurrency > maxConcurrency:
-		return QueueModel{}, fmt.Errorf("concurrency must be a whole number from 1 to %d, got %d", maxConcurrency, l.Concurrency)
+	case l.Concurrency < 1 || l.Concurrency > MaxConcurrency:
+		return QueueModel{}, fmt.Errorf("concurrency must be a whole number from 1 to %d, got %d", MaxConcurrency, l.Concurrency)
 	case l.ServiceTime < 0:
 		return QueueModel{}, fmt.Errorf("service time must be positive, got %s", l.ServiceTime)
 	}
@@ -96,10 +96,14 @@ func (l LatencySLO) resolve(capacity float64, utilization int32) (QueueModel, er
 		if utilization >= 100 {
 			return QueueModel{}, fmt.Errorf("the policy's utilization target (%d%%) is not below 100%%, so a replica's saturation cannot be read from it: give the service time", utilization)
 		}
-		service = time.Duration(float64(l.Concurrency) * float64(utilization) / 100 / capacity * float64(time.Second))
-		if service <= 0 {
+		nanos := float64(l.Concurrency) * float64(utilization) / 100 / capacity * float64(time.Second)
+		switch {
+		case nanos < 1:
 			return QueueModel{}, fmt.Errorf("the service time derived from capacity %v rps is below a nanosecond: give the service time", capacity)
+		case nanos >= math.MaxInt64:
+			return QueueModel{}, fmt.Errorf("the service time derived from capacity %v rps is longer than %s: give the service time", capacity, time.Duration(math.MaxInt64))
 		}
+		service = time.Duration(nanos)
 	}
 	m := QueueModel{Quantile: l.Quantile, Limit: l.Limit.String(), Concurrency: l.Concurrency, ServiceTime: service.String(), serviceTime: service,
 		SaturationRPS: float64(l.Concurrency) / service.Seconds()}
@@ -112,7 +116,7 @@ func (l LatencySLO) resolve(capacity float64, utilization int32) (QueueModel, er
 	limit := l.Limit.Seconds()
 	if q.exceeds(0, limit) > tail {
 		return QueueModel{}, fmt.Errorf("latency objective p%s ≤ %s: an idle replica's p%s is already %s (service time %s): raise the limit, or give a shorter service time",
-			percent(l.Quantile), l.Limit, percent(l.Quantile), time.Duration(-math.Log(tail)*service.Seconds()*float64(time.Second)).Round(time.Microsecond), service)
+			percent(l.Quantile), l.Limit, percent(l.Quantile), roundDuration(time.Duration(-math.Log(tail)*service.Seconds()*float64(time.Second))), service)
 	}
 	// The tail grows with the arrival rate, from e^(−μ·limit) when idle to
 	// 1 at saturation; bisect for the rate where it reaches 1 − quantile.
@@ -130,6 +134,15 @@ func (l LatencySLO) resolve(capacity float64, utilization int32) (QueueModel, er
 	}
 	m.MaxRPS = lo
 	return m, nil
+}
+
+// roundDuration keeps a duration for a message to microseconds, or to
+// nanoseconds below a millisecond, where microseconds would lose it.
+func roundDuration(d time.Duration) time.Duration {
+	if d < time.Millisecond {
+		return d
+	}
+	return d.Round(time.Microsecond)
 }
 
 func percent(q float64) string { return strconv.FormatFloat(100*q, 'f', -1, 64) }

@@ -78,7 +78,7 @@ func TestQueueExceedsMatchesSimulation(t *testing.T) {
 }
 
 func TestErlangCStaysInRangeForManyServers(t *testing.T) {
-	q := queue{servers: maxConcurrency, rate: 1}
+	q := queue{servers: MaxConcurrency, rate: 1}
 	for _, a := range []float64{0, 1000, 99_000, 99_999.9} {
 		p := q.erlangC(a)
 		require.False(t, math.IsNaN(p), a)
@@ -162,6 +162,13 @@ func TestLatencySLOResolve(t *testing.T) {
 			l.ServiceTime, l.Concurrency, *c = 300*time.Millisecond, 1, 5
 		},
 		"an idle replica's p95 is already 8.38805s (service time 2.8s)": func(l *LatencySLO, _ *float64, _ *int32) { l.Limit = 8 * time.Second },
+		"an idle replica's p50 is already 69ns (service time 100ns)": func(l *LatencySLO, _ *float64, _ *int32) {
+			l.Quantile, l.Limit, l.Concurrency, l.ServiceTime = 0.5, 10*time.Nanosecond, 1, 100*time.Nanosecond
+		},
+		"the service time derived from capacity 1e-09 rps is longer than 2562047h47m16.854775807s": func(l *LatencySLO, c *float64, _ *int32) {
+			l.Concurrency, *c = 1000, 1e-9
+		},
+		"the service time derived from capacity 1e+12 rps is below a nanosecond": func(_ *LatencySLO, c *float64, _ *int32) { *c = 1e12 },
 	}
 	for want, edit := range cases {
 		t.Run(want, func(t *testing.T) {
