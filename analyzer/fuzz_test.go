@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"math"
 	"testing"
 )
@@ -95,6 +96,30 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 		if _, err := Judge(req.Config, req.Metrics); err != nil {
 			t.Fatalf("accepted input failed to judge: %v", err)
+		}
+	})
+}
+
+// FuzzYAMLToJSON: whatever YAML the converter accepts becomes valid JSON no
+// larger than its bound, so DecodeRequest's field decoders see what they
+// would from a JSON input.
+func FuzzYAMLToJSON(f *testing.F) {
+	f.Add([]byte("metrics:\n  - name: a\n    baseline: [.nan, .inf, -.Inf, 1, 0x10]\n    critical: yes\n"))
+	f.Add([]byte("a: &a [1, 2]\nb: [*a, *a]\n*a : 3\n"))
+	f.Add([]byte("s: !!str on\nt: !!binary aGk=\nu: 2001-12-14\nv: ~\nw: 1e400\n"))
+	f.Add([]byte("- [a, {b: c}]\n---\n- d\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out, err := yamlToJSON(data)
+		if err != nil {
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("invalid JSON %q from %q", out, data)
+		}
+		// The byte bound is checked before each node, which then adds at
+		// most its own text (an escaped scalar: up to 6 bytes a byte).
+		if limit := 4*len(data) + 1024; len(out) > limit+6*len(data)+16 {
+			t.Fatalf("%d bytes of JSON from %d of YAML", len(out), len(data))
 		}
 	})
 }
