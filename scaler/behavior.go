@@ -78,33 +78,20 @@ func normalizeLegacy(recs []Recommendation, current, desired, minR, maxR int32, 
 	return res
 }
 
-// storeRecommendation records the unstabilized recommendation, reusing the
-// slot at index old (-1: append). It never modifies recs.
-//
-// A recommendation equal to the newest one moves that one's time forward
-// instead of taking a slot: the windows only ask whether a value was
-// recommended within them, and a run of equal values was if its latest
-// was, so decisions are upstream's exactly, while a steady policy keeps a
-// few entries instead of one per sync of the longest window (21 for
-// upstream's default 5 minutes at 15 s, for every policy).
+// storeRecommendation records the unstabilized recommendation as upstream
+// does: in the slot at index old, the last entry older than every window
+// (-1: appended). It never modifies recs. Upstream's slots keep some
+// recommendations long past the windows (only the last old one is reused
+// at each sync), and those count again when a window is raised; storing
+// anything more compact would decide differently from then on.
 func storeRecommendation(recs []Recommendation, old int, desired int32, now time.Time) []Recommendation {
-	out := slices.Clone(recs)
 	r := Recommendation{Replicas: desired, Time: now}
-	newest := -1
-	for i := range out {
-		if newest < 0 || out[i].Time.After(out[newest].Time) {
-			newest = i
-		}
-	}
-	if newest >= 0 && out[newest].Replicas == desired {
-		out[newest].Time = now
-		return out
-	}
 	if old >= 0 {
+		out := slices.Clone(recs)
 		out[old] = r
 		return out
 	}
-	return append(out, r)
+	return append(slices.Clip(recs), r)
 }
 
 // normalizeBehavior is upstream's normalizeDesiredReplicasWithBehaviors:

@@ -80,7 +80,10 @@ func Decide(in Input, now time.Time) Decision {
 	if len(h.Recommendations) == 0 {
 		// Upstream seeds the history once per controller lifetime, which
 		// keeps a fresh controller from scaling down before one window.
-		h.Recommendations = []Recommendation{{Replicas: current, Time: now}}
+		// It stamps the seed with a clock read just before the one its
+		// windows are cut from, so a window of 0 already excludes it:
+		// a nanosecond before now stands for that earlier read.
+		h.Recommendations = []Recommendation{{Replicas: current, Time: now.Add(-time.Nanosecond)}}
 	}
 	d := Decision{Replicas: current}
 	switch {

@@ -74,6 +74,11 @@ func TestDecideRules(t *testing.T) {
 			wantConds: map[string]string{AbleToScale: "ScaleDownStabilized", ScalingActive: "ValidMetricFound"}},
 		{name: "§2 a fresh history is seeded with current, blocking scale-down (behavior)", in: cpuAt(behavior(nil), 4, 100), want: 4,
 			wantConds: map[string]string{AbleToScale: "ScaleDownStabilized"}},
+		{name: "§2 with a legacy window of 0 the seed no longer counts: the first sync scales down", in: cpuAt(func() Config {
+			c := legacyConfig(1, 100, cpuUtil(50))
+			c.Params.DownscaleStabilization = 0
+			return c
+		}(), 5, 150), want: 2, wantConds: map[string]string{AbleToScale: "ReadyForNewScale"}},
 		{name: "§2 rescale reason names the metric above target", in: withHistory(cpuAt(legacy, 4, 1000), old), want: 8, wantReason: "cpu above target"},
 		{name: "§2 rescale reason when all metrics are below target", in: withHistory(cpuAt(legacy, 4, 100), old), want: 1, wantReason: "All metrics below target"},
 
@@ -290,10 +295,11 @@ func TestStabilizationStorage(t *testing.T) {
 	require.Len(t, out, 2, "appended when nothing is old")
 }
 
-// TestStabilizationRuns checks that folding runs of equal recommendations
-// into one entry changes no decision: against upstream's storage (a slot
-// per sync), over random recommendations and windows, both the behavior
-// windows and the legacy one give the same replicas at every sync.
+// TestStabilizationRuns checks the stored recommendations against
+// upstream's definition of the windows (every recommendation of a window
+// counts), over random recommendations and windows, for both the behavior
+// windows and the legacy one, and that the slots stay bounded as upstream's
+// do.
 func TestStabilizationRuns(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	// upstream is the reference: every recommendation kept, each window
@@ -325,9 +331,9 @@ func TestStabilizationRuns(t *testing.T) {
 		p := DefaultParams()
 		p.DownscaleStabilization = time.Duration(rng.IntN(8)) * time.Minute
 		var all, stored, storedLegacy []Recommendation
+		var mostWithin, mostWithinLegacy int
 		current := int32(5)
 		now := t0
-		longest := 0
 		for step := range 200 {
 			now = now.Add(time.Duration(5+rng.IntN(20)) * time.Second)
 			// Runs of equal values, as a steady load gives.
@@ -351,10 +357,66 @@ func TestStabilizationRuns(t *testing.T) {
 
 			all = append(all, Recommendation{Replicas: desired, Time: now})
 			current = got
-			longest = max(longest, len(stored))
+			within := func(window time.Duration) int {
+				n := 0
+				for _, r := range all {
+					if !r.Time.Before(now.Add(-window)) {
+						n++
+					}
+				}
+				return n
+			}
+			// A slot is added only when none is older than the windows:
+			// the slots never outnumber the recommendations that were once
+			// within the longest window together.
+			mostWithin = max(mostWithin, within(max(b.ScaleUp.StabilizationWindow, b.ScaleDown.StabilizationWindow)))
+			mostWithinLegacy = max(mostWithinLegacy, within(p.DownscaleStabilization))
+			require.LessOrEqual(t, len(stored), mostWithin, "trial %d step %d", trial, step)
+			require.LessOrEqual(t, len(storedLegacy), mostWithinLegacy, "trial %d step %d", trial, step)
 		}
-		require.Less(t, longest, len(all)/2, "trial %d: runs were not folded", trial)
 	}
+}
+
+// TestRaisedWindowSeesOldRecommendations: upstream keeps a recommendation in
+// its slot until it is the last one older than every window, so some outlive
+// the window by far, and count again when the window is raised. Here a
+// scale-down runs 10 → 9 under a 60 s window at one pod a minute; the user
+// then raises the window to 600 s, which brings the first sync's 10 back
+// into it: upstream holds 9 (checked against upstream's
+// normalizeDesiredReplicasWithBehaviors over the same syncs).
+func TestRaisedWindowSeesOldRecommendations(t *testing.T) {
+	queue := MetricSpec{Name: "queue", Kind: KindExternal, Target: Target{Type: AverageValue, AverageMilli: 1000}}
+	cfg := func(window time.Duration) Config {
+		c := legacyConfig(1, 20, queue)
+		c.Behavior = defaultBehavior()
+		c.Behavior.ScaleDown = Rules{StabilizationWindow: window, SelectPolicy: v1alpha1.SelectMax, Tolerance: 0.1,
+			Policies: []Policy{{Type: PodsPolicy, Value: 1, Period: time.Minute}}}
+		return c
+	}
+	var h History
+	current := int32(10)
+	sync := func(c Config, sec int, desired int32) Decision {
+		now := t0.Add(time.Duration(sec) * time.Second)
+		d := Decide(Input{Config: c, SpecReplicas: current, StatusReplicas: current, History: h,
+			Results: map[string]MetricResult{"queue": {Values: []int64{int64(desired) * 1000}}}}, now)
+		h = d.History
+		if d.Replicas != current {
+			h = h.RecordScale(c.Behavior, current, d.Replicas, now)
+			current = d.Replicas
+		}
+		return d
+	}
+	sync(cfg(time.Minute), 0, 10)
+	for _, sec := range []int{15, 30, 45, 61} {
+		sync(cfg(time.Minute), sec, 3)
+	}
+	require.Equal(t, int32(9), current, "one pod a minute")
+	sync(cfg(time.Minute), 76, 4)
+	require.Equal(t, int32(9), current)
+
+	d := sync(cfg(10*time.Minute), 122, 4)
+	require.Equal(t, int32(9), d.Replicas, "the first sync's 10 is within the raised window")
+	require.Equal(t, "ScaleDownStabilized", condition(d, AbleToScale).Reason)
 }
 
 // TestPredictive checks desired = max(reactive, forecast) in mode on, and
