@@ -69,7 +69,6 @@ type QueueModel struct {
 	// ServiceTime is a request's mean time on an idle replica, given or
 	// derived.
 	ServiceTime string `json:"serviceTime"`
-	serviceTime time.Duration
 	// SaturationRPS is the request rate at which one replica is always
 	// busy: Concurrency / ServiceTime.
 	SaturationRPS float64 `json:"saturationRps"`
@@ -105,7 +104,7 @@ func (l LatencySLO) resolve(capacity float64, utilization int32) (QueueModel, er
 		}
 		service = time.Duration(nanos)
 	}
-	m := QueueModel{Quantile: l.Quantile, Limit: l.Limit.String(), Concurrency: l.Concurrency, ServiceTime: service.String(), serviceTime: service,
+	m := QueueModel{Quantile: l.Quantile, Limit: l.Limit.String(), Concurrency: l.Concurrency, ServiceTime: service.String(),
 		SaturationRPS: float64(l.Concurrency) / service.Seconds()}
 	if m.SaturationRPS <= capacity {
 		return QueueModel{}, fmt.Errorf("a replica serving %d requests at once in %s each saturates at %.4g rps, not above its capacity at target (%v rps): lower the service time or the capacity, or raise the concurrency",
