@@ -153,6 +153,10 @@ func (r *Recorder) Record(namespace, name string, o Observation) {
 	if d.HasDemand {
 		v.demand, v.hasDemand = d.Demand, true
 	}
+	if mode := o.Config.Predictive.Mode; mode == v1alpha1.PredictiveOff || mode == "" {
+		// Switched off: its last forecast would stay exported, frozen.
+		v.hasForecast, v.hasAccuracy = false, false
+	}
 	if f := o.Forecast; f != nil {
 		v.forecastDemand, v.forecastReplicas, v.hasForecast = f.PeakDemand, float64(d.ForecastReplicas), true
 	}

@@ -85,6 +85,20 @@ trimtab_scaler_metric_failures_total{metric="queue",name="web",namespace="shop",
 	require.NoError(t, err)
 	require.Equal(t, 2, n, "failure counts of web only")
 
+	// Switched to predictive off, web has no forecast: its last one must
+	// not stay exported, frozen.
+	for _, name := range []string{"trimtab_scaler_forecast_demand_replicas", "trimtab_scaler_forecast_replicas", "trimtab_scaler_forecast_rms_error_replicas", "trimtab_scaler_forecast_absolute_error_replicas"} {
+		n, err := testutil.GatherAndCount(reg, name)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "%s: web's, in shadow mode", name)
+	}
+	r.Record("shop", "web", Observation{Config: Config{}, Current: 5, Decision: d})
+	for _, name := range []string{"trimtab_scaler_forecast_demand_replicas", "trimtab_scaler_forecast_replicas", "trimtab_scaler_forecast_rms_error_replicas", "trimtab_scaler_forecast_absolute_error_replicas"} {
+		n, err := testutil.GatherAndCount(reg, name)
+		require.NoError(t, err)
+		require.Zero(t, n, "%s after predictive was switched off", name)
+	}
+
 	r.Forget("shop", "web")
 	r.Forget("shop", "api")
 	n, err = testutil.GatherAndCount(reg)

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
@@ -31,9 +30,13 @@ func (c *ScalingPolicyController) WriteStatus(ctx context.Context, pol *trimtabv
 }
 
 // QueueStatus hands a status to the writers, as a sync does.
-func (c *ScalingPolicyController) QueueStatus(key types.NamespacedName, mutate func(*trimtabv1.ScalingPolicyStatus)) {
-	c.queueStatus(key, mutate)
+func (c *ScalingPolicyController) QueueStatus(pol *trimtabv1.ScalingPolicy, mutate func(*trimtabv1.ScalingPolicyStatus)) {
+	c.queueStatus(pol, mutate)
 }
 
 // PodsOf converts pods into what the HPA reads of them.
 var PodsOf = podsOf
+
+// NewStatusQueue creates the status queue without starting its writers, so
+// that a test can queue statuses before any writer runs (a backlog).
+func (c *ScalingPolicyController) NewStatusQueue() { c.status = newStatusQueue() }

@@ -314,22 +314,50 @@ func (c *ScalingPolicyController) Start(ctx context.Context) error {
 	}
 }
 
+// statusDrainTimeout bounds how long a stopping leader keeps writing the
+// statuses its last cycles queued; the manager's graceful shutdown allows
+// 30 s for every runnable.
+const statusDrainTimeout = 10 * time.Second
+
 // startWorkers starts what runs beside the cycles: the status writers and
-// the forecast warmer. stop shuts them down and waits for them.
+// the forecast warmer. stop shuts them down and waits for them. The
+// writers outlive ctx, for up to statusDrainTimeout: what the last cycles
+// decided (a scale's lastScaleTime, the failure count the next leader
+// restores from status) is written at shutdown rather than dropped.
 func (c *ScalingPolicyController) startWorkers(ctx context.Context) (stop func()) {
 	if c.status == nil {
 		c.status = newStatusQueue()
 	}
+	writeCtx, stopWriting := context.WithCancel(context.WithoutCancel(ctx))
 	var workers sync.WaitGroup
 	for range scalingWorkers {
-		workers.Go(func() { c.drainStatus(ctx) })
+		workers.Go(func() { c.drainStatus(writeCtx) })
 	}
 	if c.History != nil {
 		c.warmer = newForecastWarmer(c.History, c.MetricInterval, c.Metrics.scaling, c.Log)
 		workers.Go(func() { c.warmer.run(ctx) })
 	}
 	return func() {
-		c.status.q.ShutDown()
+		drained := make(chan struct{})
+		go func() {
+			// ShutDownWithDrain waits only for the writes under way: let
+			// the writers take every queued status first, retries too.
+			for !c.status.empty() && writeCtx.Err() == nil {
+				time.Sleep(10 * time.Millisecond)
+			}
+			c.status.q.ShutDownWithDrain()
+			close(drained)
+		}()
+		timeout := time.NewTimer(statusDrainTimeout)
+		defer timeout.Stop()
+		select {
+		case <-drained:
+		case <-timeout.C:
+			c.Log.Warn("status writes still pending at shutdown; dropping them", "after", statusDrainTimeout)
+			stopWriting()
+			<-drained
+		}
+		stopWriting()
 		workers.Wait()
 	}
 }
@@ -638,8 +666,11 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 	key := client.ObjectKeyFromObject(pol)
 	seen := readySeen(pol)
 	if s.target == nil {
+		// The next status with a target must be written, even if it says
+		// what the last one before this did.
+		c.state(pol).statusGist = ""
 		ready, gen := s.ready, pol.Generation
-		c.queueStatus(key, func(st *trimtabv1.ScalingPolicyStatus) {
+		c.queueStatus(pol, func(st *trimtabv1.ScalingPolicyStatus) {
 			setReadyUnlessChanged(&st.Conditions, seen, ready)
 			st.ObservedGeneration = gen
 		})
@@ -659,7 +690,10 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 	}
 	plan := scaler.PlanHorizon(s.cfg.Predictive, s.pods, c.syncPeriod(pol))
 	forecast, acc, created := state.forecast(s.cfg, plan.Horizon, now)
-	if created && c.warmer != nil && !state.retargeted {
+	// The history under the policy's name is its own only if a controller
+	// has synced it before: a policy deleted and re-created has no status
+	// yet, and the history is its namesake's.
+	if created && c.warmer != nil && !state.retargeted && pol.Status.ObservedGeneration > 0 {
 		c.warmer.request(warmRequest{key: key, state: state, season: s.cfg.Predictive.Season, now: now})
 	}
 	in.Forecast = forecast
@@ -731,7 +765,7 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 		}
 		metrics := metricStatuses(pol.Spec.Metrics, d)
 		gen := pol.Generation
-		c.queueStatus(key, func(st *trimtabv1.ScalingPolicyStatus) {
+		c.queueStatus(pol, func(st *trimtabv1.ScalingPolicyStatus) {
 			setReadyUnlessChanged(&st.Conditions, seen, conds[0])
 			for _, cond := range conds[1:] {
 				meta.SetStatusCondition(&st.Conditions, cond)
@@ -787,8 +821,8 @@ func setReadyUnlessChanged(conds *[]metav1.Condition, seen readyGist, ready meta
 
 // queueStatus hands a status to the writers. Each status the cycle queues
 // sets every field the cycle owns, so the latest one is all that matters.
-func (c *ScalingPolicyController) queueStatus(key types.NamespacedName, mutate func(*trimtabv1.ScalingPolicyStatus)) {
-	c.Metrics.scaling.statusBacklog.Set(float64(c.status.put(key, mutate)))
+func (c *ScalingPolicyController) queueStatus(pol *trimtabv1.ScalingPolicy, mutate func(*trimtabv1.ScalingPolicyStatus)) {
+	c.Metrics.scaling.statusBacklog.Set(float64(c.status.put(client.ObjectKeyFromObject(pol), pendingStatus{uid: pol.UID, mutate: mutate})))
 }
 
 // apply sets the new total: on the Release's annotation when a Release
@@ -834,6 +868,10 @@ func (c *ScalingPolicyController) writeStatus(ctx context.Context, pol *trimtabv
 			fresh := &trimtabv1.ScalingPolicy{}
 			if gerr := c.Direct.Get(ctx, client.ObjectKeyFromObject(pol), fresh); gerr != nil {
 				return gerr
+			}
+			if fresh.UID != pol.UID {
+				// Deleted and re-created: this status was for the old one.
+				return nil
 			}
 			cur = fresh
 			return err

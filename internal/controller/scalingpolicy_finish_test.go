@@ -10,7 +10,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
@@ -73,16 +76,49 @@ func TestStatusValuesRefreshEverySync(t *testing.T) {
 		due, _ := w.c.claimSync(w.pol, now)
 		require.True(t, due, "due at %v", now)
 		w.finish(t, now, collector.Result{Series: []collector.Series{{Samples: []collector.Sample{{Time: now, Value: value}}}}}, statusValueRefresh(1, period))
-		mutate, _ := w.c.status.take(types.NamespacedName{Namespace: "ns", Name: "web"})
-		if mutate == nil {
+		p, _ := w.c.status.take(types.NamespacedName{Namespace: "ns", Name: "web"})
+		if p.mutate == nil {
 			return "(no status queued)"
 		}
 		var st trimtabv1.ScalingPolicyStatus
-		mutate(&st)
+		p.mutate(&st)
 		return st.CurrentMetrics[0].Value
 	}
 	first := time.Unix(1_700_000_010, 0).Add(5 * time.Millisecond) // 5 ms after a tick
 	require.Equal(t, "100", sync(first, 100))
 	_, next := w.c.claimSync(w.pol, first)
 	require.Equal(t, "101", sync(next.Add(time.Millisecond), 101), "the second sync's value")
+}
+
+// TestReadyReturnsWithTheTarget: a sync that finds no target queues
+// Ready=False; when the target is back, the next sync's status must be
+// written even though it says what the last one before the gap did.
+// Kinds other than Deployments and StatefulSets have no watch, so this
+// sync is what sets Ready back, and with 10,000 policies the value refresh
+// would take over eight minutes.
+func TestReadyReturnsWithTheTarget(t *testing.T) {
+	w := newFinishWorld(t, `{"type":"Value","value":"100"}`)
+	widget := schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Widget"}
+	found := metav1.Condition{Type: trimtabv1.ConditionReady, Status: metav1.ConditionTrue, Reason: trimtabv1.ReasonTargetFound, Message: "Widget ns/web found"}
+	missing := metav1.Condition{Type: trimtabv1.ConditionReady, Status: metav1.ConditionFalse, Reason: trimtabv1.ReasonTargetNotFound, Message: "Widget ns/web named in spec.targetRef does not exist"}
+	refresh := statusValueRefresh(10_000, 15*time.Second)
+	var st trimtabv1.ScalingPolicyStatus
+	sync := func(at time.Time, present bool) metav1.ConditionStatus {
+		w.pol.Status = *st.DeepCopy() // the cache follows the writes
+		s := &policySync{pol: w.pol, cfg: w.cfg, current: 2, statusReplicas: 2, n: 1, ready: found,
+			target: &scaleTarget{gvk: widget, namespace: "ns", name: "web", selector: labels.Everything()}}
+		results := []collector.Result{{Series: []collector.Series{{Samples: []collector.Sample{{Time: at, Value: 100}}}}}}
+		if !present {
+			s.target, s.ready, s.n, results = nil, missing, 0, nil
+		}
+		_, _ = w.c.finish(context.Background(), s, results, at, refresh)
+		if p, _ := w.c.status.take(types.NamespacedName{Namespace: "ns", Name: "web"}); p.mutate != nil {
+			p.mutate(&st)
+		}
+		return meta.FindStatusCondition(st.Conditions, trimtabv1.ConditionReady).Status
+	}
+	t0 := time.Unix(1_700_000_000, 0)
+	require.Equal(t, metav1.ConditionTrue, sync(t0, true))
+	require.Equal(t, metav1.ConditionFalse, sync(t0.Add(15*time.Second), false))
+	require.Equal(t, metav1.ConditionTrue, sync(t0.Add(30*time.Second), true), "the target is back")
 }

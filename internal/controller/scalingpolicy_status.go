@@ -24,43 +24,57 @@ import (
 type statusQueue struct {
 	q       workqueue.TypedRateLimitingInterface[types.NamespacedName]
 	mu      sync.Mutex
-	pending map[types.NamespacedName]func(*trimtabv1.ScalingPolicyStatus)
+	pending map[types.NamespacedName]pendingStatus
+}
+
+// pendingStatus is a status waiting to be written, for the policy with uid:
+// a policy deleted and re-created under its name meanwhile must not get it.
+type pendingStatus struct {
+	uid    types.UID
+	mutate func(*trimtabv1.ScalingPolicyStatus)
 }
 
 func newStatusQueue() *statusQueue {
 	return &statusQueue{
 		q:       workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName]()),
-		pending: map[types.NamespacedName]func(*trimtabv1.ScalingPolicyStatus){},
+		pending: map[types.NamespacedName]pendingStatus{},
 	}
 }
 
 // retry puts back a status whose write failed, unless a newer one came
 // meanwhile, and schedules it after a backoff.
-func (s *statusQueue) retry(key types.NamespacedName, mutate func(*trimtabv1.ScalingPolicyStatus)) {
+func (s *statusQueue) retry(key types.NamespacedName, p pendingStatus) {
 	s.mu.Lock()
 	if _, newer := s.pending[key]; !newer {
-		s.pending[key] = mutate
+		s.pending[key] = p
 	}
 	s.mu.Unlock()
 	s.q.AddRateLimited(key)
 }
 
-// put schedules mutate as the policy's next status write.
-func (s *statusQueue) put(key types.NamespacedName, mutate func(*trimtabv1.ScalingPolicyStatus)) int {
+// put schedules p as the policy's next status write.
+func (s *statusQueue) put(key types.NamespacedName, p pendingStatus) int {
 	s.mu.Lock()
-	s.pending[key] = mutate
+	s.pending[key] = p
 	n := len(s.pending)
 	s.mu.Unlock()
 	s.q.Add(key)
 	return n
 }
 
-func (s *statusQueue) take(key types.NamespacedName) (func(*trimtabv1.ScalingPolicyStatus), int) {
+// empty reports whether every queued status has been taken by a writer.
+func (s *statusQueue) empty() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.pending[key]
+	return len(s.pending) == 0
+}
+
+func (s *statusQueue) take(key types.NamespacedName) (pendingStatus, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pending[key]
 	delete(s.pending, key)
-	return m, len(s.pending)
+	return p, len(s.pending)
 }
 
 // statusValueWritesPerSecond budgets the status writes that only refresh
@@ -121,17 +135,17 @@ func (c *ScalingPolicyController) drainStatus(ctx context.Context) {
 		if shutdown {
 			return
 		}
-		mutate, backlog := c.status.take(key)
+		p, backlog := c.status.take(key)
 		c.Metrics.scaling.statusBacklog.Set(float64(backlog))
-		if mutate != nil {
+		if p.mutate != nil {
 			var pol trimtabv1.ScalingPolicy
 			err := c.Client.Get(ctx, key, &pol)
-			if err == nil {
-				err = c.writeStatus(ctx, &pol, mutate)
+			if err == nil && pol.UID == p.uid {
+				err = c.writeStatus(ctx, &pol, p.mutate)
 			}
 			if client.IgnoreNotFound(err) != nil && ctx.Err() == nil {
 				c.Log.Error("write scalingpolicy status; retrying", "namespace", key.Namespace, "name", key.Name, "error", err)
-				c.status.retry(key, mutate)
+				c.status.retry(key, p)
 			} else {
 				c.status.q.Forget(key)
 			}

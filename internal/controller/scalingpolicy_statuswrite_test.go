@@ -3,6 +3,7 @@ package controller_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -101,7 +102,7 @@ func TestStatusWriteIsRetried(t *testing.T) {
 	c := &controller.ScalingPolicyController{Client: failingStatus{Client: env.Client, failures: failures}, Direct: env.Client,
 		Metrics: metrics, Log: slog.New(slog.DiscardHandler)}
 	defer c.StartWorkers(ctx)()
-	c.QueueStatus(client.ObjectKeyFromObject(pol), func(st *trimtabv1.ScalingPolicyStatus) { st.CurrentReplicas, st.DesiredReplicas = 3, 4 })
+	c.QueueStatus(pol, func(st *trimtabv1.ScalingPolicyStatus) { st.CurrentReplicas, st.DesiredReplicas = 3, 4 })
 
 	require.Eventually(t, func() bool {
 		got := &trimtabv1.ScalingPolicy{}
@@ -109,4 +110,92 @@ func TestStatusWriteIsRetried(t *testing.T) {
 		return got.Status.CurrentReplicas == 3 && got.Status.DesiredReplicas == 4
 	}, 10*time.Second, 50*time.Millisecond, "the status was not written after %d failures", 3)
 	require.Negative(t, failures.Load(), "the write landed without failing first")
+}
+
+// TestQueuedStatusIsNotWrittenOntoARecreatedPolicy: a status waiting in the
+// backlog (or in its retry backoff, up to 1,000 s) for a policy that is
+// then deleted and re-created under its name (kubectl replace --force, a
+// GitOps re-sync) is the old policy's: its failure count, replica counts,
+// last scale and generation must not land on the new one.
+func TestQueuedStatusIsNotWrittenOntoARecreatedPolicy(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "sp-"}}
+	require.NoError(t, env.Client.Create(ctx, ns))
+	newPolicy := func() *trimtabv1.ScalingPolicy {
+		return &trimtabv1.ScalingPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "web"}, Spec: trimtabv1.ScalingPolicySpec{
+			TargetRef: trimtabv1.ScaleTargetRef{Name: "web"}, MaxReplicas: 5, Metrics: []trimtabv1.ScalingMetric{cpuMetric("http://127.0.0.1:1")}}}
+	}
+	old := newPolicy()
+	require.NoError(t, env.Client.Create(ctx, old))
+	metrics, err := controller.NewMetrics(prometheus.NewRegistry())
+	require.NoError(t, err)
+	c := &controller.ScalingPolicyController{Client: env.Client, Direct: env.Client, Metrics: metrics, Log: slog.New(slog.DiscardHandler)}
+	c.NewStatusQueue()
+	lastScale := metav1.NewTime(time.Now().Add(-time.Hour).Truncate(time.Second))
+	c.QueueStatus(old, func(st *trimtabv1.ScalingPolicyStatus) {
+		st.ObservedGeneration = 5
+		st.CurrentReplicas, st.DesiredReplicas, st.ConsecutiveFailures, st.LastScaleTime = 4, 5, 7, &lastScale
+	})
+
+	require.NoError(t, env.Client.Delete(ctx, old))
+	fresh := newPolicy()
+	require.NoError(t, env.Client.Create(ctx, fresh))
+	require.NotEqual(t, old.UID, fresh.UID)
+	c.StartWorkers(ctx)() // stopping drains the queue
+
+	got := &trimtabv1.ScalingPolicy{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(fresh), got))
+	require.Equal(t, trimtabv1.ScalingPolicyStatus{}, got.Status, "the deleted policy's status was written onto its successor")
+}
+
+// slowStatus delays every status write, as a busy API server does.
+type slowStatus struct{ client.Client }
+
+func (c slowStatus) Status() client.SubResourceWriter { return slowWriter{c.Client.Status()} }
+
+type slowWriter struct{ client.SubResourceWriter }
+
+func (w slowWriter) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	time.Sleep(200 * time.Millisecond)
+	return w.SubResourceWriter.Patch(ctx, obj, patch, opts...)
+}
+
+// TestQueuedStatusesAreWrittenAtShutdown: when the leader stops, the
+// statuses its last cycles queued (a scale's lastScaleTime, the failure
+// count the next leader restores from status) are still written, within
+// the manager's graceful shutdown, instead of failing on the stopped
+// context.
+func TestQueuedStatusesAreWrittenAtShutdown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "sp-"}}
+	require.NoError(t, env.Client.Create(ctx, ns))
+	// More than the writers take at once: a backlog.
+	var pols []*trimtabv1.ScalingPolicy
+	for i := range 20 {
+		name := fmt.Sprintf("web-%d", i)
+		pol := &trimtabv1.ScalingPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: name}, Spec: trimtabv1.ScalingPolicySpec{
+			TargetRef: trimtabv1.ScaleTargetRef{Name: name}, MaxReplicas: 5, Metrics: []trimtabv1.ScalingMetric{cpuMetric("http://127.0.0.1:1")}}}
+		require.NoError(t, env.Client.Create(ctx, pol))
+		pols = append(pols, pol)
+	}
+	metrics, err := controller.NewMetrics(prometheus.NewRegistry())
+	require.NoError(t, err)
+	c := &controller.ScalingPolicyController{Client: slowStatus{env.Client}, Direct: env.Client, Metrics: metrics, Log: slog.New(slog.DiscardHandler)}
+	stop := c.StartWorkers(ctx)
+	lastScale := metav1.NewTime(time.Now().Truncate(time.Second))
+	for _, pol := range pols {
+		c.QueueStatus(pol, func(st *trimtabv1.ScalingPolicyStatus) {
+			st.CurrentReplicas, st.DesiredReplicas, st.ConsecutiveFailures, st.LastScaleTime = 2, 4, 3, &lastScale
+		})
+	}
+	cancel() // the manager stops the leader's runnables
+	stop()
+	for _, pol := range pols {
+		got := &trimtabv1.ScalingPolicy{}
+		require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(pol), got))
+		require.NotNil(t, got.Status.LastScaleTime, "%s: the queued status was dropped at shutdown", pol.Name)
+		require.Equal(t, int32(3), got.Status.ConsecutiveFailures, pol.Name)
+	}
 }

@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/collector/collectortest"
 	"github.com/trimtab/trimtab/collector/prometheus"
 	"github.com/trimtab/trimtab/internal/testenv"
@@ -40,6 +44,7 @@ func benchWarmStart(b *testing.B, v scalingBenchVariant) {
 	defer cancel()
 	b.StopTimer()
 	world := startBenchWorld(ctx, b, v, "warm-"+v.slug())
+	markSynced(ctx, b, world.exp.workloads)
 	now := time.Now()
 	history := testenv.StartPrometheusWithHistory(b, dailyDemandHistory(world.exp.workloads, now.Add(-(24*time.Hour+45*time.Minute)), now))
 	historyWire := &countingTransport{next: &http.Transport{MaxIdleConnsPerHost: 4}}
@@ -96,4 +101,25 @@ func dailyDemandHistory(workloads []benchWorkload, from, to time.Time) []byte {
 	}
 	sb.WriteString("# EOF\n")
 	return []byte(sb.String())
+}
+
+// markSynced gives each workload's policy the status an earlier controller
+// would have left: a policy without one is new, and its model starts cold.
+func markSynced(ctx context.Context, b *testing.B, workloads []benchWorkload) {
+	b.Helper()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(32)
+	for _, wl := range workloads {
+		g.Go(func() error {
+			p := &trimtabv1.ScalingPolicy{}
+			if err := env.Client.Get(gctx, client.ObjectKey{Namespace: wl.ns, Name: wl.name}, p); err != nil {
+				return err
+			}
+			p.Status.ObservedGeneration = p.Generation
+			return env.Client.Status().Update(gctx, p)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -1,6 +1,7 @@
 package controller_test
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -50,23 +51,29 @@ func demandHistory(from, to time.Time, namespaces ...string) []byte {
 // as the spec says, or, unset, as long as the pods take to start plus a
 // sync; a horizon shorter than the start-up is a warning.
 func TestForecastWarmStart(t *testing.T) {
-	warm, cold, down := newWorkload(t, 2), newWorkload(t, 2), newWorkload(t, 2)
+	warm, cold, down, again := newWorkload(t, 2), newWorkload(t, 2), newWorkload(t, 2), newWorkload(t, 2)
 	// Their pods become Ready 2 s after creation (the kubelet stand-in
 	// marks them so).
 	auto, short := newStartingWorkload(t, 2, 2*time.Second), newStartingWorkload(t, 2, 2*time.Second)
 	now := time.Now()
 	// One season (an hour) plus the model's 30-minute warm-up, and more.
-	history := testenv.StartPrometheusWithHistory(t, demandHistory(now.Add(-100*time.Minute), now, warm.ns, auto.ns))
+	history := testenv.StartPrometheusWithHistory(t, demandHistory(now.Add(-100*time.Minute), now, warm.ns, auto.ns, again.ns))
 	source := newFlakyProxy(t, history.URL)
 	w := startScalingWorld(t, func(d *controller.Deps) {
 		d.PredictiveHistory = prometheus.New(prometheus.Options{DefaultURL: source.url})
 	})
+	// A policy the controller has synced before (it has a status), as after
+	// a restart, switched to predictive: its model is new and reads the
+	// policy's past.
 	predictive := func(wl *workload, horizonSeconds int32) *trimtabv1.ScalingPolicy {
 		w.app.set(wl.ns, load{cpuCores: 0.1})
-		return wl.policy(&trimtabv1.ScalingPolicy{Spec: trimtabv1.ScalingPolicySpec{
+		p := wl.policy(&trimtabv1.ScalingPolicy{Spec: trimtabv1.ScalingPolicySpec{
 			MinReplicas: ptr.To[int32](2), MaxReplicas: 10, Metrics: []trimtabv1.ScalingMetric{cpuMetric(w.prom.URL)},
-			Predictive: &trimtabv1.Predictive{Mode: trimtabv1.PredictiveShadow, SeasonSeconds: 3600, HorizonSeconds: horizonSeconds},
 		}})
+		require.Eventually(t, func() bool { return wl.get(p).Status.ObservedGeneration == p.Generation }, 20*time.Second, 100*time.Millisecond)
+		p.Spec.Predictive = &trimtabv1.Predictive{Mode: trimtabv1.PredictiveShadow, SeasonSeconds: 3600, HorizonSeconds: horizonSeconds}
+		require.NoError(t, env.Client.Update(context.Background(), p))
+		return p
 	}
 	forecasting := func(wl *workload, p *trimtabv1.ScalingPolicy, status metav1.ConditionStatus, reason string, message ...string) {
 		t.Helper()
@@ -122,13 +129,24 @@ func TestForecastWarmStart(t *testing.T) {
 	require.GreaterOrEqual(t, forecast, peak-0.5, "the forecast misses the learnt cycle")
 	require.LessOrEqual(t, forecast, peak+4, "the band is wider than the history's errors explain")
 
+	// A policy created under a name with history (one deleted and
+	// re-created) has no status yet: the history is its namesake's, and its
+	// model starts cold.
+	w.app.set(again.ns, load{cpuCores: 0.1})
+	pAgain := again.policy(&trimtabv1.ScalingPolicy{Spec: trimtabv1.ScalingPolicySpec{
+		MinReplicas: ptr.To[int32](2), MaxReplicas: 10, Metrics: []trimtabv1.ScalingMetric{cpuMetric(w.prom.URL)},
+		Predictive: &trimtabv1.Predictive{Mode: trimtabv1.PredictiveShadow, SeasonSeconds: 3600, HorizonSeconds: 120},
+	}})
+	forecasting(again, pAgain, metav1.ConditionFalse, scaler.ReasonWarmingUp, "learning the load")
+	require.Equal(t, 2.0, warmStarts("loaded"), "a new policy was warm-started from its namesake's history")
+
 	// The history is read past the collector, whose metrics describe the
 	// policies' own metrics only.
 	require.Empty(t, collectortest.Series(t, w.registry, "trimtab_metric_value", map[string]string{"metric": "forecast-history"}),
 		"the history query's answer was exported as a metric value")
 
 	// Without history the models learn from now on: no forecast for 30 min.
-	for _, wl := range []*workload{cold, down} {
+	for _, wl := range []*workload{cold, down, again} {
 		require.Empty(t, collectortest.Series(t, w.registry, "trimtab_scaler_forecast_demand_replicas", map[string]string{"namespace": wl.ns, "name": "web"}),
 			"a cold model forecast in %s", wl.ns)
 	}
