@@ -33,6 +33,24 @@ func (c laggingCache) Get(_ context.Context, _ client.ObjectKey, obj client.Obje
 	return nil
 }
 
+// statusNamespace creates a namespace for a status test's policies.
+func statusNamespace(ctx context.Context, t *testing.T) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "sp-"}}
+	require.NoError(t, env.Client.Create(ctx, ns))
+	return ns.Name
+}
+
+// statusPolicy creates a policy whose metric source is nowhere: no
+// controller syncs it, only its status is written.
+func statusPolicy(ctx context.Context, t *testing.T, namespace, name string) *trimtabv1.ScalingPolicy {
+	t.Helper()
+	pol := &trimtabv1.ScalingPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}, Spec: trimtabv1.ScalingPolicySpec{
+		TargetRef: trimtabv1.ScaleTargetRef{Name: name}, MaxReplicas: 5, Metrics: []trimtabv1.ScalingMetric{cpuMetric("http://127.0.0.1:1")}}}
+	require.NoError(t, env.Client.Create(ctx, pol))
+	return pol
+}
+
 // TestWriteStatusAfterAConflict: a status write that conflicts with a write
 // the cache has not seen yet (the reconciler's Ready, as when a policy
 // appears) succeeds on the real API server and keeps the other write. Re-read
@@ -40,11 +58,7 @@ func (c laggingCache) Get(_ context.Context, _ client.ObjectKey, obj client.Obje
 // on an hourly period kept no status for an hour.
 func TestWriteStatusAfterAConflict(t *testing.T) {
 	ctx := context.Background()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "sp-"}}
-	require.NoError(t, env.Client.Create(ctx, ns))
-	pol := &trimtabv1.ScalingPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "web"}, Spec: trimtabv1.ScalingPolicySpec{
-		TargetRef: trimtabv1.ScaleTargetRef{Name: "web"}, MaxReplicas: 5, Metrics: []trimtabv1.ScalingMetric{cpuMetric("http://127.0.0.1:1")}}}
-	require.NoError(t, env.Client.Create(ctx, pol))
+	pol := statusPolicy(ctx, t, statusNamespace(ctx, t), "web")
 	stale := pol.DeepCopy()
 	meta.SetStatusCondition(&pol.Status.Conditions, metav1.Condition{Type: trimtabv1.ConditionReady, Status: metav1.ConditionTrue,
 		Reason: trimtabv1.ReasonTargetFound, Message: "Deployment found"})
@@ -89,11 +103,7 @@ func (w failingWriter) Patch(ctx context.Context, obj client.Object, patch clien
 func TestStatusWriteIsRetried(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "sp-"}}
-	require.NoError(t, env.Client.Create(ctx, ns))
-	pol := &trimtabv1.ScalingPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "web"}, Spec: trimtabv1.ScalingPolicySpec{
-		TargetRef: trimtabv1.ScaleTargetRef{Name: "web"}, MaxReplicas: 5, Metrics: []trimtabv1.ScalingMetric{cpuMetric("http://127.0.0.1:1")}}}
-	require.NoError(t, env.Client.Create(ctx, pol))
+	pol := statusPolicy(ctx, t, statusNamespace(ctx, t), "web")
 
 	metrics, err := controller.NewMetrics(prometheus.NewRegistry())
 	require.NoError(t, err)
@@ -120,14 +130,8 @@ func TestStatusWriteIsRetried(t *testing.T) {
 func TestQueuedStatusIsNotWrittenOntoARecreatedPolicy(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "sp-"}}
-	require.NoError(t, env.Client.Create(ctx, ns))
-	newPolicy := func() *trimtabv1.ScalingPolicy {
-		return &trimtabv1.ScalingPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "web"}, Spec: trimtabv1.ScalingPolicySpec{
-			TargetRef: trimtabv1.ScaleTargetRef{Name: "web"}, MaxReplicas: 5, Metrics: []trimtabv1.ScalingMetric{cpuMetric("http://127.0.0.1:1")}}}
-	}
-	old := newPolicy()
-	require.NoError(t, env.Client.Create(ctx, old))
+	ns := statusNamespace(ctx, t)
+	old := statusPolicy(ctx, t, ns, "web")
 	metrics, err := controller.NewMetrics(prometheus.NewRegistry())
 	require.NoError(t, err)
 	c := &controller.ScalingPolicyController{Client: env.Client, Direct: env.Client, Metrics: metrics, Log: slog.New(slog.DiscardHandler)}
@@ -139,8 +143,7 @@ func TestQueuedStatusIsNotWrittenOntoARecreatedPolicy(t *testing.T) {
 	})
 
 	require.NoError(t, env.Client.Delete(ctx, old))
-	fresh := newPolicy()
-	require.NoError(t, env.Client.Create(ctx, fresh))
+	fresh := statusPolicy(ctx, t, ns, "web")
 	require.NotEqual(t, old.UID, fresh.UID)
 	c.StartWorkers(ctx)() // stopping drains the queue
 
@@ -169,16 +172,11 @@ func (w slowWriter) Patch(ctx context.Context, obj client.Object, patch client.P
 func TestQueuedStatusesAreWrittenAtShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "sp-"}}
-	require.NoError(t, env.Client.Create(ctx, ns))
+	ns := statusNamespace(ctx, t)
 	// More than the writers take at once: a backlog.
 	var pols []*trimtabv1.ScalingPolicy
 	for i := range 20 {
-		name := fmt.Sprintf("web-%d", i)
-		pol := &trimtabv1.ScalingPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: name}, Spec: trimtabv1.ScalingPolicySpec{
-			TargetRef: trimtabv1.ScaleTargetRef{Name: name}, MaxReplicas: 5, Metrics: []trimtabv1.ScalingMetric{cpuMetric("http://127.0.0.1:1")}}}
-		require.NoError(t, env.Client.Create(ctx, pol))
-		pols = append(pols, pol)
+		pols = append(pols, statusPolicy(ctx, t, ns, fmt.Sprintf("web-%d", i)))
 	}
 	metrics, err := controller.NewMetrics(prometheus.NewRegistry())
 	require.NoError(t, err)
