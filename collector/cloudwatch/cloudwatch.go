@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -276,7 +277,9 @@ func (p *Provider) run(ctx context.Context, preps []prepared, idx []int, out []c
 			out[i].Err = collector.Errorf(collector.ReasonBadResponse, "GetMetricData returned no result for the query")
 			continue
 		}
-		out[i].Warnings = append(out[i].Warnings, res.messages...)
+		// A copy per query: appended to in place, the call's shared
+		// warnings would take each query's messages over the others'.
+		out[i].Warnings = slices.Concat(warnings, res.messages)
 		if res.err != nil {
 			out[i].Err = res.err
 			continue

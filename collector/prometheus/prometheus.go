@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -144,7 +145,7 @@ func (p *Provider) Collect(ctx context.Context, qs []collector.Query) []collecto
 	for i, q := range qs {
 		pr, err := p.prepare(q, now)
 		if err != nil {
-			out[i].Err = fmt.Errorf("metric %q: %w", q.Metric.Name, err)
+			out[i].Err = err
 			continue
 		}
 		preps[i] = pr
@@ -179,15 +180,19 @@ func (p *Provider) Collect(ctx context.Context, qs []collector.Query) []collecto
 						if !qs[i].NoCache && (results[j].Err == nil || !errors.Is(results[j].Err, collector.ErrRetryable)) {
 							p.store(preps[i].cacheKey, results[j], now)
 						}
-						if out[i].Err != nil {
-							out[i].Err = fmt.Errorf("metric %q: %w", qs[i].Metric.Name, out[i].Err)
-						}
 					}
 				}
 			}()
 		}
 	}
 	wg.Wait()
+	// Every error names its metric, whether it was prepared, cached or
+	// answered now.
+	for i := range out {
+		if out[i].Err != nil {
+			out[i].Err = fmt.Errorf("metric %q: %w", qs[i].Metric.Name, out[i].Err)
+		}
+	}
 	return out
 }
 
@@ -275,7 +280,7 @@ func (p *Provider) api(address string) (API, error) {
 	}
 	a, err := p.opts.NewAPI(address)
 	if err != nil {
-		return nil, collector.Errorf(collector.ReasonConfig, "prometheus.address %q: %w", collector.RedactURL(address), err)
+		return nil, collector.Errorf(collector.ReasonConfig, "prometheus.address %q: %w", collector.RedactURL(address), collector.RedactURLError(err))
 	}
 	p.apis[address] = a
 	return a, nil
@@ -380,6 +385,12 @@ func classify(err error, address string) error {
 		case promv1.ErrBadData, promv1.ErrExec:
 			return collector.Errorf(collector.ReasonBadQuery, "prometheus at %s rejected the query: %s", collector.RedactURL(address), pe.Msg)
 		case promv1.ErrClient:
+			// client_golang says only "client error: <status>"; 429 and
+			// 408 are a front end (Thanos, Mimir, Cortex) throttling or
+			// timing out, which passes, and the query is not at fault.
+			if strings.HasSuffix(pe.Msg, " 429") || strings.HasSuffix(pe.Msg, " 408") {
+				return collector.Errorf(collector.ReasonUnavailable, "prometheus at %s: %s (throttled; retrying)", collector.RedactURL(address), pe.Msg)
+			}
 			return collector.Errorf(collector.ReasonBadQuery, "prometheus at %s: %s", collector.RedactURL(address), pe.Msg)
 		case promv1.ErrTimeout:
 			return collector.Errorf(collector.ReasonTimeout, "prometheus at %s: %s", collector.RedactURL(address), pe.Msg)

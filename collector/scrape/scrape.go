@@ -32,6 +32,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -361,12 +362,33 @@ func (p *Provider) scrapeAll(ctx context.Context, eps map[*endpoint]bool) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			ep.err = p.scrape(ctx, ep)
-			if ep.err != nil {
-				ep.store.mu.Lock()
-				ep.store.lastErr = ep.err
-				ep.store.mu.Unlock()
+			st := ep.store
+			st.mu.Lock()
+			if wait := st.scraping; wait != nil {
+				// Another consumer is scraping this pod: take its result.
+				st.mu.Unlock()
+				select {
+				case <-wait:
+				case <-ctx.Done():
+					ep.err = collector.Errorf(collector.ReasonCanceled, "pod %s: %w", ep.pod, ctx.Err())
+					return
+				}
+				st.mu.Lock()
+				ep.err = st.lastErr
+				st.mu.Unlock()
+				return
 			}
+			done := make(chan struct{})
+			st.scraping = done
+			st.mu.Unlock()
+			ep.err = p.scrape(ctx, ep)
+			st.mu.Lock()
+			if ep.err != nil {
+				st.lastErr = ep.err
+			}
+			st.scraping = nil
+			st.mu.Unlock()
+			close(done)
 		}()
 	}
 	wg.Wait()
@@ -399,7 +421,7 @@ func (p *Provider) scrape(ctx context.Context, ep *endpoint) error {
 		if resp.StatusCode >= 500 {
 			reason = collector.ReasonUnavailable
 		}
-		return collector.Errorf(reason, "pod %s: GET %s: HTTP %d", ep.pod, ep.url, resp.StatusCode)
+		return collector.Errorf(reason, "pod %s: GET %s: HTTP %d", ep.pod, collector.RedactURL(ep.url), resp.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, p.opts.MaxBodyBytes+1))
 	if err != nil {
@@ -417,10 +439,11 @@ func (p *Provider) scrape(ctx context.Context, ep *endpoint) error {
 }
 
 func scrapeError(ep *endpoint, ctx context.Context, err error) error {
+	// The path may carry a token in its query string.
 	if ctx.Err() != nil {
-		return collector.Errorf(collector.ReasonTimeout, "pod %s: scrape of %s did not finish in time: %w", ep.pod, ep.url, ctx.Err())
+		return collector.Errorf(collector.ReasonTimeout, "pod %s: scrape of %s did not finish in time: %w", ep.pod, collector.RedactURL(ep.url), ctx.Err())
 	}
-	return collector.Classify(fmt.Errorf("pod %s: scrape %s: %w", ep.pod, ep.url, err))
+	return collector.Classify(fmt.Errorf("pod %s: scrape %s: %w", ep.pod, collector.RedactURL(ep.url), collector.RedactURLError(err)))
 }
 
 // evict forgets endpoints nobody has asked about for Retain.
@@ -461,6 +484,10 @@ func (p *Provider) evaluate(pl *plan, q collector.Query, now time.Time) collecto
 		}
 		return res
 	}
+	// A pod that failed to scrape is left out: what it has buffered is
+	// as old as its last success, and Prometheus would have marked its
+	// series stale.
+	pl.eps = slices.DeleteFunc(pl.eps, func(ep *endpoint) bool { return ep.err != nil })
 	if err := pl.checkTypes(); err != nil {
 		res.Err = fmt.Errorf("metric %q: %w", q.Metric.Name, err)
 		return res

@@ -80,6 +80,11 @@ type podStore struct {
 	lastScrape time.Time
 	lastErr    error
 	capacity   int
+	// scraping is closed when the scrape under way ends; nil when none is.
+	// Consumers collecting at once share one scrape: two could otherwise
+	// deliver out of order, and a counter that seems to go back is a reset
+	// to rate().
+	scraping chan struct{}
 }
 
 func newPodStore(capacity int) *podStore {

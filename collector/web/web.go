@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"golang.org/x/net/http/httpguts"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/util/jsonpath"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -194,8 +197,19 @@ func (p *Provider) prepare(ctx context.Context, q collector.Query) (request, *js
 			return request{}, nil, collector.Errorf(collector.ReasonUnavailable, "web.headersSecretRef: read Secret %s/%s: %w", q.Target.Namespace, ref.Name, err)
 		}
 		req.headers = make(map[string]string, len(data))
-		for k, v := range data {
-			req.headers[k] = string(v)
+		for _, k := range slices.Sorted(maps.Keys(data)) {
+			// No request could ever carry it: say so instead of
+			// retrying every cycle. A Secret made --from-file often
+			// ends its value with a newline. The value is not quoted:
+			// it is a secret.
+			switch v := string(data[k]); {
+			case !httpguts.ValidHeaderFieldName(k):
+				return request{}, nil, collector.Errorf(collector.ReasonConfig, "web.headersSecretRef: key %q of Secret %s/%s is not a valid header name", k, q.Target.Namespace, ref.Name)
+			case !httpguts.ValidHeaderFieldValue(v):
+				return request{}, nil, collector.Errorf(collector.ReasonConfig, "web.headersSecretRef: the value of %q in Secret %s/%s is not a valid header value (a trailing newline or a control character?)", k, q.Target.Namespace, ref.Name)
+			default:
+				req.headers[k] = v
+			}
 		}
 	}
 	return req, jp, nil

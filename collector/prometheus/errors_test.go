@@ -1,0 +1,78 @@
+package prometheus_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/require"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/collector/prometheus"
+)
+
+// emptyAPI answers every query with no series.
+type emptyAPI struct{}
+
+func (emptyAPI) Query(context.Context, string, time.Time, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
+	return model.Vector{}, nil, nil, nil
+}
+func (emptyAPI) QueryRange(context.Context, string, promv1.Range, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
+	return model.Matrix{}, nil, nil, nil
+}
+
+func namedQuery(metric, query, ns string) collector.Query {
+	return collector.Query{
+		Metric: trimtabv1.Metric{Name: metric, MetricSource: trimtabv1.MetricSource{Prometheus: &trimtabv1.PrometheusSource{Query: query}}},
+		Target: collector.Target{Namespace: ns, Name: "web", Variant: collector.VariantPrimary},
+	}
+}
+
+// docs/metrics.md: "Every error names its metric (metric "error-rate": ...)".
+// A cached (non-retryable) error is returned without that prefix.
+func TestCachedErrorNamesItsMetric(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)
+	p := prometheus.New(prometheus.Options{DefaultURL: "http://prom:9090",
+		NewAPI: func(string) (prometheus.API, error) { return emptyAPI{}, nil }, Now: func() time.Time { return now }})
+	q := namedQuery("error-rate", `sum(rate(x{namespace="{{.Namespace}}"}[1m]))`, "shop")
+	first := p.Collect(context.Background(), []collector.Query{q})[0].Err
+	require.ErrorContains(t, first, `metric "error-rate"`)
+	second := p.Collect(context.Background(), []collector.Query{q})[0].Err // same step: cache hit
+	require.ErrorContains(t, second, `metric "error-rate"`)
+}
+
+// docs/metrics.md: throttling is retryable. A 429 from a Prometheus-compatible
+// front end (Thanos, Mimir, Cortex) becomes a permanent bad_query.
+func TestThrottlingIsRetryable(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "too many outstanding requests", http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	p := prometheus.New(prometheus.Options{DefaultURL: srv.URL,
+		Backoff: collector.Backoff{Attempts: 3, Base: time.Millisecond}})
+	tmpl := `sum(rate(x{namespace="{{.Namespace}}"}[1m]))`
+	res := p.Collect(context.Background(), []collector.Query{namedQuery("a", tmpl, "ns-a"), namedQuery("b", tmpl, "ns-b")})
+	t.Logf("requests sent: %d; error: %v; reason: %s", requests.Load(), res[0].Err, collector.ReasonOf(res[0].Err))
+	require.True(t, errors.Is(res[0].Err, collector.ErrRetryable), "429 must be retryable, got %s", collector.ReasonOf(res[0].Err))
+}
+
+// A password in prometheus.address that url.Parse rejects ("%" not escaped)
+// is quoted verbatim in the error that goes into the object's condition.
+func TestAddressPasswordNotInError(t *testing.T) {
+	p := prometheus.New(prometheus.Options{})
+	q := namedQuery("m", `up`, "ns")
+	q.Metric.Prometheus.Address = "http://admin:s3cr%tpw@prom.example:9090"
+	err := p.Collect(context.Background(), []collector.Query{q})[0].Err
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "s3cr%tpw")
+}

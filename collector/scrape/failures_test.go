@@ -1,0 +1,163 @@
+package scrape_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/collector/scrape"
+	"github.com/trimtab/trimtab/internal/kube"
+)
+
+type podList []kube.LeanPod
+
+func (l podList) ListPods(context.Context, string, labels.Selector) ([]kube.LeanPod, error) { return l, nil }
+
+func leanPod(name string, srv *httptest.Server) kube.LeanPod {
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	return kube.LeanPod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, UID: types.UID("uid-" + name),
+			Annotations: map[string]string{"prometheus.io/port": strconv.Itoa(port)}},
+		Status: kube.LeanPodStatus{Phase: corev1.PodRunning, PodIP: "127.0.0.1",
+			Conditions: []kube.LeanPodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
+	}
+}
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func scrapeQuery(src trimtabv1.ScrapeSource) collector.Query {
+	return collector.Query{Metric: trimtabv1.Metric{Name: "m", MetricSource: trimtabv1.MetricSource{Scrape: &src}},
+		Target:   collector.Target{Namespace: "shop", Name: "web", Variant: collector.VariantPrimary, Selector: labels.SelectorFromSet(labels.Set{"app": "web"})},
+		Interval: time.Minute}
+}
+
+// docs/metrics.md: "A pod that times out or returns garbage is left out and
+// named in Warnings." The failed pod's value from the previous scrape is
+// still summed (and reported in PerPod).
+func TestFailedPodIsLeftOut(t *testing.T) {
+	var broken atomic.Bool
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, "# TYPE inflight gauge\ninflight 10\n")
+	}))
+	defer good.Close()
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if broken.Load() {
+			http.Error(w, "boom", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, "# TYPE inflight gauge\ninflight 20\n")
+	}))
+	defer bad.Close()
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	p, err := scrape.New(scrape.Options{Pods: podList{leanPod("web-a", good), leanPod("web-b", bad)}, Now: clk.now})
+	require.NoError(t, err)
+	q := scrapeQuery(trimtabv1.ScrapeSource{Metric: "inflight"})
+	res := p.Collect(context.Background(), []collector.Query{q})[0]
+	s, err := res.Latest()
+	require.NoError(t, err)
+	require.Equal(t, 30.0, s.Value)
+
+	clk.advance(15 * time.Second)
+	broken.Store(true)
+	res = p.Collect(context.Background(), []collector.Query{q})[0]
+	s, err = res.Latest()
+	require.NoError(t, err)
+	t.Logf("value %v, per pod %d series, warnings %q", s.Value, len(res.PerPod), res.Warnings)
+	require.Equal(t, 10.0, s.Value, "web-b failed to scrape this cycle and must be left out")
+}
+
+// Two consumers (e.g. two release workers, or release analysis and a
+// ScalingPolicy) collect concurrently; both find the endpoint due and scrape
+// it. The response generated first arrives last and is appended after the
+// newer one: the ring goes back in value, which rate() counts as a counter
+// reset, inflating the rate.
+func TestConcurrentScrapesDoNotFakeAReset(t *testing.T) {
+	var n atomic.Int32
+	arrived, release := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		var v int
+		switch k := n.Add(1); k {
+		case 1:
+			v = 0
+		case 2:
+			v = 150
+		case 3: // consumer A at t=30: generated first, delivered last
+			v = 300
+			close(arrived)
+			<-release
+		default:
+			v = 450
+		}
+		fmt.Fprintf(w, "# TYPE jobs_total counter\njobs_total %d\n", v)
+	}))
+	defer srv.Close()
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	p, err := scrape.New(scrape.Options{Pods: podList{leanPod("web-a", srv)}, Now: clk.now})
+	require.NoError(t, err)
+	q := scrapeQuery(trimtabv1.ScrapeSource{Metric: "jobs_total", Kind: trimtabv1.ScrapeRate})
+	collect := func() collector.Result { return p.Collect(context.Background(), []collector.Query{q})[0] }
+
+	collect() // t=0
+	clk.advance(15 * time.Second)
+	collect() // t=15
+	clk.advance(15 * time.Second)
+	doneA, doneB := make(chan struct{}), make(chan struct{})
+	go func() { collect(); close(doneA) }() // consumer A
+	<-arrived
+	go func() { collect(); close(doneB) }() // consumer B: the endpoint is still due
+	time.Sleep(100 * time.Millisecond)      // B joins A's scrape (or runs its own)
+	clk.advance(time.Millisecond)
+	close(release)
+	<-doneA
+	<-doneB
+	clk.advance(15 * time.Second)
+	res := collect() // t=45
+	s, err := res.Latest()
+	require.NoError(t, err)
+	// Without the duplicate, PromQL over 0,150,300,450 (extrapolation stops
+	// at the counter's zero) gives 450/60 = 7.5/s; the app serves 10/s.
+	t.Logf("rate at t=45: %v", s.Value)
+	require.InDelta(t, 7.5, s.Value, 0.1)
+	require.Equal(t, int32(4), n.Load(), "consumer B took A's scrape instead of its own")
+}
+
+// A token in scrape.path's query string is quoted verbatim in the error
+// (and Warnings); the web provider redacts the same thing with RedactURL.
+func TestTokenInPathRedacted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "no", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	p, err := scrape.New(scrape.Options{Pods: podList{leanPod("web-a", srv)}, Now: clk.now})
+	require.NoError(t, err)
+	q := scrapeQuery(trimtabv1.ScrapeSource{Metric: "inflight", Path: "/metrics?token=s3cr3t"})
+	res := p.Collect(context.Background(), []collector.Query{q})[0]
+	require.Error(t, res.Err)
+	require.NotContains(t, res.Err.Error(), "s3cr3t")
+}

@@ -1,0 +1,42 @@
+package web_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/collector/web"
+)
+
+type secrets map[string][]byte
+
+func (s secrets) SecretData(context.Context, string, string) (map[string][]byte, error) { return s, nil }
+
+// A Secret created from a file (`kubectl create secret generic --from-file`)
+// commonly ends its value with "\n". No request can ever be sent: it is a
+// configuration error to fix in the Secret, but it is classified as a
+// retryable bad_response and retried every cycle.
+func TestInvalidHeaderValueIsPermanent(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		_, _ = w.Write([]byte(`{"v": 1}`))
+	}))
+	defer srv.Close()
+	p := web.New(web.Options{Secrets: secrets{"Authorization": []byte("Bearer abc123\n")},
+		Backoff: collector.Backoff{Attempts: 3}})
+	q := collector.Query{Metric: trimtabv1.Metric{Name: "orders", MetricSource: trimtabv1.MetricSource{Web: &trimtabv1.WebSource{
+		URL: srv.URL, JSONPath: "{.v}", HeadersSecretRef: &trimtabv1.LocalObjectReference{Name: "hdr"}}}},
+		Target: collector.Target{Namespace: "shop", Name: "web"}}
+	err := p.Collect(context.Background(), []collector.Query{q})[0].Err
+	t.Logf("server hits: %d; error: %v; reason %s", hits.Load(), err, collector.ReasonOf(err))
+	require.NotContains(t, err.Error(), "abc123")
+	require.True(t, errors.Is(err, collector.ErrPermanent), "got reason %s", collector.ReasonOf(err))
+}
