@@ -26,7 +26,9 @@ import (
 
 type podList []kube.LeanPod
 
-func (l podList) ListPods(context.Context, string, labels.Selector) ([]kube.LeanPod, error) { return l, nil }
+func (l podList) ListPods(context.Context, string, labels.Selector) ([]kube.LeanPod, error) {
+	return l, nil
+}
 
 func leanPod(name string, srv *httptest.Server) kube.LeanPod {
 	port := srv.Listener.Addr().(*net.TCPAddr).Port

@@ -17,7 +17,9 @@ import (
 
 type secrets map[string][]byte
 
-func (s secrets) SecretData(context.Context, string, string) (map[string][]byte, error) { return s, nil }
+func (s secrets) SecretData(context.Context, string, string) (map[string][]byte, error) {
+	return s, nil
+}
 
 // A Secret created from a file (`kubectl create secret generic --from-file`)
 // commonly ends its value with "\n". No request can ever be sent: it is a
