@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/scaler/release"
 )
 
 func TestHTTPHooks(t *testing.T) {
@@ -70,4 +72,37 @@ func TestHTTPHooks(t *testing.T) {
 			require.NotContains(t, res.Message, "s3cret", "hook URLs' query strings may carry tokens")
 		})
 	}
+}
+
+// phaseCounter counts the hook runs per phase; every hook passes.
+type phaseCounter struct{ runs map[trimtabv1.HookPhase]int }
+
+func (c *phaseCounter) Run(_ context.Context, _ []trimtabv1.Hook, phase trimtabv1.HookPhase) release.HookResult {
+	c.runs[phase]++
+	return release.HookResult{Phase: phase, Passed: true}
+}
+
+// TestDecideRunsEachHookPhaseOnce: a single 100 % step with pre-rollout
+// and pre-promotion hooks crosses both phases in one reconcile; over two
+// reconciles each phase's hooks run once.
+func TestDecideRunsEachHookPhaseOnce(t *testing.T) {
+	rel := &trimtabv1.Release{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web"}, Spec: trimtabv1.ReleaseSpec{
+		TargetRef: trimtabv1.TargetRef{Name: "web"},
+		Strategy:  trimtabv1.Strategy{Canary: &trimtabv1.CanaryStrategy{Steps: []trimtabv1.CanaryStep{{Weight: 100, AnalysisSeconds: 60}}}},
+		Analysis: trimtabv1.Analysis{Hooks: []trimtabv1.Hook{
+			{Name: "migrate", Phase: trimtabv1.HookPreRollout, URL: "http://hooks.invalid/migrate"},
+			{Name: "confirm", Phase: trimtabv1.HookPrePromotion, URL: "http://hooks.invalid/confirm"},
+		}},
+	}}
+	rel.Status = trimtabv1.ReleaseStatus{State: release.StateIdle, StableRevision: "rev1"}
+	plan, err := release.NewPlan(rel.Spec)
+	require.NoError(t, err)
+	h := &phaseCounter{runs: map[trimtabv1.HookPhase]int{}}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := &ReleaseReconciler{Hooks: h, Now: func() time.Time { return now }}
+	for range 2 { // the first reconcile's status is written
+		w := &workload{plan: plan, observed: release.Observed{TargetRevision: "rev2", PrimaryRevision: "rev1", PrimaryReady: true, CanaryReadyWeight: -1}}
+		rel.Status = r.decide(context.Background(), rel, w).Status
+	}
+	require.Equal(t, map[trimtabv1.HookPhase]int{trimtabv1.HookPreRollout: 1, trimtabv1.HookPrePromotion: 1}, h.runs)
 }

@@ -131,8 +131,10 @@ func (r *ReleaseReconciler) decide(ctx context.Context, rel *trimtabv1.Release, 
 			w.observed.Look = &l
 			continue
 		case release.NeedHooks:
-			h := r.Hooks.Run(ctx, rel.Spec.Analysis.Hooks, d.NeedHook)
-			w.observed.Hook = &h
+			if w.observed.Hooks == nil {
+				w.observed.Hooks = map[trimtabv1.HookPhase]release.HookResult{}
+			}
+			w.observed.Hooks[d.NeedHook] = r.Hooks.Run(ctx, rel.Spec.Analysis.Hooks, d.NeedHook)
 			continue
 		}
 		break

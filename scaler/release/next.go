@@ -110,9 +110,11 @@ type Observed struct {
 	Paused, Frozen bool
 	// Request is a one-shot request (abort, approve, promote, retry).
 	Request *Request
-	// Look answers NeedLook; Hook answers NeedHooks.
-	Look *Look
-	Hook *HookResult
+	// Look answers NeedLook; Hooks answer NeedHooks, by phase: one
+	// decision may cross two phases (a single step at 100 % runs the
+	// pre-rollout and the pre-promotion hooks), and each must run once.
+	Look  *Look
+	Hooks map[trimtabv1.HookPhase]HookResult
 }
 
 // Need is I/O the controller must do before Next can decide.
@@ -299,12 +301,17 @@ func (m *machine) progress() {
 		return
 	}
 	m.st.CanaryUnreadySince = nil
-	if m.st.Weight != step.Weight {
-		// Analysis starts when the step's traffic flows.
+	if m.st.Weight != step.Weight || m.st.LastLookTime == nil {
+		// Analysis starts when the step's traffic flows, or, at a step
+		// that keeps the weight (blue-green's preview at 0 %), when its
+		// pods are ready: the preview's time must not go to its start-up.
+		changed := m.st.Weight != step.Weight
 		m.st.Weight = step.Weight
 		m.restartStep()
 		m.st.LastLookTime = m.time()
-		m.event(corev1.EventTypeNormal, ReasonWeightChanged, "Canary weight %d%% (step %d/%d)", step.Weight, m.st.Step, len(m.p.Steps))
+		if changed {
+			m.event(corev1.EventTypeNormal, ReasonWeightChanged, "Canary weight %d%% (step %d/%d)", step.Weight, m.st.Step, len(m.p.Steps))
+		}
 	}
 	if m.st.State == StateWaitingApproval && r.is(VerbApprove, m.st.CanaryRevision) && r.Step == m.st.Step {
 		m.st.ApprovedStep = m.st.Step
@@ -355,16 +362,21 @@ func (m *machine) look(step Step) {
 		}
 	case l.Action == LookPass:
 		m.stepPassed()
-	case l.Action == LookHold:
+	default: // Continue or Hold
+		// Checked at every look, not only at a Hold: after one, a fresh
+		// analysis says Continue for a whole step again, past the
+		// deadline the Hold announced.
 		deadline := m.st.StepStartTime.Add(step.Analysis + m.p.ProgressDeadline)
 		if !m.now.Before(deadline) {
 			m.rollback(fmt.Sprintf("no verdict within the step's analysis plus the progress deadline (%v): %s", step.Analysis+m.p.ProgressDeadline, l.Reason))
 			return
 		}
-		// Judge the step afresh as data arrives; the deadline still counts
-		// from the step's start.
-		m.st.Analysis = nil
-		m.event(corev1.EventTypeWarning, ReasonAnalysisHeld, "Step %d holds: %s; rolling back at %s unless it passes", m.st.Step, l.Reason, deadline.UTC().Format(time.RFC3339))
+		if l.Action == LookHold {
+			// Judge the step afresh as data arrives; the deadline still
+			// counts from the step's start.
+			m.st.Analysis = nil
+			m.event(corev1.EventTypeWarning, ReasonAnalysisHeld, "Step %d holds: %s; rolling back at %s unless it passes", m.st.Step, l.Reason, deadline.UTC().Format(time.RFC3339))
+		}
 	}
 }
 
@@ -483,8 +495,8 @@ func (m *machine) hookPending(phase trimtabv1.HookPhase) bool {
 	if !m.p.Hooks[phase] || slices.Contains(m.st.HooksCompleted, phase) {
 		return false
 	}
-	h := m.o.Hook
-	if h == nil || h.Phase != phase {
+	h, ran := m.o.Hooks[phase]
+	if !ran {
 		m.need, m.needHook = NeedHooks, phase
 		return true
 	}

@@ -66,7 +66,10 @@ func (s *sim) tick() Decision {
 		case NeedHooks:
 			s.hookRuns++
 			passed := s.hook == nil || s.hook(d.NeedHook)
-			o.Hook = &HookResult{Phase: d.NeedHook, Passed: passed, Message: "smoke test returned 503"}
+			if o.Hooks == nil {
+				o.Hooks = map[trimtabv1.HookPhase]HookResult{}
+			}
+			o.Hooks[d.NeedHook] = HookResult{Phase: d.NeedHook, Passed: passed, Message: "smoke test returned 503"}
 			continue
 		}
 		break
