@@ -37,8 +37,8 @@ func (msgAPI) ListMetrics(context.Context, *cloudwatch.ListMetricsInput, ...func
 	return &cloudwatch.ListMetricsOutput{}, nil
 }
 
-// A per-query message must stay with its query; the shared call-level
-// warnings slice is appended to per query and aliases.
+// TestWarningsStayWithTheirQuery: each query gets the call's warnings and
+// its own messages, none of another query's.
 func TestWarningsStayWithTheirQuery(t *testing.T) {
 	p := cw.New(cw.Options{Region: "us-east-1", NewAPI: func(context.Context, string) (cw.API, error) { return msgAPI{}, nil }})
 	mk := func(name string) collector.Query {

@@ -35,8 +35,8 @@ func namedQuery(metric, query, ns string) collector.Query {
 	}
 }
 
-// docs/metrics.md: "Every error names its metric (metric "error-rate": ...)".
-// A cached (non-retryable) error is returned without that prefix.
+// TestCachedErrorNamesItsMetric: every error names its metric, also one
+// served from the cache within the step.
 func TestCachedErrorNamesItsMetric(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)
 	p := prometheus.New(prometheus.Options{DefaultURL: "http://prom:9090",
@@ -48,8 +48,9 @@ func TestCachedErrorNamesItsMetric(t *testing.T) {
 	require.ErrorContains(t, second, `metric "error-rate"`)
 }
 
-// docs/metrics.md: throttling is retryable. A 429 from a Prometheus-compatible
-// front end (Thanos, Mimir, Cortex) becomes a permanent bad_query.
+// TestThrottlingIsRetryable: a 429 from a Prometheus-compatible front end
+// (Thanos, Mimir, Cortex) is retryable, not a permanent bad_query that
+// would also split the batch into more requests.
 func TestThrottlingIsRetryable(t *testing.T) {
 	var requests atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -66,8 +67,9 @@ func TestThrottlingIsRetryable(t *testing.T) {
 	require.True(t, errors.Is(res[0].Err, collector.ErrRetryable), "429 must be retryable, got %s", collector.ReasonOf(res[0].Err))
 }
 
-// A password in prometheus.address that url.Parse rejects ("%" not escaped)
-// is quoted verbatim in the error that goes into the object's condition.
+// TestAddressPasswordNotInError: a prometheus.address that url.Parse
+// rejects ("%" not escaped) is not quoted with its password in the error,
+// which goes into the object's condition.
 func TestAddressPasswordNotInError(t *testing.T) {
 	p := prometheus.New(prometheus.Options{})
 	q := namedQuery("m", `up`, "ns")

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,27 +39,8 @@ func leanPod(name string, srv *httptest.Server) kube.LeanPod {
 	}
 }
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func scrapeQuery(src trimtabv1.ScrapeSource) collector.Query {
-	return collector.Query{Metric: trimtabv1.Metric{Name: "m", MetricSource: trimtabv1.MetricSource{Scrape: &src}},
-		Target:   collector.Target{Namespace: "shop", Name: "web", Variant: collector.VariantPrimary, Selector: labels.SelectorFromSet(labels.Set{"app": "web"})},
-		Interval: time.Minute}
-}
-
-// docs/metrics.md: "A pod that times out or returns garbage is left out and
-// named in Warnings." The failed pod's value from the previous scrape is
-// still summed (and reported in PerPod).
+// TestFailedPodIsLeftOut: a pod that fails to scrape is left out (named in
+// Warnings), not summed from what it buffered at its last success.
 func TestFailedPodIsLeftOut(t *testing.T) {
 	var broken atomic.Bool
 	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -75,10 +55,10 @@ func TestFailedPodIsLeftOut(t *testing.T) {
 		fmt.Fprint(w, "# TYPE inflight gauge\ninflight 20\n")
 	}))
 	defer bad.Close()
-	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
 	p, err := scrape.New(scrape.Options{Pods: podList{leanPod("web-a", good), leanPod("web-b", bad)}, Now: clk.now})
 	require.NoError(t, err)
-	q := scrapeQuery(trimtabv1.ScrapeSource{Metric: "inflight"})
+	q := query("shop", "primary", trimtabv1.ScrapeSource{Metric: "inflight"})
 	res := p.Collect(context.Background(), []collector.Query{q})[0]
 	s, err := res.Latest()
 	require.NoError(t, err)
@@ -93,11 +73,12 @@ func TestFailedPodIsLeftOut(t *testing.T) {
 	require.Equal(t, 10.0, s.Value, "web-b failed to scrape this cycle and must be left out")
 }
 
-// Two consumers (e.g. two release workers, or release analysis and a
-// ScalingPolicy) collect concurrently; both find the endpoint due and scrape
-// it. The response generated first arrives last and is appended after the
-// newer one: the ring goes back in value, which rate() counts as a counter
-// reset, inflating the rate.
+// TestConcurrentScrapesDoNotFakeAReset: two consumers (two release
+// workers, or a release's analysis and a ScalingPolicy) collect at once and
+// both find the pod due. Scraped twice, the response generated first could
+// arrive last and be appended after the newer one: a counter going back,
+// which rate() counts as a reset. The second consumer takes the first's
+// scrape instead.
 func TestConcurrentScrapesDoNotFakeAReset(t *testing.T) {
 	var n atomic.Int32
 	arrived, release := make(chan struct{}), make(chan struct{})
@@ -118,10 +99,10 @@ func TestConcurrentScrapesDoNotFakeAReset(t *testing.T) {
 		fmt.Fprintf(w, "# TYPE jobs_total counter\njobs_total %d\n", v)
 	}))
 	defer srv.Close()
-	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
 	p, err := scrape.New(scrape.Options{Pods: podList{leanPod("web-a", srv)}, Now: clk.now})
 	require.NoError(t, err)
-	q := scrapeQuery(trimtabv1.ScrapeSource{Metric: "jobs_total", Kind: trimtabv1.ScrapeRate})
+	q := query("shop", "primary", trimtabv1.ScrapeSource{Metric: "jobs_total", Kind: trimtabv1.ScrapeRate})
 	collect := func() collector.Result { return p.Collect(context.Background(), []collector.Query{q})[0] }
 
 	collect() // t=0
@@ -148,17 +129,17 @@ func TestConcurrentScrapesDoNotFakeAReset(t *testing.T) {
 	require.Equal(t, int32(4), n.Load(), "consumer B took A's scrape instead of its own")
 }
 
-// A token in scrape.path's query string is quoted verbatim in the error
-// (and Warnings); the web provider redacts the same thing with RedactURL.
+// TestTokenInPathRedacted: a token in scrape.path's query string stays out
+// of errors and Warnings, as the web provider's does.
 func TestTokenInPathRedacted(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "no", http.StatusServiceUnavailable)
 	}))
 	defer srv.Close()
-	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
 	p, err := scrape.New(scrape.Options{Pods: podList{leanPod("web-a", srv)}, Now: clk.now})
 	require.NoError(t, err)
-	q := scrapeQuery(trimtabv1.ScrapeSource{Metric: "inflight", Path: "/metrics?token=s3cr3t"})
+	q := query("shop", "primary", trimtabv1.ScrapeSource{Metric: "inflight", Path: "/metrics?token=s3cr3t"})
 	res := p.Collect(context.Background(), []collector.Query{q})[0]
 	require.Error(t, res.Err)
 	require.NotContains(t, res.Err.Error(), "s3cr3t")

@@ -21,10 +21,10 @@ func (s secrets) SecretData(context.Context, string, string) (map[string][]byte,
 	return s, nil
 }
 
-// A Secret created from a file (`kubectl create secret generic --from-file`)
-// commonly ends its value with "\n". No request can ever be sent: it is a
-// configuration error to fix in the Secret, but it is classified as a
-// retryable bad_response and retried every cycle.
+// TestInvalidHeaderValueIsPermanent: a Secret created from a file
+// (`kubectl create secret generic --from-file`) often ends its value with
+// "\n", which no request can carry: a permanent config error to fix in the
+// Secret, not a request retried every cycle, and the value stays out of it.
 func TestInvalidHeaderValueIsPermanent(t *testing.T) {
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
