@@ -841,3 +841,49 @@ func TestNoDataHoldsThenRollsBack(t *testing.T) {
 		require.Equal(t, "Nodata", m.Classification, "metric %s", m.Name)
 	}
 }
+
+// TestRollbackTakesTrafficOffACanaryTheIngressNoLongerValidates: a user
+// who points their Ingress back at Service web mid-release (the step the
+// docs ask for before deleting a Release) and then aborts must not leave
+// the rolled-back version with its step's share of traffic: at weight 0
+// the canary Ingress trimtab controls goes, and the problem is still
+// reported.
+func TestRollbackTakesTrafficOffACanaryTheIngressNoLongerValidates(t *testing.T) {
+	s := newScenario(t)
+	pt := networkingv1.PathTypePrefix
+	ing := &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "web"},
+		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "shop.example.com", IngressRuleValue: networkingv1.IngressRuleValue{
+			HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &pt,
+				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web-primary", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}},
+	}
+	require.NoError(t, env.Client.Create(context.Background(), ing))
+	startController(t, s.ns)
+	rel := s.release(func(r *trimtabv1.Release) {
+		r.Spec.Traffic = trimtabv1.Traffic{Router: trimtabv1.RouterNGINX, Ingress: "web"}
+		r.Spec.Strategy.Canary.Steps = []trimtabv1.CanaryStep{{Weight: 25, AnalysisSeconds: 600}}
+	})
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+	s.newImage("example.invalid/web:2")
+	canaryWeight := func() string {
+		var c networkingv1.Ingress
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web-canary"}, &c); err != nil {
+			require.True(t, apierrors.IsNotFound(err), "%v", err)
+			return "no canary Ingress"
+		}
+		return c.Annotations["nginx.ingress.kubernetes.io/canary-weight"]
+	}
+	s.eventually(func() bool { return s.get(rel).Status.Weight == 25 && canaryWeight() == "25" }, 30*time.Second, rel)
+
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(ing), ing))
+	ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name = "web"
+	require.NoError(t, env.Client.Update(context.Background(), ing))
+	s.annotate(rel, release.AnnotationRequest, fmt.Sprintf("abort:%s", rel.Status.CanaryRevision))
+	s.waitState(rel, release.StateRolledBack, 20*time.Second)
+	require.Eventually(t, func() bool { return canaryWeight() == "no canary Ingress" }, 10*time.Second, 100*time.Millisecond,
+		"the rolled-back canary still gets %s%% of the traffic", canaryWeight())
+	require.Eventually(t, func() bool {
+		return meta.IsStatusConditionFalse(s.get(rel).Status.Conditions, trimtabv1.ConditionReady)
+	}, 10*time.Second, 100*time.Millisecond, "the Ingress problem is still reported")
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(ing), &networkingv1.Ingress{}), "the user's Ingress was deleted")
+}

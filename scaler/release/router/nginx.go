@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -41,11 +42,24 @@ type NGINX struct {
 }
 
 // Route creates or updates the canary Ingress for weight; it writes nothing
-// when the Ingress is already as it should be.
+// when the Ingress is already as it should be. At weight 0 (a rollback) a
+// user's Ingress that no longer validates does not keep the canary's
+// traffic: the canary Ingress this Release controls is deleted, and the
+// problem is still reported.
 func (n *NGINX) Route(ctx context.Context, rel *trimtabv1.Release, weight int32) error {
 	if err := checkWeight(weight); err != nil {
 		return err
 	}
+	err := n.route(ctx, rel, weight)
+	if err != nil && weight == 0 && errors.Is(err, ErrMisconfigured) {
+		if rerr := n.Restore(ctx, rel); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+	}
+	return err
+}
+
+func (n *NGINX) route(ctx context.Context, rel *trimtabv1.Release, weight int32) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		user, err := n.userIngress(ctx, rel)
 		if err != nil {
