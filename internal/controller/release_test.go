@@ -468,14 +468,7 @@ func TestDeletingAReleaseThatDidNotAdoptLeavesTheTarget(t *testing.T) {
 func TestDeletingAnNginxReleaseWaitsForTheIngress(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
-	pt := networkingv1.PathTypePrefix
-	ing := &networkingv1.Ingress{
-		ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "web"},
-		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "shop.example.com", IngressRuleValue: networkingv1.IngressRuleValue{
-			HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &pt,
-				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web-primary", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}},
-	}
-	require.NoError(t, env.Client.Create(context.Background(), ing))
+	ing := s.userIngress()
 	startController(t, s.ns)
 	rel := s.release(func(r *trimtabv1.Release) {
 		r.Spec.Traffic = trimtabv1.Traffic{Router: trimtabv1.RouterNGINX, Ingress: "web"}
@@ -850,14 +843,7 @@ func TestNoDataHoldsThenRollsBack(t *testing.T) {
 // reported.
 func TestRollbackTakesTrafficOffACanaryTheIngressNoLongerValidates(t *testing.T) {
 	s := newScenario(t)
-	pt := networkingv1.PathTypePrefix
-	ing := &networkingv1.Ingress{
-		ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "web"},
-		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "shop.example.com", IngressRuleValue: networkingv1.IngressRuleValue{
-			HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &pt,
-				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web-primary", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}},
-	}
-	require.NoError(t, env.Client.Create(context.Background(), ing))
+	ing := s.userIngress()
 	startController(t, s.ns)
 	rel := s.release(func(r *trimtabv1.Release) {
 		r.Spec.Traffic = trimtabv1.Traffic{Router: trimtabv1.RouterNGINX, Ingress: "web"}
@@ -886,4 +872,19 @@ func TestRollbackTakesTrafficOffACanaryTheIngressNoLongerValidates(t *testing.T)
 		return meta.IsStatusConditionFalse(s.get(rel).Status.Conditions, trimtabv1.ConditionReady)
 	}, 10*time.Second, 100*time.Millisecond, "the Ingress problem is still reported")
 	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(ing), &networkingv1.Ingress{}), "the user's Ingress was deleted")
+}
+
+// userIngress creates the user's Ingress "web" for the nginx router: one
+// host and path, sent to Service web-primary as the router requires.
+func (s *scenario) userIngress() *networkingv1.Ingress {
+	s.t.Helper()
+	pt := networkingv1.PathTypePrefix
+	ing := &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "web"},
+		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "shop.example.com", IngressRuleValue: networkingv1.IngressRuleValue{
+			HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &pt,
+				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web-primary", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}},
+	}
+	require.NoError(s.t, env.Client.Create(context.Background(), ing))
+	return ing
 }
