@@ -24,15 +24,15 @@ import (
 //     n, no, off in Kubernetes' spellings) are booleans, as in the manifests
 //     Kubernetes reads.
 //
-// Aliases are expanded, up to a few times the input's size in nodes and in
-// bytes, which bounds what a document of nested aliases can cost.
+// Aliases are expanded, up to a few times the input's size in bytes, which
+// bounds what a document of nested aliases can cost (every node writes at
+// least a byte, so the nodes are bounded too).
 func yamlToJSON(data []byte) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, err
 	}
-	limit := 4*len(data) + 1024
-	c := yamlConverter{budget: limit, maxBytes: limit}
+	c := yamlConverter{maxBytes: 4*len(data) + 1024}
 	if len(doc.Content) == 0 {
 		return []byte("null"), nil
 	}
@@ -44,15 +44,14 @@ func yamlToJSON(data []byte) ([]byte, error) {
 
 type yamlConverter struct {
 	out bytes.Buffer
-	// budget is how many more nodes may be written, and maxBytes how long
-	// the output may grow.
-	budget, maxBytes int
+	// maxBytes is how long the output may grow.
+	maxBytes int
 }
 
 var errYAMLTooLarge = errors.New("its aliases expand to more than a few times its size; write the repeated parts out")
 
 func (c *yamlConverter) node(n *yaml.Node, path string) error {
-	if c.budget--; c.budget < 0 || c.out.Len() > c.maxBytes {
+	if c.out.Len() > c.maxBytes {
 		return errYAMLTooLarge
 	}
 	switch n.Kind {

@@ -72,13 +72,13 @@ type QueueModel struct {
 	// SaturationRPS is the request rate at which one replica is always
 	// busy: Concurrency / ServiceTime.
 	SaturationRPS float64 `json:"saturationRps"`
-	// MaxRPS is the highest request rate one replica may receive while the
-	// quantile stays within the limit.
-	MaxRPS float64 `json:"-"`
+	// maxRPS is the highest request rate one replica may receive while the
+	// quantile stays within the limit (Violation.MaxRPSPerReplica).
+	maxRPS float64
 }
 
 // resolve checks the objective against the replica's capacity at target
-// (rps) and the policy's utilization target (percent), and finds MaxRPS.
+// (rps) and the policy's utilization target (percent), and finds maxRPS.
 func (l LatencySLO) resolve(capacity float64, utilization int32) (QueueModel, error) {
 	switch {
 	case !(l.Quantile > 0 && l.Quantile < 1):
@@ -131,7 +131,7 @@ func (l LatencySLO) resolve(capacity float64, utilization int32) (QueueModel, er
 			lo = mid
 		}
 	}
-	m.MaxRPS = lo
+	m.maxRPS = lo
 	return m, nil
 }
 

@@ -149,8 +149,8 @@ func TestLatencySLOResolve(t *testing.T) {
 	require.Equal(t, "2.8s", m.ServiceTime)
 	require.InDelta(t, 4/2.8, m.SaturationRPS, 1e-12)
 	q := queue{servers: 4, rate: 1 / 2.8}
-	require.LessOrEqual(t, q.exceeds(m.MaxRPS, 10), 1-base.Quantile)
-	require.Greater(t, q.exceeds(m.MaxRPS*(1+1e-9), 10), 1-base.Quantile, "MaxRPS is the boundary")
+	require.LessOrEqual(t, q.exceeds(m.maxRPS, 10), 1-base.Quantile)
+	require.Greater(t, q.exceeds(m.maxRPS*(1+1e-9), 10), 1-base.Quantile, "maxRPS is the boundary")
 
 	cases := map[string]func(*LatencySLO, *float64, *int32){
 		"the quantile must be above 0 and below 1":  func(l *LatencySLO, _ *float64, _ *int32) { l.Quantile = 1 },

@@ -131,7 +131,7 @@ func (o Options) Violation(cfg scaler.Config) (Violation, error) {
 	if err != nil {
 		return Violation{}, err
 	}
-	return Violation{MaxRPSPerReplica: m.MaxRPS, Latency: &m}, nil
+	return Violation{MaxRPSPerReplica: m.maxRPS, Latency: &m}, nil
 }
 
 // Run replays the trace under cfg (see ReplayConfig) and scores it. Each
