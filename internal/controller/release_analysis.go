@@ -43,23 +43,22 @@ func (a *ReleaseAnalyst) Look(ctx context.Context, rel *trimtabv1.Release, plan 
 	if plan.Baseline {
 		reference = router.Baseline
 	}
-	start := now
-	if st.StepStartTime != nil {
-		start = st.StepStartTime.Time
+	// The first sample is the first whose window lies inside the step;
+	// Next takes no look before it.
+	first := now
+	if st.StepStartTime != nil && st.StepStartTime.Add(plan.Window()).Before(now) {
+		first = st.StepStartTime.Add(plan.Window())
 	}
 	metrics := rel.Spec.Analysis.Metrics
 	qs := make([]collector.Query, 0, 2*len(metrics))
 	for _, m := range metrics {
 		for _, v := range []string{router.Canary, reference} {
 			qs = append(qs, collector.Query{
-				Owner:  collector.Owner{Kind: "release", Name: rel.Name},
-				Metric: m,
-				Target: variantTarget(rel, v, st),
-				// Rates over two intervals always span two looks' scrapes
-				// (Prometheus' rule of thumb: a window of at least twice
-				// the scrape interval).
-				Interval: 2 * plan.Interval,
-				Range:    &collector.Range{Start: start, End: now, Step: plan.Interval},
+				Owner:    collector.Owner{Kind: "release", Name: rel.Name},
+				Metric:   m,
+				Target:   variantTarget(rel, v, st),
+				Interval: plan.Window(),
+				Range:    &collector.Range{Start: first, End: now, Step: plan.Interval},
 			})
 		}
 	}

@@ -839,8 +839,8 @@ func TestNoDataHoldsThenRollsBack(t *testing.T) {
 // who points their Ingress back at Service web mid-release (the step the
 // docs ask for before deleting a Release) and then aborts must not leave
 // the rolled-back version with its step's share of traffic: at weight 0
-// the canary Ingress trimtab controls goes, and the problem is still
-// reported.
+// the canary Ingress trimtab controls goes, the canary's pods stop, and
+// the problem is still reported.
 func TestRollbackTakesTrafficOffACanaryTheIngressNoLongerValidates(t *testing.T) {
 	s := newScenario(t)
 	ing := s.userIngress()
@@ -860,6 +860,7 @@ func TestRollbackTakesTrafficOffACanaryTheIngressNoLongerValidates(t *testing.T)
 		return c.Annotations["nginx.ingress.kubernetes.io/canary-weight"]
 	}
 	s.eventually(func() bool { return s.get(rel).Status.Weight == 25 && canaryWeight() == "25" }, 30*time.Second, rel)
+	require.Positive(t, s.replicas("web-canary"), "the canary runs at 25%")
 
 	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(ing), ing))
 	ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name = "web"
@@ -868,6 +869,8 @@ func TestRollbackTakesTrafficOffACanaryTheIngressNoLongerValidates(t *testing.T)
 	s.waitState(rel, release.StateRolledBack, 20*time.Second)
 	require.Eventually(t, func() bool { return canaryWeight() == "no canary Ingress" }, 10*time.Second, 100*time.Millisecond,
 		"the rolled-back canary still gets %s%% of the traffic", canaryWeight())
+	require.Eventually(t, func() bool { return s.replicas("web-canary") == 0 }, 10*time.Second, 100*time.Millisecond,
+		"the rolled-back canary still runs %d pods", s.replicas("web-canary"))
 	require.Eventually(t, func() bool {
 		return meta.IsStatusConditionFalse(s.get(rel).Status.Conditions, trimtabv1.ConditionReady)
 	}, 10*time.Second, 100*time.Millisecond, "the Ingress problem is still reported")

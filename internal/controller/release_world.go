@@ -219,10 +219,22 @@ func (r *ReleaseReconciler) apply(ctx context.Context, rel *trimtabv1.Release, w
 		return err
 	}
 	if err := w.router.Route(ctx, rel, world.Weight); err != nil {
-		if errors.Is(err, router.ErrMisconfigured) {
-			return misconfigured(trimtabv1.ReasonTrafficMisconfigured, "%v", err)
+		if !errors.Is(err, router.ErrMisconfigured) {
+			return fmt.Errorf("route %d%% to the canary: %w", world.Weight, err)
 		}
-		return fmt.Errorf("route %d%% to the canary: %w", world.Weight, err)
+		p := misconfigured(trimtabv1.ReasonTrafficMisconfigured, "%v", err)
+		if world.Weight > 0 {
+			return p
+		}
+		// At weight 0 the router has taken the canary out of every route
+		// it wrote (Router.Route), so a rollback stops the canary even
+		// though the user's routing needs fixing; what still reaches the
+		// canary's pods comes through the user's Service, which the
+		// primary's pods serve as well.
+		if err := scale(false); err != nil {
+			return err
+		}
+		return p
 	}
 	if err := scale(false); err != nil {
 		return err

@@ -338,11 +338,13 @@ func (m *machine) progress() {
 
 // look takes an analysis look when one is due and acts on it.
 func (m *machine) look(step Step) {
+	next := m.st.StepStartTime.Add(m.p.Window())
 	if m.st.LastLookTime != nil {
-		if next := m.st.LastLookTime.Add(m.p.Interval); m.now.Before(next) {
-			m.waitUntil(next)
-			return
-		}
+		next = later(next, m.st.LastLookTime.Add(m.p.Interval))
+	}
+	if m.now.Before(next) {
+		m.waitUntil(next)
+		return
 	}
 	l := m.o.Look
 	if l == nil {
@@ -558,6 +560,13 @@ func (m *machine) wait(d time.Duration) {
 }
 
 func (m *machine) waitUntil(t time.Time) { m.wait(max(t.Sub(m.now), time.Second)) }
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
 
 func (m *machine) time() *metav1.Time {
 	t := metav1.NewTime(m.now)

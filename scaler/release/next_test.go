@@ -244,6 +244,42 @@ func TestHoldOnNoDataUntilTheDeadlineThenRollBack(t *testing.T) {
 	require.NotContains(t, s.reasons(), ReasonPromoting, "missing data must never promote")
 }
 
+func TestFirstLookWaitsForAWindowInsideTheStep(t *testing.T) {
+	// Interval 10 s: each sample is a rate over 20 s, so a look before
+	// 20 s into a step would judge what the canary did before it.
+	for _, tc := range []struct {
+		name  string
+		every time.Duration
+	}{
+		{"reconciled every second", time.Second},
+		{"reconciled every 7 s", 7 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 10, AnalysisSeconds: 60}, trimtabv1.CanaryStep{Weight: 50, AnalysisSeconds: 60}))
+			s.adopt()
+			s.target = "rev2"
+			looks := map[int32][]time.Duration{}
+			s.look = func(s *sim) LookAction {
+				into := s.now.Sub(s.st.StepStartTime.Time)
+				looks[s.st.Step] = append(looks[s.st.Step], into)
+				if into >= time.Minute {
+					return LookPass
+				}
+				return LookContinue
+			}
+			s.runUntil(StatePromoted, tc.every, time.Hour)
+			for step := int32(1); step <= 2; step++ {
+				require.NotEmpty(t, looks[step], "step %d", step)
+				require.GreaterOrEqual(t, looks[step][0], s.plan.Window(), "step %d: first look %v into the step", step, looks[step][0])
+				require.Less(t, looks[step][0], s.plan.Window()+tc.every, "step %d: first look %v into the step", step, looks[step][0])
+				for i := 1; i < len(looks[step]); i++ {
+					require.GreaterOrEqual(t, looks[step][i]-looks[step][i-1], s.plan.Interval, "step %d: looks %v", step, looks[step])
+				}
+			}
+		})
+	}
+}
+
 func TestManualGateWaitsForApproval(t *testing.T) {
 	s := newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 10, AnalysisSeconds: 60, ManualGate: true}, trimtabv1.CanaryStep{Weight: 50, AnalysisSeconds: 60}))
 	s.adopt()

@@ -116,6 +116,13 @@ func seconds(v, def int32) time.Duration {
 	return time.Duration(v) * time.Second
 }
 
+// Window is the span each analysis sample covers: a rate over two
+// intervals always spans two looks' scrapes (Prometheus' rule of thumb: a
+// window of at least twice the scrape interval). A step's first look waits
+// until one window lies inside the step, so that no sample mixes in what
+// the variants did before it (a canary starting up, a lower weight).
+func (p Plan) Window() time.Duration { return 2 * p.Interval }
+
 // remaining is how long the steps from index i (0-based) on take when each
 // passes on its first try.
 func (p Plan) remaining(i int) time.Duration {

@@ -31,7 +31,10 @@ const originalBackendRefsAnnotation = "trimtab.dev/original-backend-refs"
 // trimtab.dev/original-backend-refs; Restore puts them back and removes the
 // annotation. Other rules and every other field of the route are never
 // touched. A rule that mixes the Service with other backends is refused:
-// its other backends would lose their traffic.
+// its other backends would lose their traffic. At weight 0 the refusal does
+// not stop the other rules from going back to the primary, nor a mixed
+// rule's canary backendRef from going to weight 0: Route then still reports
+// the mixed rule, having taken every route it wrote away from the canary.
 type GatewayAPI struct {
 	Client client.Client
 }
@@ -61,11 +64,23 @@ func (g *GatewayAPI) Route(ctx context.Context, rel *trimtabv1.Release, weight i
 			return err
 		}
 		matched, changed := 0, false
+		var mixed []error
 		for i := range route.Spec.Rules {
 			rule := &route.Spec.Rules[i]
 			want, err := weighted(rel, route, i, weight)
-			if err != nil {
+			if err != nil && weight > 0 {
 				return err
+			}
+			if err != nil {
+				// At weight 0 (a rollback) a rule the user has since
+				// mixed with other backends still loses the canary:
+				// its canary backendRef, trimtab's own, goes to weight 0,
+				// and the user's backends keep theirs.
+				mixed = append(mixed, err)
+				if refs := withoutCanary(rel, route.Namespace, rule.BackendRefs); refs != nil {
+					rule.BackendRefs, changed = refs, true
+				}
+				continue
 			}
 			if want == nil {
 				continue
@@ -86,11 +101,11 @@ func (g *GatewayAPI) Route(ctx context.Context, rel *trimtabv1.Release, weight i
 			rule.BackendRefs = want
 			changed = true
 		}
-		if matched == 0 {
+		if matched == 0 && len(mixed) == 0 {
 			return misconfigured("HTTPRoute %s/%s has no rule with a backendRef to Service %s: point the backendRefs of the rule to release at %s, or fix spec.traffic.httpRoute", route.Namespace, route.Name, ServiceName(rel), ServiceName(rel))
 		}
 		if !changed {
-			return nil
+			return errors.Join(mixed...)
 		}
 		raw, err := json.Marshal(saved)
 		if err != nil {
@@ -105,8 +120,25 @@ func (g *GatewayAPI) Route(ctx context.Context, rel *trimtabv1.Release, weight i
 		if err := g.Client.Update(ctx, route); err != nil {
 			return fmt.Errorf("update HTTPRoute %s/%s: %w", route.Namespace, route.Name, err)
 		}
-		return nil
+		return errors.Join(mixed...)
 	})
+}
+
+// withoutCanary returns refs with the canary's backendRef at weight 0, or
+// nil when no canary ref carries traffic.
+func withoutCanary(rel *trimtabv1.Release, ns string, refs []gatewayv1.HTTPBackendRef) []gatewayv1.HTTPBackendRef {
+	canary := []string{VariantService(rel, Canary)}
+	var out []gatewayv1.HTTPBackendRef
+	for i := range refs {
+		// An unset weight is 1 (Gateway API).
+		if toServiceIn(&refs[i], ns, canary) && (refs[i].Weight == nil || *refs[i].Weight != 0) {
+			if out == nil {
+				out = slices.Clone(refs)
+			}
+			out[i].Weight = new(int32(0))
+		}
+	}
+	return out
 }
 
 // Restore puts back the backendRefs saved by Route and removes the

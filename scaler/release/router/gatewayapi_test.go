@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -211,6 +212,51 @@ func TestGatewayAPIMisconfigured(t *testing.T) {
 			require.Equal(t, before.Items, after.Items, "nothing created, changed or deleted")
 		})
 	}
+}
+
+func TestGatewayAPIRollbackTakesTheCanaryOutOfEveryRuleItCan(t *testing.T) {
+	ctx := t.Context()
+	rel := gatewaySetup(t)
+	ns := rel.Namespace
+	g := &GatewayAPI{Client: env.Client}
+	require.NoError(t, g.Route(ctx, rel, 30))
+
+	// Mid-release the user adds a backend to rule 2, which trimtab had
+	// split, and a rule mixing their Service with another one.
+	route := get(t, storeRoute(ns))
+	route.Spec.Rules[2].BackendRefs = append(route.Spec.Rules[2].BackendRefs, backendRef("legacy", 80, new(int32(5))))
+	route.Spec.Rules = append(route.Spec.Rules, pathRule("/old", backendRef("store", 8080, nil), backendRef("legacy", 80, nil)))
+	require.NoError(t, env.Client.Update(ctx, route))
+	mixed := get(t, route)
+
+	// A step up is refused as a whole: no rule gets more canary traffic.
+	err := g.Route(ctx, rel, 50)
+	require.ErrorIs(t, err, ErrMisconfigured)
+	require.Equal(t, mixed.ResourceVersion, get(t, route).ResourceVersion, "a refused step writes nothing")
+
+	// The rollback: every rule trimtab split goes back to the primary,
+	// the mixed rule's canary ref goes to 0, and the problem is reported.
+	var w writes
+	err = (&GatewayAPI{Client: w.client(t)}).Route(ctx, rel, 0)
+	require.ErrorIs(t, err, ErrMisconfigured)
+	require.Contains(t, err.Error(), "rule 2 sends traffic to Service store and also to Service legacy")
+	require.Contains(t, err.Error(), "rule 3 sends traffic to Service store and also to Service legacy")
+	after := get(t, route)
+	require.Equal(t, variantRefs(0, addHeader), after.Spec.Rules[0].BackendRefs)
+	wantMixed := slices.Clone(mixed.Spec.Rules[2].BackendRefs)
+	wantMixed[1].Weight = new(int32(0))
+	require.Equal(t, wantMixed, after.Spec.Rules[2].BackendRefs, "only the canary's weight changes in a mixed rule")
+	require.Equal(t, mixed.Spec.Rules[3], after.Spec.Rules[3], "a mixed rule without a canary ref is the user's alone")
+	require.Equal(t, int32(1), w.n.Load(), "one write")
+
+	err = (&GatewayAPI{Client: w.client(t)}).Route(ctx, rel, 0)
+	require.ErrorIs(t, err, ErrMisconfigured, "the problem stays reported")
+	require.Equal(t, int32(1), w.n.Load(), "a repeated rollback writes nothing")
+
+	require.NoError(t, g.Restore(ctx, rel))
+	restored := get(t, route)
+	require.Equal(t, storeRoute(ns).Spec.Rules[0].BackendRefs[0].Name, restored.Spec.Rules[0].BackendRefs[0].Name, "the rule trimtab split is restored")
+	require.Equal(t, wantMixed, restored.Spec.Rules[2].BackendRefs, "the user's mixed rule keeps what they made of it")
 }
 
 func TestGatewayAPIRestoreWithoutRoute(t *testing.T) {

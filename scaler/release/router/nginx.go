@@ -53,7 +53,8 @@ func (n *NGINX) Route(ctx context.Context, rel *trimtabv1.Release, weight int32)
 	err := n.route(ctx, rel, weight)
 	if err != nil && weight == 0 && errors.Is(err, ErrMisconfigured) {
 		if rerr := n.Restore(ctx, rel); rerr != nil {
-			return errors.Join(err, rerr)
+			// Not ErrMisconfigured: the canary may still get traffic.
+			return fmt.Errorf("%v; and the canary Ingress could not be deleted: %w", err, rerr)
 		}
 	}
 	return err

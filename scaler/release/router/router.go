@@ -38,6 +38,9 @@ var ErrMisconfigured = errors.New("traffic misconfigured")
 type Router interface {
 	// Route sends weight percent of the traffic to the canary and the rest
 	// to the primary; 0 sends everything to the primary. It is idempotent.
+	// At weight 0 an error that wraps ErrMisconfigured promises that every
+	// route the router wrote no longer leads to the canary, so the caller
+	// may stop the canary's pods; any other error promises nothing.
 	Route(ctx context.Context, rel *trimtabv1.Release, weight int32) error
 	// Restore gives traffic back to the user's own routing, for a Release
 	// that is being deleted: everything trimtab changed is undone, and
