@@ -77,8 +77,9 @@ type HorizonPlan struct {
 	Startup time.Duration
 	Pods    int
 	Late    int
-	// sync is the policy's sync period, which the words mention.
-	sync time.Duration
+	// sync is the policy's sync period and untilNext the time to its next
+	// sync, which the words mention.
+	sync, untilNext time.Duration
 }
 
 // PlanHorizon decides the forecast horizon. A horizon set in the spec is
@@ -87,22 +88,26 @@ type HorizonPlan struct {
 // after the load they were asked for. Left unset, it is the observed
 // start-up plus one sync period, since replicas asked for at a sync are
 // ready a start-up later and the next chance to ask is a sync after that;
+// when the next sync is further away than a period (untilNext: after a
+// policy's first sync, which is off its period's ticks), the time to it.
 // DefaultHorizon until a pod has been seen starting. With predictive off
 // there is nothing to plan. It runs at every sync, so the words wait for
 // Message.
-func PlanHorizon(p Predictive, pods []Pod, sync time.Duration) HorizonPlan {
+func PlanHorizon(p Predictive, pods []Pod, sync, untilNext time.Duration) HorizonPlan {
 	if p.Mode == v1alpha1.PredictiveOff || p.Mode == "" {
 		return HorizonPlan{}
 	}
 	startup, n, late := PodStartup(pods)
-	h := HorizonPlan{Horizon: p.Horizon, Startup: startup, Pods: n, Late: late, sync: sync}
+	// Tenths of a second: the words show it.
+	untilNext = (untilNext + 100*time.Millisecond - 1).Truncate(100 * time.Millisecond)
+	h := HorizonPlan{Horizon: p.Horizon, Startup: startup, Pods: n, Late: late, sync: sync, untilNext: untilNext}
 	switch {
 	case p.Horizon > 0 && n > 0 && p.Horizon < startup:
 		h.Reason = ReasonHorizonBelowStartup
 	case p.Horizon > 0:
 		h.Reason = ReasonHorizonFromSpec
 	case n > 0:
-		h.Horizon, h.Reason = startup+sync, ReasonHorizonFromStartup
+		h.Horizon, h.Reason = startup+max(sync, untilNext), ReasonHorizonFromStartup
 	default:
 		h.Horizon, h.Reason = DefaultHorizon, ReasonHorizonDefault
 	}
@@ -142,13 +147,15 @@ func (h HorizonPlan) Message(mode v1alpha1.PredictiveMode, forecasting bool) str
 // explain says how far the forecast looks and why.
 func (h HorizonPlan) explain() string {
 	observed := fmt.Sprintf("the pods' observed start-up, %s (90th percentile of %d)", h.Startup, h.Pods)
-	switch h.Reason {
-	case ReasonHorizonBelowStartup:
+	switch {
+	case h.Reason == ReasonHorizonBelowStartup:
 		return fmt.Sprintf("spec.predictive.horizonSeconds (%s) is shorter than %s: replicas the forecast asks for become ready after the load they are for; raise it to at least %d (start-up plus the %s sync period) or remove it to follow the start-up",
 			h.Horizon, observed, int((h.Startup+h.sync+time.Second-1)/time.Second), h.sync)
-	case ReasonHorizonFromSpec:
+	case h.Reason == ReasonHorizonFromSpec:
 		return fmt.Sprintf("forecasting %s ahead (spec.predictive.horizonSeconds)", h.Horizon)
-	case ReasonHorizonFromStartup:
+	case h.Reason == ReasonHorizonFromStartup && h.untilNext > h.sync:
+		return fmt.Sprintf("forecasting %s ahead: %s plus the %s to the next sync (the %s sync period's next tick)", h.Horizon, observed, h.untilNext, h.sync)
+	case h.Reason == ReasonHorizonFromStartup:
 		return fmt.Sprintf("forecasting %s ahead: %s plus the %s sync period", h.Horizon, observed, h.sync)
 	}
 	if h.Late > 0 {

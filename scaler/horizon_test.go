@@ -83,28 +83,39 @@ func TestPlanHorizon(t *testing.T) {
 		horizon  time.Duration
 		reason   string
 		messages []string
+		// untilNext is the time to the next sync; 0: one sync period.
+		untilNext time.Duration
 	}{
 		{"unset: start-up plus one sync", 0, minute, v1alpha1.PredictiveOn, 75 * time.Second, ReasonHorizonFromStartup,
-			[]string{"forecasting 1m15s ahead: the pods' observed start-up, 1m0s (90th percentile of 2) plus the 15s sync period"}},
+			[]string{"forecasting 1m15s ahead: the pods' observed start-up, 1m0s (90th percentile of 2) plus the 15s sync period"}, 0},
 		{"unset, no pod seen starting: the default", 0, nil, v1alpha1.PredictiveOn, DefaultHorizon, ReasonHorizonDefault,
-			[]string{"forecasting 5m0s ahead until a pod is seen starting"}},
+			[]string{"forecasting 5m0s ahead until a pod is seen starting"}, 0},
 		{"unset, pods Ready only after 30 minutes: the default, and why", 0, []Pod{startedPod("slow", 45*time.Minute)}, v1alpha1.PredictiveOn, DefaultHorizon, ReasonHorizonDefault,
-			[]string{"forecasting 5m0s ahead until a pod is seen starting: 1 Ready pod(s) became Ready more than 30m0s after creation", "set spec.predictive.horizonSeconds"}},
+			[]string{"forecasting 5m0s ahead until a pod is seen starting: 1 Ready pod(s) became Ready more than 30m0s after creation", "set spec.predictive.horizonSeconds"}, 0},
 		{"set: as written", 2 * time.Minute, minute, v1alpha1.PredictiveOn, 2 * time.Minute, ReasonHorizonFromSpec,
-			[]string{"forecasting 2m0s ahead (spec.predictive.horizonSeconds)"}},
-		{"set equal to the start-up: fine", time.Minute, minute, v1alpha1.PredictiveOn, time.Minute, ReasonHorizonFromSpec, nil},
-		{"set without pods: as written", 10 * time.Second, nil, v1alpha1.PredictiveOn, 10 * time.Second, ReasonHorizonFromSpec, nil},
+			[]string{"forecasting 2m0s ahead (spec.predictive.horizonSeconds)"}, 0},
+		{"set equal to the start-up: fine", time.Minute, minute, v1alpha1.PredictiveOn, time.Minute, ReasonHorizonFromSpec, nil, 0},
+		{"set without pods: as written", 10 * time.Second, nil, v1alpha1.PredictiveOn, 10 * time.Second, ReasonHorizonFromSpec, nil, 0},
 		{"set below the start-up: used, with the fix", 30 * time.Second, minute, v1alpha1.PredictiveOn, 30 * time.Second, ReasonHorizonBelowStartup,
-			[]string{"spec.predictive.horizonSeconds (30s) is shorter than the pods' observed start-up, 1m0s (90th percentile of 2)", "raise it to at least 75", "or remove it"}},
+			[]string{"spec.predictive.horizonSeconds (30s) is shorter than the pods' observed start-up, 1m0s (90th percentile of 2)", "raise it to at least 75", "or remove it"}, 0},
+		{"unset, first sync off the period's ticks: start-up plus the time to the next", 0, minute, v1alpha1.PredictiveOn, 82500 * time.Millisecond, ReasonHorizonFromStartup,
+			[]string{"forecasting 1m22.5s ahead: the pods' observed start-up, 1m0s (90th percentile of 2) plus the 22.5s to the next sync (the 15s sync period's next tick)"}, 22*time.Second + 431*time.Millisecond},
+		{"unset, next sync within a period: still start-up plus one period", 0, minute, v1alpha1.PredictiveOn, 75 * time.Second, ReasonHorizonFromStartup,
+			[]string{"plus the 15s sync period"}, 8 * time.Second},
+		{"set: as written whenever the next sync is", 2 * time.Minute, minute, v1alpha1.PredictiveOn, 2 * time.Minute, ReasonHorizonFromSpec, nil, 22 * time.Second},
 		{"shadow says so", 0, minute, v1alpha1.PredictiveShadow, 75 * time.Second, ReasonHorizonFromStartup,
-			[]string{"shadow mode: the forecast is exported, not acted on"}},
+			[]string{"shadow mode: the forecast is exported, not acted on"}, 0},
 	}
 	for _, mode := range []v1alpha1.PredictiveMode{"", v1alpha1.PredictiveOff} {
-		require.Zero(t, PlanHorizon(Predictive{Mode: mode, Horizon: time.Minute}, minute, sync), "predictive off plans nothing")
+		require.Zero(t, PlanHorizon(Predictive{Mode: mode, Horizon: time.Minute}, minute, sync, sync), "predictive off plans nothing")
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			plan := PlanHorizon(Predictive{Mode: tc.mode, Horizon: tc.spec}, tc.pods, sync)
+			untilNext := sync
+			if tc.untilNext > 0 {
+				untilNext = tc.untilNext
+			}
+			plan := PlanHorizon(Predictive{Mode: tc.mode, Horizon: tc.spec}, tc.pods, sync, untilNext)
 			require.Equal(t, tc.horizon, plan.Horizon)
 			status, reason := plan.Status(true)
 			require.Equal(t, ConditionTrue, status)

@@ -449,7 +449,8 @@ type policySync struct {
 	// statusReplicas what actually runs.
 	current, statusReplicas int32
 	pods                    []scaler.Pod
-	first, n                int // the policy's queries in the batch
+	first, n                int       // the policy's queries in the batch
+	next                    time.Time // when the policy is due again
 }
 
 // Cycle syncs every ScalingPolicy that is due (its next tick has come,
@@ -472,7 +473,7 @@ func (c *ScalingPolicyController) Cycle(ctx context.Context) (CycleStats, error)
 			continue
 		}
 		s := c.prepare(ctx, pol)
-		s.first = len(queries)
+		s.first, s.next = len(queries), at
 		if s.target != nil {
 			queries = c.appendQueries(queries, s, now)
 		}
@@ -688,7 +689,7 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 	for i, m := range pol.Spec.Metrics {
 		in.Results[m.Name] = metricResult(m, results[i], c.MetricInterval)
 	}
-	plan := scaler.PlanHorizon(s.cfg.Predictive, s.pods, c.syncPeriod(pol))
+	plan := scaler.PlanHorizon(s.cfg.Predictive, s.pods, c.syncPeriod(pol), s.next.Sub(now))
 	forecast, acc, created := state.forecast(s.cfg, plan.Horizon, now)
 	// The history under the policy's name is its own only if a controller
 	// has synced it before: a policy deleted and re-created has no status

@@ -122,3 +122,38 @@ func TestReadyReturnsWithTheTarget(t *testing.T) {
 	require.Equal(t, metav1.ConditionFalse, sync(t0.Add(15*time.Second), false))
 	require.Equal(t, metav1.ConditionTrue, sync(t0.Add(30*time.Second), true), "the target is back")
 }
+
+// TestFirstSyncForecastsToTheNextTick: a policy's first sync is off its
+// period's ticks, so its next sync can be up to one and a half periods
+// away; the horizon left to the start-up must reach it, or replicas the
+// forecast asks for at that sync become ready after the load they are for.
+func TestFirstSyncForecastsToTheNextTick(t *testing.T) {
+	w := newFinishWorld(t, `{"type":"Value","value":"100"}`)
+	w.pol.Spec.Predictive = &trimtabv1.Predictive{Mode: trimtabv1.PredictiveShadow}
+	cfg, err := scaler.ConfigFromSpec(w.pol.Spec, w.c.Params)
+	require.NoError(t, err)
+	w.cfg = cfg
+	created := time.Unix(1_700_000_000, 0)
+	pods := []scaler.Pod{{Name: "a", Created: created, Phase: scaler.PodRunning,
+		Ready: &scaler.PodReady{Status: scaler.ConditionTrue, LastTransitionTime: created.Add(time.Minute)}}}
+	forecasting := func(now time.Time) string {
+		t.Helper()
+		due, next := w.c.claimSync(w.pol, now)
+		require.True(t, due, "due at %v", now)
+		s := &policySync{pol: w.pol, cfg: w.cfg, current: 2, statusReplicas: 2, n: 1, pods: pods, next: next,
+			target: &scaleTarget{gvk: deploymentKind, namespace: "ns", name: "web", selector: labels.Everything()}}
+		_, err := w.c.finish(context.Background(), s, []collector.Result{{Series: []collector.Series{{Samples: []collector.Sample{{Time: now, Value: 100}}}}}}, now, statusValueRefresh(1, 15*time.Second))
+		require.NoError(t, err)
+		p, _ := w.c.status.take(types.NamespacedName{Namespace: "ns", Name: "web"})
+		require.NotNil(t, p.mutate, "no status queued at %v", now)
+		var st trimtabv1.ScalingPolicyStatus
+		p.mutate(&st)
+		return meta.FindStatusCondition(st.Conditions, scaler.Forecasting).Message
+	}
+	tick := time.Unix(1_700_000_010, 0) // a multiple of 15 s
+	first := tick.Add(7*time.Second + 600*time.Millisecond)
+	require.Contains(t, forecasting(first), "forecasting 1m22.4s ahead: the pods' observed start-up, 1m0s (90th percentile of 1) plus the 22.4s to the next sync")
+	_, next := w.c.claimSync(w.pol, first)
+	require.Equal(t, tick.Add(30*time.Second), next)
+	require.Contains(t, forecasting(next), "forecasting 1m15s ahead: the pods' observed start-up, 1m0s (90th percentile of 1) plus the 15s sync period")
+}

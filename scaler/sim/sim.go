@@ -290,7 +290,7 @@ func (s *state) sync(t int64, res *Result) {
 	current := int32(len(s.readyAt))
 	in := scaler.Input{Config: s.cfg, SpecReplicas: current, StatusReplicas: current, Pods: s.pods, Results: s.results, History: s.history}
 	if s.model != nil {
-		horizon := scaler.PlanHorizon(s.cfg.Predictive, s.pods, s.opt.Sync).Horizon
+		horizon := scaler.PlanHorizon(s.cfg.Predictive, s.pods, s.opt.Sync, s.opt.Sync).Horizon
 		if f, ok := s.model.Forecast(now, horizon, s.cfg.Predictive.Band); ok {
 			in.Forecast = &scaler.Forecast{PeakDemand: f.Upper}
 		}
