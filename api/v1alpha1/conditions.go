@@ -16,6 +16,8 @@ const (
 	ReasonTargetLookupFailed = "TargetLookupFailed"
 	// ReasonTargetHasHPA: a HorizontalPodAutoscaler already scales the target.
 	ReasonTargetHasHPA = "TargetHasHPA"
+	// ReasonTargetHasPolicy: another ScalingPolicy scales the same target.
+	ReasonTargetHasPolicy = "TargetHasPolicy"
 	// ReasonServiceNotFound: the Service in front of the target is missing.
 	ReasonServiceNotFound = "ServiceNotFound"
 	// ReasonTrafficMisconfigured: the router's Ingress or HTTPRoute is missing or wrong.

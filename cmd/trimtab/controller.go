@@ -51,6 +51,9 @@ line wins over the environment.`,
 			if err := checkHistoryURL(opts.PredictiveHistoryURL); err != nil {
 				return usageError{err}
 			}
+			if err := checkDurations(opts); err != nil {
+				return usageError{err}
+			}
 			logger, err := logging.New(cmd.ErrOrStderr(), logLevel, logFormat)
 			if err != nil {
 				return usageError{err}
@@ -163,6 +166,35 @@ func ownNamespace() string {
 		return strings.TrimSpace(string(b))
 	}
 	return "default"
+}
+
+// checkDurations refuses durations the controller cannot run with, naming
+// the flag, before anything connects: zero or negative periods would
+// otherwise be replaced by the defaults without a word, and lease timings
+// the leader election refuses would fail only once the manager starts.
+func checkDurations(opts manager.Options) error {
+	for _, d := range []struct {
+		flag, example string
+		v             time.Duration
+	}{
+		{"--scaling.sync-period", "15s", opts.ScalingSyncPeriod},
+		{"--scaling.metric-interval", "1m", opts.ScalingMetricInterval},
+		{"--shutdown-timeout", "30s", opts.ShutdownTimeout},
+		{"--leader-elect.lease-duration", "15s", opts.LeaseDuration},
+		{"--leader-elect.renew-deadline", "10s", opts.RenewDeadline},
+		{"--leader-elect.retry-period", "2s", opts.RetryPeriod},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s %s: must be positive, e.g. %s", d.flag, d.v, d.example)
+		}
+	}
+	if opts.LeaseDuration <= opts.RenewDeadline {
+		return fmt.Errorf("--leader-elect.lease-duration %s: must be longer than --leader-elect.renew-deadline (%s)", opts.LeaseDuration, opts.RenewDeadline)
+	}
+	if float64(opts.RenewDeadline) <= 1.2*float64(opts.RetryPeriod) {
+		return fmt.Errorf("--leader-elect.renew-deadline %s: must be longer than 1.2 × --leader-elect.retry-period (%s)", opts.RenewDeadline, opts.RetryPeriod)
+	}
+	return nil
 }
 
 // checkHistoryURL accepts an empty value (no warm start) or an absolute

@@ -26,7 +26,7 @@ The input (JSON or YAML; --input - reads stdin) holds "mode", "config" and
 "metrics"; docs/judge.md describes every field. --mode overrides the input's
 mode: kayenta reproduces Kayenta's NetflixACAJudge, trimtab (the default) is
 trimtab's own judge. Bad input exits with code 2 and names the field.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if input == "" {
 				return newUsageError("--input is required (a file, or - for stdin)")

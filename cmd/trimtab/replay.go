@@ -41,7 +41,7 @@ exceeds the limit instead: each ready replica takes an equal share of the load
 and is modelled as an M/M/c queue serving --concurrency requests at once, each
 taking --service-time on an idle replica (by default derived so that a replica
 at --capacity is busy the policy's utilization target's share of the time).`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if tracePath == "" || policyPath == "" {
 				return newUsageError("--trace and --policy are required (see 'trimtab replay --help')")

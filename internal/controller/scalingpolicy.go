@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/retry"
@@ -180,6 +181,9 @@ func (c *ScalingPolicyController) SetupWithManager(mgr ctrl.Manager) error {
 			return o.(*autoscalingv2.HorizontalPodAutoscaler).Spec.ScaleTargetRef.Name
 		})).
 		Watches(&trimtabv1.Release{}, byName(func(o client.Object) string { return o.(*trimtabv1.Release).Spec.TargetRef.Name })).
+		// A second policy on a target stops both (TargetHasPolicy): its
+		// coming, going or retargeting reaches the other at once.
+		Watches(&trimtabv1.ScalingPolicy{}, byName(func(o client.Object) string { return o.(*trimtabv1.ScalingPolicy).Spec.TargetRef.Name })).
 		Complete(c)
 	if err != nil {
 		return err
@@ -223,7 +227,7 @@ func (c *ScalingPolicyController) Reconcile(ctx context.Context, req reconcile.R
 }
 
 // admit decides whether pol may scale now: its spec is valid, its target
-// exists and no HPA scales it. It returns the Ready condition either way,
+// exists and no HPA or other ScalingPolicy scales it. It returns the Ready condition either way,
 // and the target when admitted.
 func (c *ScalingPolicyController) admit(ctx context.Context, pol *trimtabv1.ScalingPolicy) (scaler.Config, *scaleTarget, metav1.Condition, error) {
 	ready := metav1.Condition{Type: trimtabv1.ConditionReady, ObservedGeneration: pol.Generation}
@@ -245,6 +249,13 @@ func (c *ScalingPolicyController) admit(ctx context.Context, pol *trimtabv1.Scal
 			"HorizontalPodAutoscaler %s/%s already scales %s; two autoscalers would fight over its replicas: delete the HPA or this ScalingPolicy",
 			pol.Namespace, hpa, t.describe()), nil
 	}
+	if other, err := otherPolicy(ctx, c.Client, pol, t.gvk); err != nil {
+		return cfg, nil, not(trimtabv1.ReasonTargetLookupFailed, "%v", err), err
+	} else if other != "" {
+		return cfg, nil, not(trimtabv1.ReasonTargetHasPolicy,
+			"ScalingPolicy %s/%s also scales %s; two autoscalers would fight over its replicas, so neither scales: delete one of them",
+			pol.Namespace, other, t.describe()), nil
+	}
 	if t.gvk != deploymentKind {
 		return cfg, t, cond, nil // Releases manage Deployments only
 	}
@@ -263,6 +274,26 @@ func (c *ScalingPolicyController) admit(ctx context.Context, pol *trimtabv1.Scal
 		cond.Message = fmt.Sprintf("%s found; Release %s manages it, so the total replica count goes to its %s annotation", t.describe(), rel.Name, release.AnnotationDesiredReplicas)
 	}
 	return cfg, t, cond, nil
+}
+
+// otherPolicy names another ScalingPolicy on the same target as pol, if
+// any: like the HPA with two HPAs on one workload (AmbiguousSelector),
+// neither scales.
+func otherPolicy(ctx context.Context, c client.Reader, pol *trimtabv1.ScalingPolicy, gvk schema.GroupVersionKind) (string, error) {
+	var list trimtabv1.ScalingPolicyList
+	if err := c.List(ctx, &list, client.InNamespace(pol.Namespace), client.MatchingFields{targetIndex: pol.Spec.TargetRef.Name}); err != nil {
+		return "", fmt.Errorf("list ScalingPolicies: %w", err)
+	}
+	for i := range list.Items {
+		o := &list.Items[i]
+		if o.UID == pol.UID || o.DeletionTimestamp != nil {
+			continue
+		}
+		if k, err := targetKind(o.Spec.TargetRef); err == nil && k.GroupKind() == gvk.GroupKind() {
+			return o.Name, nil
+		}
+	}
+	return "", nil
 }
 
 // releaseOf returns the Release managing Deployment name, if any. Releases
@@ -673,6 +704,10 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 		ready, gen := s.ready, pol.Generation
 		c.queueStatus(pol, func(st *trimtabv1.ScalingPolicyStatus) {
 			setReadyUnlessChanged(&st.Conditions, seen, ready)
+			// Nothing scales: the last sync's ScalingActive=True must not
+			// say otherwise.
+			meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: scaler.ScalingActive, Status: metav1.ConditionFalse,
+				Reason: ready.Reason, Message: ready.Message, ObservedGeneration: gen})
 			st.ObservedGeneration = gen
 		})
 		return false, s.err

@@ -248,7 +248,10 @@ func (w *workload) waitReadyFor(n int, d time.Duration) {
 
 func (w *workload) policy(p *trimtabv1.ScalingPolicy) *trimtabv1.ScalingPolicy {
 	w.t.Helper()
-	p.Namespace, p.Name = w.ns, "web"
+	p.Namespace = w.ns
+	if p.Name == "" {
+		p.Name = "web"
+	}
 	p.Spec.TargetRef = trimtabv1.ScaleTargetRef{Name: "web"}
 	require.NoError(w.t, env.Client.Create(context.Background(), p))
 	// The API server outlives the test: later tests' controllers must not
@@ -522,6 +525,44 @@ func TestScalingPolicy(t *testing.T) {
 		require.NoError(t, env.Client.Delete(context.Background(), &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Namespace: wl.ns, Name: "web-hpa"}}))
 		wl.waitEvents(trimtabv1.ReasonTargetFound, 1)
 		require.Eventually(t, func() bool { return wl.replicas() >= 3 }, 15*time.Second, 100*time.Millisecond, "never scaled once the HPA was gone")
+	})
+
+	t.Run("two policies on one target: neither scales", func(t *testing.T) {
+		t.Parallel()
+		// As the HPA with two HPAs on one workload (AmbiguousSelector).
+		// One policy wants exactly 2 replicas, the other exactly 5: taking
+		// turns, they would rewrite the count at every sync.
+		wl := newWorkload(t, 1)
+		w.app.set(wl.ns, load{cpuCores: 0.1})
+		exactly := func(name string, n int32) *trimtabv1.ScalingPolicy {
+			return wl.policy(&trimtabv1.ScalingPolicy{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: trimtabv1.ScalingPolicySpec{
+				MinReplicas: ptr.To(n), MaxReplicas: n, Metrics: []trimtabv1.ScalingMetric{cpuMetric(w.prom.URL)},
+			}})
+		}
+		small, big := exactly("small", 2), exactly("big", 5)
+		for _, p := range []*trimtabv1.ScalingPolicy{small, big} {
+			other := map[string]string{"small": "big", "big": "small"}[p.Name]
+			require.Eventually(t, func() bool {
+				return condition(wl.get(p), trimtabv1.ConditionReady).Reason == trimtabv1.ReasonTargetHasPolicy
+			}, 15*time.Second, 100*time.Millisecond, "%s: %+v", p.Name, p.Status)
+			ready := condition(p, trimtabv1.ConditionReady)
+			require.Equal(t, metav1.ConditionFalse, ready.Status)
+			require.Contains(t, ready.Message, fmt.Sprintf("ScalingPolicy %s/%s also scales Deployment %s/web", wl.ns, other, wl.ns))
+			require.Eventually(t, func() bool {
+				active := condition(wl.get(p), "ScalingActive")
+				return active.Status == metav1.ConditionFalse && active.Reason == trimtabv1.ReasonTargetHasPolicy
+			}, 5*time.Second, 100*time.Millisecond, "%s: ScalingActive still says it scales: %+v", p.Name, p.Status)
+		}
+		// The first may have scaled once before the second existed;
+		// after that the count stays.
+		settled := wl.replicas()
+		time.Sleep(5 * testSyncPeriod)
+		require.Equal(t, settled, wl.replicas(), "two policies took turns at the replica count")
+
+		// With one gone the other is ready again and scales.
+		require.NoError(t, env.Client.Delete(context.Background(), small))
+		require.Eventually(t, func() bool { return wl.replicas() == 5 }, 15*time.Second, 100*time.Millisecond, "never scaled once the other policy was gone")
+		require.Equal(t, metav1.ConditionTrue, condition(wl.get(big), trimtabv1.ConditionReady).Status)
 	})
 
 	for _, tc := range []struct {

@@ -1,0 +1,68 @@
+package controller
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/ptr"
+
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/scaler"
+)
+
+// TestNaNIsMissingData: the collector's providers read NaN as no data
+// (0/0 without traffic), and Prometheus and CloudWatch drop it, but a value
+// that reaches the controller as NaN anyway (a web source whose JSON holds
+// "NaN") must not become a number: int64(NaN) is MinInt64 on amd64, which
+// an external AverageValue sum reads as an overflow (scale to
+// maxReplicas) and a Value target as a negative load (scale to
+// minReplicas). The policy holds instead, as on any missing data.
+func TestNaNIsMissingData(t *testing.T) {
+	at := time.Unix(1_700_000_000, 0)
+	sample := func(pod string, v float64) collector.Series {
+		return collector.Series{Labels: map[string]string{"pod": pod}, Samples: []collector.Sample{{Time: at, Value: v}}}
+	}
+	value := trimtabv1.MetricTarget{Type: trimtabv1.ValueTarget, Value: ptr.To(resource.MustParse("10"))}
+	perReplica := trimtabv1.MetricTarget{Type: trimtabv1.AverageValueTarget, AverageValue: ptr.To(resource.MustParse("30"))}
+	cases := []struct {
+		name   string
+		kind   trimtabv1.MetricKind
+		target trimtabv1.MetricTarget
+		series []collector.Series
+		// want is the replica count from 4; 4 is a hold.
+		want int32
+	}{
+		{"object value", trimtabv1.MetricObject, value, []collector.Series{sample("", math.NaN())}, 4},
+		{"external value", trimtabv1.MetricExternal, value, []collector.Series{sample("", math.NaN())}, 4},
+		{"external backlog per replica", trimtabv1.MetricExternal, perReplica, []collector.Series{sample("", math.NaN())}, 4},
+		{"external: the series that are numbers count", trimtabv1.MetricExternal, perReplica, []collector.Series{sample("", math.NaN()), sample("", 180)}, 6},
+		{"pods: a NaN pod is a missing pod (hold: no scale-down on missing data)", trimtabv1.MetricPods, perReplica,
+			[]collector.Series{sample("a", 1), sample("b", 1), sample("c", 1), sample("d", math.NaN())}, 4},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := trimtabv1.ScalingMetric{Metric: trimtabv1.Metric{Name: "m", MetricSource: trimtabv1.MetricSource{Prometheus: &trimtabv1.PrometheusSource{Query: "q"}}},
+				Kind: tc.kind, Target: tc.target}
+			spec := trimtabv1.ScalingPolicySpec{TargetRef: trimtabv1.ScaleTargetRef{Name: "web"}, MinReplicas: ptr.To[int32](2), MaxReplicas: 50,
+				Metrics: []trimtabv1.ScalingMetric{m}}
+			cfg, err := scaler.ConfigFromSpec(spec, scaler.DefaultParams())
+			require.NoError(t, err)
+			var pods []scaler.Pod
+			for _, name := range []string{"a", "b", "c", "d"} {
+				pods = append(pods, scaler.Pod{Name: name, Phase: scaler.PodRunning, Created: at.Add(-time.Hour),
+					Ready: &scaler.PodReady{Status: scaler.ConditionTrue, LastTransitionTime: at.Add(-time.Hour)}})
+			}
+			result := metricResult(m, collector.Result{Series: tc.series}, time.Minute)
+			d := scaler.Decide(scaler.Input{Config: cfg, SpecReplicas: 4, StatusReplicas: 4, Pods: pods,
+				Results: map[string]scaler.MetricResult{"m": result}}, at)
+			require.Equal(t, tc.want, d.Replicas, "reason %q, metrics %+v", d.Reason, d.Metrics)
+			if tc.want == 4 && tc.kind != trimtabv1.MetricPods {
+				require.ErrorContains(t, result.Err, `metric "m" is NaN`)
+			}
+		})
+	}
+}
