@@ -754,15 +754,18 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 			c.Events.Eventf(pol, s.target.object(), corev1.EventTypeNormal, ReasonSuccessfulRescale, "Scale",
 				"%s", rescaleMessage(s.cfg, d, s.current))
 			publish(ctx, c.Publisher, c.Log, cloudwatch.ScalingDecision(pol.Namespace, pol.Name, s.current, d.Replicas, now))
+			c.Metrics.scaling.scaleOperation(s.current, d.Replicas, nil)
 		case errors.Is(applyErr, errTargetMoved):
-			// Not a failure: someone else scaled; decide again next cycle.
+			// Neither a scale nor a failure (an alert on failed scales
+			// must not fire on a hand-scale): someone else scaled; decide
+			// again next cycle.
 		default:
+			c.Metrics.scaling.scaleOperation(s.current, d.Replicas, applyErr)
 			able = &metav1.Condition{Type: scaler.AbleToScale, Status: metav1.ConditionFalse, Reason: "FailedUpdateScale",
 				Message: fmt.Sprintf("the controller was unable to update the target scale: %v", applyErr)}
 			c.Events.Eventf(pol, s.target.object(), corev1.EventTypeWarning, ReasonFailedRescale, "Scale",
 				"New size: %d; reason: %s; error: %v", d.Replicas, orDefault(d.Reason, "limits"), applyErr)
 		}
-		c.Metrics.scaling.scaleOperation(s.current, d.Replicas, applyErr)
 	}
 	state.history = d.History
 	lastScale := state.lastScale
