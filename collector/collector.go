@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -84,6 +85,10 @@ func (c *Collector) Collect(ctx context.Context, qs []Query) []Result {
 		case <-ctx.Done():
 			for k, idx := range byKind {
 				for _, i := range idx {
+					if errors.Is(ctx.Err(), context.Canceled) {
+						out[i].Err = Errorf(ReasonCanceled, "collection was canceled before the %s provider answered: %w", k, ctx.Err())
+						continue
+					}
 					out[i].Err = Errorf(ReasonTimeout, "%s provider did not answer within the cycle timeout %v: %w", k, c.timeout, ctx.Err())
 				}
 			}

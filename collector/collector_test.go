@@ -229,3 +229,53 @@ func TestExportedMetricsPassPromtool(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, stderr.String())
 }
+
+// TestAnswerWithoutOneValueDeletesTheExportedValue: a query that starts
+// returning two series (someone dropped the sum() from the PromQL) has no
+// one value to export; the last good number must not stay exported as if
+// it were current. Several series are no error to the collector (a
+// scaling metric's consumer sums them, or reads them per pod), so no error
+// is counted: the consumer that needs one series says so.
+func TestAnswerWithoutOneValueDeletesTheExportedValue(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := collector.NewMetrics(reg)
+	twoSeries := false
+	prov := providerFunc(func(_ context.Context, qs []collector.Query) []collector.Result {
+		out := make([]collector.Result, len(qs))
+		s := collector.Series{Samples: []collector.Sample{{Time: time.Unix(1, 0), Value: 0.42}}}
+		out[0].Series = []collector.Series{s}
+		if twoSeries {
+			out[0].Series = append(out[0].Series, s)
+		}
+		return out
+	})
+	c := collector.New(map[collector.Kind]collector.Provider{collector.KindPrometheus: prov}, collector.Options{Metrics: m})
+	q := metric("error-ratio", "app", promSrc)
+	c.Collect(context.Background(), []collector.Query{q})
+	require.Equal(t, 1, testutil.CollectAndCount(reg, "trimtab_metric_value"))
+
+	twoSeries = true
+	res := c.Collect(context.Background(), []collector.Query{q})
+	_, err := res[0].Latest()
+	require.ErrorIs(t, err, collector.ErrPermanent, "a consumer of one series sees an error")
+	require.Zero(t, testutil.CollectAndCount(reg, "trimtab_metric_value"), "the stale 0.42 is still exported")
+	require.Zero(t, testutil.CollectAndCount(reg, "trimtab_collector_errors_total"), "several series counted as an error")
+}
+
+// TestCanceledCycleIsNotATimeout: when the controller cancels a cycle (it
+// lost its lease, or is shutting down) the queries still pending are
+// canceled, not "did not answer within the cycle timeout": the reason label
+// and the message would send an operator after a slow provider.
+func TestCanceledCycleIsNotATimeout(t *testing.T) {
+	block := providerFunc(func(ctx context.Context, qs []collector.Query) []collector.Result {
+		<-ctx.Done()
+		time.Sleep(50 * time.Millisecond) // answers late, as a provider may
+		return make([]collector.Result, len(qs))
+	})
+	c := collector.New(map[collector.Kind]collector.Provider{collector.KindPrometheus: block}, collector.Options{Timeout: time.Minute})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	res := c.Collect(ctx, []collector.Query{metric("error-ratio", "app", promSrc)})
+	require.Equal(t, collector.ReasonCanceled, collector.ReasonOf(res[0].Err), "%v", res[0].Err)
+	require.ErrorContains(t, res[0].Err, "collection was canceled before the prometheus provider answered")
+}

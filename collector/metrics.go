@@ -100,8 +100,14 @@ func (m *Metrics) record(provider string, q Query, r Result) {
 		m.value.delete(key)
 		return
 	}
+	// One value is exported per query. An answer without one (several
+	// series, which a scaling metric's consumer sums or reads per pod, or
+	// none) is not an error here, but must not leave the last value
+	// standing as if it were current.
 	if s, err := r.Latest(); err == nil {
 		m.value.set(key, s.Value)
+	} else {
+		m.value.delete(key)
 	}
 }
 

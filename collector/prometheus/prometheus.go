@@ -56,7 +56,8 @@ type Options struct {
 	// 4 MiB, well inside the 10 MB form body Prometheus's Go HTTP server
 	// parses); a longer batch is split in halves until each part fits.
 	MaxQueryBytes int
-	// MaxConcurrent bounds the queries sent one by one at a time (default 16).
+	// MaxConcurrent bounds the requests in flight at once, over every query
+	// template and Collect call (default 16).
 	MaxConcurrent int
 	// CacheEntries bounds the cache (default 100,000 answers).
 	CacheEntries int
@@ -70,6 +71,10 @@ type Options struct {
 type Provider struct {
 	opts    Options
 	metrics *collector.ProviderMetrics
+
+	// inflight bounds the requests in flight across every group and
+	// batch of every Collect call (Options.MaxConcurrent).
+	inflight chan struct{}
 
 	mu    sync.Mutex
 	apis  map[string]API
@@ -122,7 +127,8 @@ func New(opts Options) *Provider {
 		opts.Now = time.Now
 	}
 	return &Provider{opts: opts, metrics: opts.Metrics.Provider(string(collector.KindPrometheus)),
-		apis: map[string]API{}, cache: map[string]cached{}}
+		inflight: make(chan struct{}, opts.MaxConcurrent),
+		apis:     map[string]API{}, cache: map[string]cached{}}
 }
 
 // prepared is one query ready to send.
@@ -355,6 +361,12 @@ func (p *Provider) send(ctx context.Context, a API, pr prepared, query string, b
 		warnings promv1.Warnings
 	)
 	err := p.opts.Backoff.Do(ctx, func(ctx context.Context) error {
+		select {
+		case p.inflight <- struct{}{}:
+			defer func() { <-p.inflight }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 		defer cancel()
 		began := time.Now()

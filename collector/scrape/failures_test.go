@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -143,4 +144,22 @@ func TestTokenInPathRedacted(t *testing.T) {
 	res := p.Collect(context.Background(), []collector.Query{q})[0]
 	require.Error(t, res.Err)
 	require.NotContains(t, res.Err.Error(), "s3cr3t")
+}
+
+// TestScrapeURLTokenNotInErrorForUnparsablePath: a prometheus.io/path
+// annotation written as a YAML block scalar ends in a newline, which makes
+// the scrape URL unparsable. The error, which goes into conditions and
+// Events, must not quote the token in its query string.
+func TestScrapeURLTokenNotInErrorForUnparsablePath(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	pod := leanPod("web-a", srv)
+	pod.Annotations["prometheus.io/path"] = "/metrics?token=s3cr3t\n"
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	p, err := scrape.New(scrape.Options{Pods: podList{pod}, Now: clk.now})
+	require.NoError(t, err)
+	res := p.Collect(context.Background(), []collector.Query{query("shop", "primary", trimtabv1.ScrapeSource{Metric: "x"})})[0]
+	require.Error(t, res.Err)
+	require.NotContains(t, res.Err.Error(), "s3cr3t")
+	require.NotContains(t, strings.Join(res.Warnings, "\n"), "s3cr3t")
 }

@@ -104,7 +104,8 @@ func normalizeOpenMetrics(in []byte) []byte {
 			continue
 		}
 		name, rest := splitSample(line)
-		if base, ok := strings.CutSuffix(string(name), "_created"); ok {
+		metricName, _, _ := strings.Cut(string(name), "{")
+		if base, ok := strings.CutSuffix(metricName, "_created"); ok {
 			switch types[base] {
 			case "counter", "histogram", "summary":
 				continue

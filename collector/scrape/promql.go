@@ -16,9 +16,12 @@ type point struct {
 // extrapolatedRate (promql/functions.go): the increase between the first
 // and last point, corrected for counter resets, extrapolated towards the
 // window edges by at most half an average scrape interval (or to where the
-// counter would have been zero), divided by the window. ok is false with
-// fewer than two points.
-func extrapolatedRate(pts []point, start, end int64) (rate float64, ok bool) {
+// counter would have been zero), divided by the window. truncated says the
+// series has points before pts[0] that the ring buffer no longer holds: the
+// gap to the window's start is then not where the series began, and is
+// extrapolated in full (still not past the counter's zero). ok is false
+// with fewer than two points.
+func extrapolatedRate(pts []point, start, end int64, truncated bool) (rate float64, ok bool) {
 	if len(pts) < 2 {
 		return 0, false
 	}
@@ -45,7 +48,7 @@ func extrapolatedRate(pts []point, start, end int64) (rate float64, ok bool) {
 	}
 	threshold := avg * 1.1
 	extrapolate := sampled
-	if toStart < threshold {
+	if toStart < threshold || truncated {
 		extrapolate += toStart
 	} else {
 		extrapolate += avg / 2

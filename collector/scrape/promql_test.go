@@ -9,12 +9,14 @@ import (
 
 func TestExtrapolatedRate(t *testing.T) {
 	cases := []struct {
-		name   string
-		pts    []point
-		start  int64
-		end    int64
-		want   float64
-		wantOK bool
+		name  string
+		pts   []point
+		start int64
+		end   int64
+		// truncated: the ring buffer dropped older points of the series.
+		truncated bool
+		want      float64
+		wantOK    bool
 	}{
 		{name: "one point is not a rate", pts: []point{{60_000, 5}}, start: 0, end: 60_000},
 		{name: "steady counter covering the window", pts: []point{{15_000, 150}, {30_000, 300}, {45_000, 450}, {60_000, 600}},
@@ -28,10 +30,16 @@ func TestExtrapolatedRate(t *testing.T) {
 		// Gaps longer than 1.1 average intervals extrapolate half an interval.
 		{name: "series younger than the window", pts: []point{{40_000, 100}, {50_000, 110}, {60_000, 120}},
 			start: 0, end: 60_000, want: 20.0 * 25 / 20 / 60, wantOK: true},
+		// The same points, but the series is older than the buffer: the
+		// increase is extrapolated over the whole window.
+		{name: "buffer shorter than the window", pts: []point{{40_000, 1100}, {50_000, 1110}, {60_000, 1120}},
+			start: 0, end: 60_000, truncated: true, want: 1, wantOK: true},
+		{name: "buffer shorter than the window, still not past zero", pts: []point{{40_000, 10}, {50_000, 20}, {60_000, 30}},
+			start: 0, end: 60_000, truncated: true, want: 30.0 / 60, wantOK: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := extrapolatedRate(tc.pts, tc.start, tc.end)
+			got, ok := extrapolatedRate(tc.pts, tc.start, tc.end, tc.truncated)
 			require.Equal(t, tc.wantOK, ok)
 			require.InDelta(t, tc.want, got, 1e-12)
 		})

@@ -408,7 +408,7 @@ func (p *Provider) scrape(ctx context.Context, ep *endpoint) error {
 	defer func() { p.metrics.Request(time.Since(began), 1) }()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.url, nil)
 	if err != nil {
-		return collector.Errorf(collector.ReasonConfig, "pod %s: %w", ep.pod, err)
+		return collector.Errorf(collector.ReasonConfig, "pod %s: scrape URL %s (port and path from scrape.port/scrape.path or the prometheus.io annotations): %w", ep.pod, collector.RedactURL(ep.url), collector.RedactURLError(err))
 	}
 	req.Header.Set("Accept", acceptHeader)
 	resp, err := p.opts.HTTPClient.Do(req)
@@ -533,6 +533,17 @@ func (p *Provider) evaluate(pl *plan, q collector.Query, now time.Time) collecto
 
 // checkTypes rejects a kind that does not fit the family's type.
 func (pl *plan) checkTypes() error {
+	if pl.kind == trimtabv1.ScrapeRatio {
+		// The denominator is rated too: it must be a counter.
+		for _, ep := range pl.eps {
+			ep.store.mu.Lock()
+			typ, known := ep.store.types[pl.src.Denominator]
+			ep.store.mu.Unlock()
+			if known && typ != dto.MetricType_COUNTER && typ != dto.MetricType_UNTYPED {
+				return collector.Errorf(collector.ReasonBadQuery, "scrape.denominator %s must be a counter, but pod %s exposes it as a %s", pl.src.Denominator, ep.pod, strings.ToLower(typ.String()))
+			}
+		}
+	}
 	for _, ep := range pl.eps {
 		ep.store.mu.Lock()
 		typ, known := ep.store.types[pl.src.Metric]
@@ -676,20 +687,21 @@ func (pl *plan) at(t int64) (float64, map[string]float64) {
 
 // each calls fn with the points in (from, to] of every series called name
 // that matches m, under the store's lock.
-func (ep *endpoint) each(name string, m []matcher, from, to int64, fn func(s *series, pts []point)) {
+func (ep *endpoint) each(name string, m []matcher, from, to int64, fn func(s *series, pts []point, truncated bool)) {
 	ep.store.mu.Lock()
 	defer ep.store.mu.Unlock()
 	var buf []point
 	for _, s := range ep.store.byName[name] {
 		if s.matches(m) {
-			buf = s.ring.window(from, to, buf[:0])
-			fn(s, buf)
+			var truncated bool
+			buf, truncated = s.ring.window(from, to, buf[:0])
+			fn(s, buf, truncated)
 		}
 	}
 }
 
 func (ep *endpoint) sumLatest(name string, m []matcher, from, to int64) (sum float64, any bool) {
-	ep.each(name, m, from, to, func(_ *series, pts []point) {
+	ep.each(name, m, from, to, func(_ *series, pts []point, _ bool) {
 		if len(pts) > 0 {
 			sum += pts[len(pts)-1].v
 			any = true
@@ -699,8 +711,8 @@ func (ep *endpoint) sumLatest(name string, m []matcher, from, to int64) (sum flo
 }
 
 func (ep *endpoint) sumRate(name string, m []matcher, from, to int64) (sum float64, any bool) {
-	ep.each(name, m, from, to, func(_ *series, pts []point) {
-		if r, ok := extrapolatedRate(pts, from, to); ok {
+	ep.each(name, m, from, to, func(_ *series, pts []point, truncated bool) {
+		if r, ok := extrapolatedRate(pts, from, to, truncated); ok {
 			sum += r
 			any = true
 		}
@@ -711,8 +723,8 @@ func (ep *endpoint) sumRate(name string, m []matcher, from, to int64) (sum float
 // bucketRates sums the rates of matching _bucket series per bound.
 func (ep *endpoint) bucketRates(name string, m []matcher, from, to int64) map[float64]float64 {
 	out := map[float64]float64{}
-	ep.each(name, m, from, to, func(s *series, pts []point) {
-		if r, ok := extrapolatedRate(pts, from, to); ok {
+	ep.each(name, m, from, to, func(s *series, pts []point, truncated bool) {
+		if r, ok := extrapolatedRate(pts, from, to, truncated); ok {
 			out[s.le] += r
 		}
 	})

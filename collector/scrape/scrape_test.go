@@ -404,3 +404,52 @@ func TestScrapeBadInputs(t *testing.T) {
 			Class: collector.ErrNoData, Reason: collector.ReasonNoData, Message: "not exposed by any of the 1 pods"},
 	})
 }
+
+// TestRateWindowLongerThanBuffer: a counter growing 10/s, collected every
+// 5 s (MinInterval, many consumers) for 15 minutes with a 15 minute
+// interval. The ring keeps 120 points, 10 minutes of them: the rate must
+// still be about 10/s, not the 6.6/s left when the missing first third of
+// the window is treated as "the series started late".
+func TestRateWindowLongerThanBuffer(t *testing.T) {
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	start := clk.now()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, "# TYPE jobs_total counter\njobs_total %g\n", 10*clk.now().Sub(start).Seconds()+1e6)
+	}))
+	defer srv.Close()
+	p, err := scrape.New(scrape.Options{Pods: podList{leanPod("web-a", srv)}, Now: clk.now, MinInterval: 5 * time.Second})
+	require.NoError(t, err)
+	q := query("shop", "primary", trimtabv1.ScrapeSource{Metric: "jobs_total", Kind: trimtabv1.ScrapeRate})
+	q.Interval = 15 * time.Minute
+	var res collector.Result
+	for range 15*12 + 1 {
+		res = p.Collect(context.Background(), []collector.Query{q})[0]
+		clk.advance(5 * time.Second)
+	}
+	s, err := res.Latest()
+	require.NoError(t, err)
+	require.InDelta(t, 10, s.Value, 0.1)
+}
+
+// TestRatioDenominatorMustBeACounter: kind ratio rates its denominator, so
+// a gauge there is the documented permanent bad_query "rate of a gauge",
+// not a silently meaningless number.
+func TestRatioDenominatorMustBeACounter(t *testing.T) {
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	k := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, "# TYPE errors_total counter\nerrors_total %d\n# TYPE inflight_requests gauge\ninflight_requests %d\n", k, 100*k)
+	}))
+	defer srv.Close()
+	p, err := scrape.New(scrape.Options{Pods: podList{leanPod("web-a", srv)}, Now: clk.now, MinInterval: time.Millisecond})
+	require.NoError(t, err)
+	q := query("shop", "primary", trimtabv1.ScrapeSource{Metric: "errors_total", Kind: trimtabv1.ScrapeRatio, Denominator: "inflight_requests"})
+	var res collector.Result
+	for k = 0; k < 4; k++ {
+		res = p.Collect(context.Background(), []collector.Query{q})[0]
+		clk.advance(15 * time.Second)
+	}
+	require.ErrorIs(t, res.Err, collector.ErrPermanent, "got value %v", res.Series)
+	require.Equal(t, collector.ReasonBadQuery, collector.ReasonOf(res.Err))
+	require.ErrorContains(t, res.Err, "inflight_requests")
+}

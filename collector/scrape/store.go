@@ -13,6 +13,9 @@ type ring struct {
 	pts   []point
 	start int
 	n     int
+	// dropped says points were overwritten: the series is older than
+	// its oldest point.
+	dropped bool
 }
 
 func newRing(capacity int) *ring { return &ring{pts: make([]point, capacity)} }
@@ -25,17 +28,20 @@ func (r *ring) add(p point) {
 	}
 	r.pts[r.start] = p
 	r.start = (r.start + 1) % len(r.pts)
+	r.dropped = true
 }
 
-// window appends the points with from < t <= to, oldest first.
-func (r *ring) window(from, to int64, out []point) []point {
+// window appends the points with from < t <= to, oldest first; truncated
+// says the window reaches back past the oldest point the ring still holds
+// after it overwrote older ones.
+func (r *ring) window(from, to int64, out []point) (_ []point, truncated bool) {
 	for i := range r.n {
 		p := r.pts[(r.start+i)%len(r.pts)]
 		if p.t > from && p.t <= to {
 			out = append(out, p)
 		}
 	}
-	return out
+	return out, r.dropped && r.n > 0 && r.pts[r.start].t > from
 }
 
 // series is one buffered series of a pod.

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -41,4 +42,24 @@ func TestInvalidHeaderValueIsPermanent(t *testing.T) {
 	t.Logf("server hits: %d; error: %v; reason %s", hits.Load(), err, collector.ReasonOf(err))
 	require.NotContains(t, err.Error(), "abc123")
 	require.True(t, errors.Is(err, collector.ErrPermanent), "got reason %s", collector.ReasonOf(err))
+}
+
+// TestSecretHeadersNotForwardedOffOrigin: the application answers with a
+// redirect to another server (a login page, a CDN). The headers from
+// headersSecretRef are credentials for the configured URL only; they must
+// not be sent to wherever the redirect points.
+func TestSecretHeadersNotForwardedOffOrigin(t *testing.T) {
+	var leaked atomic.Value
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Store(r.Header.Get("X-Api-Key"))
+		fmt.Fprint(w, `{"v":1}`)
+	}))
+	defer other.Close()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/elsewhere", http.StatusFound)
+	}))
+	defer app.Close()
+	p := web.New(web.Options{Secrets: secrets{"X-Api-Key": []byte("s3cr3t")}})
+	p.Collect(context.Background(), []collector.Query{webQuery("orders", app.URL+"/stats", "{.v}", "stats-token", 0)})
+	require.Empty(t, leaked.Load(), "the secret header reached another origin")
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -57,6 +58,8 @@ type Options struct {
 	Backoff collector.Backoff
 	// MaxBodyBytes bounds a response (default 4 MiB).
 	MaxBodyBytes int64
+	// MaxConcurrent bounds the requests in flight at once (default 16).
+	MaxConcurrent int
 	// Now stamps samples (default time.Now).
 	Now func() time.Time
 	// Metrics records requests; nil records nothing.
@@ -79,6 +82,9 @@ func New(opts Options) *Provider {
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 4 << 20
+	}
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = 16
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -129,13 +135,15 @@ func (p *Provider) Collect(ctx context.Context, qs []collector.Query) []collecto
 		reqs[keys[i]] = req
 	}
 	var (
-		wg sync.WaitGroup
-		mu sync.Mutex
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		sem = make(chan struct{}, p.opts.MaxConcurrent)
 	)
 	for k, req := range reqs {
 		wg.Add(1)
+		sem <- struct{}{}
 		go func() {
-			defer wg.Done()
+			defer func() { <-sem; wg.Done() }()
 			f := &fetched{}
 			f.doc, f.err = p.fetch(ctx, req)
 			f.at = p.opts.Now()
@@ -230,7 +238,7 @@ func (p *Provider) fetch(ctx context.Context, r request) (any, error) {
 		for k, v := range r.headers {
 			req.Header.Set(k, v)
 		}
-		resp, err := p.opts.HTTPClient.Do(req)
+		resp, err := p.client(r).Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
 				return collector.Errorf(collector.ReasonTimeout, "no answer within %v", r.timeout)
@@ -266,6 +274,33 @@ func (p *Provider) fetch(ctx context.Context, r request) (any, error) {
 	return doc, err
 }
 
+// client is the shared client, except that the Secret's headers are
+// dropped from a redirect to another origin: they are credentials for the
+// configured URL, and net/http forwards every header but Authorization and
+// Cookie to wherever a redirect points.
+func (p *Provider) client(r request) *http.Client {
+	if len(r.headers) == 0 {
+		return p.opts.HTTPClient
+	}
+	c := *p.opts.HTTPClient
+	next := c.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if o := via[0].URL; req.URL.Scheme != o.Scheme || req.URL.Host != o.Host {
+			for k := range r.headers {
+				req.Header.Del(k)
+			}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &c
+}
+
 // extract applies the JSONPath and returns the one number it selects.
 func extract(jp *jsonpath.JSONPath, expr string, doc any) (float64, error) {
 	results, err := jp.FindResults(doc)
@@ -286,6 +321,10 @@ func extract(jp *jsonpath.JSONPath, expr string, doc any) (float64, error) {
 		return v, nil
 	case string:
 		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			if math.IsNaN(f) {
+				// 0/0 formatted by the application: missing data, not a value.
+				return 0, collector.Errorf(collector.ReasonNoData, "web.jsonPath %s selects %q", expr, v)
+			}
 			return f, nil
 		}
 		return 0, collector.Errorf(collector.ReasonBadQuery, "web.jsonPath %s selects the string %q, not a number", expr, truncate(v))

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -109,4 +110,48 @@ func TestWebBusinessMetrics(t *testing.T) {
 	// Six queries share one URL and header set: one request, not six; the
 	// request without headers is its own (401, permanent, not retried).
 	require.Equal(t, int32(2), hits.Load())
+}
+
+// TestNaNStringIsNoData: an application that divides by zero and formats
+// the result as a string ("NaN", "Infinity" from JavaScript or Java) has no
+// value to give. docs/metrics.md: only NaN is an error wrapping
+// ErrNoData, never a sample handed to the analyzer or the scaler.
+func TestNaNStringIsNoData(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, `{"checkout":{"successRatio":"NaN"}}`)
+	}))
+	defer srv.Close()
+	p := web.New(web.Options{})
+	res := p.Collect(context.Background(), []collector.Query{webQuery("success", srv.URL+"/stats", "{.checkout.successRatio}", "", 0)})[0]
+	if res.Err == nil {
+		s, _ := res.Latest()
+		require.False(t, math.IsNaN(s.Value), "NaN handed out as a value")
+	}
+	require.ErrorIs(t, res.Err, collector.ErrNoData)
+}
+
+// TestRequestsInFlightAreBounded: one batch of thousands of web metrics
+// (one URL per workload) must not open thousands of connections at once;
+// the Prometheus provider bounds its one-by-one queries to 16, the scrape
+// provider its scrapes to 32.
+func TestRequestsInFlightAreBounded(t *testing.T) {
+	var inFlight, peak atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(20 * time.Millisecond)
+		fmt.Fprint(w, `{"v":1}`)
+	}))
+	defer srv.Close()
+	p := web.New(web.Options{})
+	var qs []collector.Query
+	for i := range 200 {
+		qs = append(qs, webQuery("orders", fmt.Sprintf("%s/stats/%d", srv.URL, i), "{.v}", "", 0))
+	}
+	for _, r := range p.Collect(context.Background(), qs) {
+		require.NoError(t, r.Err)
+	}
+	require.LessOrEqual(t, peak.Load(), int32(32), "requests in flight at once")
 }

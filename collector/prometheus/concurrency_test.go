@@ -1,0 +1,60 @@
+package prometheus_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/require"
+
+	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/collector/prometheus"
+)
+
+// slowAPI answers every query with one series after a short delay and
+// records how many queries were in flight at once.
+type slowAPI struct{ inFlight, peak atomic.Int32 }
+
+func (a *slowAPI) Query(ctx context.Context, _ string, ts time.Time, _ ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
+	n := a.inFlight.Add(1)
+	defer a.inFlight.Add(-1)
+	for {
+		p := a.peak.Load()
+		if n <= p || a.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	select {
+	case <-time.After(20 * time.Millisecond):
+	case <-ctx.Done():
+		return nil, nil, nil, ctx.Err()
+	}
+	return model.Vector{{Metric: model.Metric{}, Value: 1, Timestamp: model.TimeFromUnixNano(ts.UnixNano())}}, nil, nil, nil
+}
+
+func (a *slowAPI) QueryRange(context.Context, string, promv1.Range, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
+	return model.Matrix{}, nil, nil, nil
+}
+
+// TestRequestsInFlightAreBoundedAcrossTemplates: docs/metrics.md says queries
+// sent one by one go 16 at a time. ScalingPolicies with their own query
+// templates each form a group of one, and each group is sent one by one;
+// the bound must hold across groups, not per group.
+func TestRequestsInFlightAreBoundedAcrossTemplates(t *testing.T) {
+	api := &slowAPI{}
+	p := prometheus.New(prometheus.Options{DefaultURL: "http://prom:9090",
+		NewAPI: func(string) (prometheus.API, error) { return api, nil }})
+	var qs []collector.Query
+	for i := range 100 {
+		qs = append(qs, namedQuery(fmt.Sprintf("m%d", i), fmt.Sprintf(`sum(rate(jobs_total{namespace="{{.Namespace}}",queue="q%d"}[1m]))`, i), "shop"))
+	}
+	res := p.Collect(context.Background(), qs)
+	for _, r := range res {
+		require.NoError(t, r.Err)
+	}
+	require.LessOrEqual(t, api.peak.Load(), int32(16), "queries in flight at once")
+}
