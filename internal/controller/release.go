@@ -99,8 +99,31 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	before := rel.Status.History
 	d := r.decide(ctx, &rel, w)
 	d.Status.TotalReplicas = w.total
-	if err := r.writeStatus(ctx, &rel, d); err != nil {
-		return reconcile.Result{}, err
+	for try := 0; ; try++ {
+		err := r.writeStatus(ctx, &rel, d)
+		if err == nil {
+			break
+		}
+		if !apierrors.IsConflict(err) || len(w.observed.Hooks) == 0 || try == 2 {
+			return reconcile.Result{}, err
+		}
+		// The Release changed while its hooks ran (an annotation: a pause,
+		// a ScalingPolicy's size): decide again on the fresh object with
+		// their results and the world they ran against, rather than run
+		// them a second time. A changed spec is decided afresh.
+		generation := rel.Generation
+		if err := r.Targets.Get(ctx, req.NamespacedName, &rel); err != nil {
+			return reconcile.Result{}, client.IgnoreNotFound(err)
+		}
+		if !rel.DeletionTimestamp.IsZero() || rel.Generation != generation {
+			return reconcile.Result{Requeue: true}, nil
+		}
+		if p := observeSteering(&rel, &w.observed); p != nil {
+			return r.reportProblem(ctx, &rel, p, nil)
+		}
+		before = rel.Status.History
+		d = r.decide(ctx, &rel, w)
+		d.Status.TotalReplicas = w.total
 	}
 	for _, e := range d.Events {
 		r.Events.Eventf(&rel, nil, e.Type, e.Reason, "Release", "%s", e.Message)
@@ -299,7 +322,21 @@ func (r *ReleaseReconciler) ingressOnVariant(ctx context.Context, rel *trimtabv1
 	if err := r.Targets.List(ctx, &list, client.InNamespace(rel.Namespace)); err != nil {
 		return "", "", fmt.Errorf("list ingresses: %w", err)
 	}
-	variants := []string{router.VariantService(rel, router.Primary), router.VariantService(rel, router.Canary)}
+	// Only the Services this Release controls are deleted: an Ingress on
+	// another's (a second Release refused on the same target) is not in
+	// the way.
+	var variants []string
+	for _, v := range []string{router.Primary, router.Canary} {
+		var svc corev1.Service
+		err := r.Client.Get(ctx, client.ObjectKey{Namespace: rel.Namespace, Name: router.VariantService(rel, v)}, &svc)
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return "", "", fmt.Errorf("get service %s: %w", router.VariantService(rel, v), err)
+		case metav1.IsControlledBy(&svc, rel):
+			variants = append(variants, svc.Name)
+		}
+	}
 	for i := range list.Items {
 		ing := &list.Items[i]
 		if metav1.IsControlledBy(ing, rel) {

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -890,4 +891,124 @@ func (s *scenario) userIngress() *networkingv1.Ingress {
 	}
 	require.NoError(s.t, env.Client.Create(context.Background(), ing))
 	return ing
+}
+
+// TestAdoptsAWorkloadBehindANodePortService: a user's Service of type
+// NodePort or LoadBalancer has nodePorts in its ports. The variant Services
+// trimtab creates are ClusterIP: copied as they are, the ports are refused
+// by the API server and the Release never gets past Initializing.
+func TestAdoptsAWorkloadBehindANodePortService(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	var svc corev1.Service
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web"}, &svc))
+	svc.Spec.Type = corev1.ServiceTypeNodePort // the API server allocates a nodePort
+	require.NoError(t, env.Client.Update(context.Background(), &svc))
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(&svc), &svc))
+	require.NotZero(t, svc.Spec.Ports[0].NodePort)
+
+	startController(t, s.ns)
+	rel := s.release(nil)
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+}
+
+// TestDeletingASecondNginxReleaseDoesNotWaitForTheFirstsIngress: a second
+// Release on a target that another Release (nginx router) runs is refused
+// and never creates anything. Its deletion must not wait for the first
+// Release's Ingress to stop leading to web-primary: that Service is not
+// the second Release's and is never deleted by it.
+func TestDeletingASecondNginxReleaseDoesNotWaitForTheFirstsIngress(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	s.userIngress()
+	startController(t, s.ns)
+	nginx := func(r *trimtabv1.Release) {
+		r.Spec.Traffic = trimtabv1.Traffic{Router: trimtabv1.RouterNGINX, Ingress: "web"}
+	}
+	rel := s.release(nginx)
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+	dup := s.release(func(r *trimtabv1.Release) { nginx(r); r.Name = "web-dup" })
+	s.eventually(func() bool {
+		c := meta.FindStatusCondition(s.get(dup).Status.Conditions, trimtabv1.ConditionReady)
+		return c != nil && c.Reason == trimtabv1.ReasonOwnedElsewhere
+	}, 15*time.Second, dup)
+
+	require.NoError(t, env.Client.Delete(context.Background(), dup))
+	require.Eventually(t, func() bool {
+		return apierrors.IsNotFound(env.Client.Get(context.Background(), client.ObjectKeyFromObject(dup), &trimtabv1.Release{}))
+	}, 20*time.Second, 100*time.Millisecond, "the refused Release's deletion waits on an Ingress that leads to the other Release's Service: %v", s.eventCounts("web-dup"))
+}
+
+// TestSupersededCanaryGetsTrafficOnlyOnceTheNewRevisionIsReady: a new
+// revision mid-release replaces the canary's template while pods of the
+// superseded revision are still ready. Those pods must not count as the new
+// revision's: the new revision gets traffic once its own pods are ready.
+func TestSupersededCanaryGetsTrafficOnlyOnceTheNewRevisionIsReady(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	startController(t, s.ns)
+	rel := s.release(func(r *trimtabv1.Release) {
+		r.Spec.Strategy.Canary.Steps = []trimtabv1.CanaryStep{{Weight: 25, AnalysisSeconds: 600}}
+		r.Spec.ProgressDeadlineSeconds = 600
+	})
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+	s.newImage("example.invalid/web:2")
+	s.eventually(func() bool { return s.get(rel).Status.Weight == 25 && s.readyReplicas("web-canary") == 1 }, 20*time.Second, rel)
+	rev2 := rel.Status.CanaryRevision
+
+	// The new canary pod cannot start; the old one keeps running.
+	s.kubelet.stall("web-canary", true)
+	s.newImage("example.invalid/web:3")
+	var canary *appsv1.Deployment
+	s.eventually(func() bool {
+		st := s.get(rel).Status
+		canary = s.deployment("web-canary")
+		return st.CanaryRevision != rev2 && canary.Annotations["trimtab.dev/revision"] == st.CanaryRevision
+	}, 10*time.Second, rel)
+	require.Equal(t, int32(0), rel.Status.Weight)
+	// What the Deployment controller reports mid-rollout: the old
+	// ReplicaSet's pod is ready, the new one's is not.
+	canary.Status = appsv1.DeploymentStatus{ObservedGeneration: canary.Generation,
+		Replicas: 2, UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1, UnavailableReplicas: 1}
+	require.NoError(t, env.Client.Status().Update(context.Background(), canary))
+
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		st := s.get(rel).Status
+		require.Equal(t, int32(0), st.Weight, "revision %s got %d%% of the traffic while its only pod is not ready: the ready pod serving it runs %s", st.CanaryRevision, st.Weight, rev2)
+	}
+}
+
+// TestAHookRunsOncePerRevisionWhenTheReleaseChangesMeanwhile: hooks run
+// before the status that records them is written. A change to the Release
+// while a hook runs (an annotation: pause, a ScalingPolicy's
+// desired-replicas) makes that write conflict; the hook must not run again
+// ("each phase's hooks run once per revision").
+func TestAHookRunsOncePerRevisionWhenTheReleaseChangesMeanwhile(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	entered := make(chan struct{}, 10)
+	proceed := make(chan struct{})
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			entered <- struct{}{}
+			<-proceed
+		}
+	}))
+	t.Cleanup(hook.Close)
+	s := newScenario(t)
+	startController(t, s.ns)
+	rel := s.release(func(r *trimtabv1.Release) {
+		r.Spec.Analysis.Hooks = []trimtabv1.Hook{{Name: "migrate", Phase: trimtabv1.HookPreRollout, URL: hook.URL, TimeoutSeconds: 30}}
+	})
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+	s.newImage("example.invalid/web:2")
+	select {
+	case <-entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the hook was never called")
+	}
+	s.annotate(rel, "example.com/note", "changed while the hook runs")
+	close(proceed)
+	s.eventually(func() bool { return s.get(rel).Status.Weight == 25 }, 20*time.Second, rel)
+	require.Equal(t, int32(1), calls.Load(), "the pre-rollout hook ran %d times for one revision", calls.Load())
 }

@@ -127,17 +127,24 @@ func (r *ReleaseReconciler) observe(ctx context.Context, rel *trimtabv1.Release)
 		o.PrimaryReady = rolledOut(p, ptr.Deref(p.Spec.Replicas, 1))
 	}
 	o.CanaryReadyWeight = w.canaryReadyWeight(rel)
+	w.problem = observeSteering(rel, o)
+	return w, nil
+}
+
+// observeSteering reads the Release's steering annotations (pause, freeze,
+// a request) into o.
+func observeSteering(rel *trimtabv1.Release, o *release.Observed) *problem {
 	o.Paused = rel.Annotations[release.AnnotationPaused] == "true"
 	o.Frozen = rel.Annotations[release.AnnotationFrozen] == "true"
+	o.Request = nil
 	if v, ok := rel.Annotations[release.AnnotationRequest]; ok {
 		req, err := release.ParseRequest(v)
 		if err != nil {
-			w.problem = misconfigured(trimtabv1.ReasonInvalidSpec, "%v", err)
-			return w, nil
+			return misconfigured(trimtabv1.ReasonInvalidSpec, "%v", err)
 		}
 		o.Request = req
 	}
-	return w, nil
+	return nil
 }
 
 // canaryReadyWeight is the largest weight the canary's ready pods of the
@@ -147,7 +154,11 @@ func (w *workload) canaryReadyWeight(rel *trimtabv1.Release) int32 {
 	if c == nil || c.Annotations[revisionAnnotation] != w.observed.TargetRevision || c.Status.ObservedGeneration < c.Generation {
 		return -1
 	}
-	ready := min(c.Status.ReadyReplicas, c.Status.UpdatedReplicas)
+	// Ready pods of an older template (a canary superseded mid-release
+	// rolls over) are not this revision's: count only the ready pods that
+	// are surely updated.
+	old := max(c.Status.Replicas-c.Status.UpdatedReplicas, 0)
+	ready := max(min(c.Status.ReadyReplicas-old, c.Status.UpdatedReplicas), 0)
 	sizing := router.Sizing{Full: w.plan.Sizing == release.SizeFull}
 	best := int32(-1)
 	for weight := int32(0); weight <= 100; weight++ {
@@ -284,11 +295,18 @@ func (r *ReleaseReconciler) ensureServices(ctx context.Context, rel *trimtabv1.R
 	if p := previewService(rel); p != "" {
 		want[p] = router.Canary
 	}
+	// The variant Services are ClusterIP: a NodePort or LoadBalancer
+	// Service's nodePorts are its own and the API refuses them here.
+	ports := make([]corev1.ServicePort, len(user.Spec.Ports))
+	for i, p := range user.Spec.Ports {
+		p.NodePort = 0
+		ports[i] = p
+	}
 	for name, variant := range want {
 		selector := withVariant(user.Spec.Selector, rel, variant)
 		svc := &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Namespace: rel.Namespace, Name: name, Labels: withVariant(nil, rel, variant)},
-			Spec:       corev1.ServiceSpec{Selector: selector, Ports: user.Spec.Ports, Type: corev1.ServiceTypeClusterIP},
+			Spec:       corev1.ServiceSpec{Selector: selector, Ports: ports, Type: corev1.ServiceTypeClusterIP},
 		}
 		var cur corev1.Service
 		err := r.Client.Get(ctx, client.ObjectKeyFromObject(svc), &cur)
@@ -302,8 +320,8 @@ func (r *ReleaseReconciler) ensureServices(ctx context.Context, rel *trimtabv1.R
 			return fmt.Errorf("get service %s: %w", name, err)
 		case !metav1.IsControlledBy(&cur, rel):
 			return misconfigured(trimtabv1.ReasonOwnedElsewhere, "Service %s/%s exists and is not managed by this Release; trimtab will not touch it: rename or delete it", rel.Namespace, name)
-		case !equality.Semantic.DeepEqual(cur.Spec.Selector, selector) || !samePorts(cur.Spec.Ports, user.Spec.Ports):
-			cur.Spec.Selector, cur.Spec.Ports = selector, user.Spec.Ports
+		case !equality.Semantic.DeepEqual(cur.Spec.Selector, selector) || !samePorts(cur.Spec.Ports, ports):
+			cur.Spec.Selector, cur.Spec.Ports = selector, ports
 			if err := r.Client.Update(ctx, &cur, fieldOwner); err != nil {
 				return fmt.Errorf("update service %s: %w", name, err)
 			}

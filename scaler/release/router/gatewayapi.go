@@ -61,6 +61,14 @@ func (g *GatewayAPI) Route(ctx context.Context, rel *trimtabv1.Release, weight i
 		}
 		saved, err := savedRules(route)
 		if err != nil {
+			if weight == 0 {
+				// A rollback does not wait for the user's fix: every
+				// canary ref goes to 0 (the damaged annotation is left as
+				// it is), so the caller may stop the canary's pods.
+				if werr := g.takeCanaryOut(ctx, rel, route); werr != nil {
+					return werr
+				}
+			}
 			return err
 		}
 		matched, changed := 0, false
@@ -124,6 +132,24 @@ func (g *GatewayAPI) Route(ctx context.Context, rel *trimtabv1.Release, weight i
 	})
 }
 
+// takeCanaryOut sets every canary backendRef of route to weight 0 and
+// writes the route if that changed anything.
+func (g *GatewayAPI) takeCanaryOut(ctx context.Context, rel *trimtabv1.Release, route *gatewayv1.HTTPRoute) error {
+	changed := false
+	for i := range route.Spec.Rules {
+		if refs := withoutCanary(rel, route.Namespace, route.Spec.Rules[i].BackendRefs); refs != nil {
+			route.Spec.Rules[i].BackendRefs, changed = refs, true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if err := g.Client.Update(ctx, route); err != nil {
+		return fmt.Errorf("update HTTPRoute %s/%s: %w", route.Namespace, route.Name, err)
+	}
+	return nil
+}
+
 // withoutCanary returns refs with the canary's backendRef at weight 0, or
 // nil when no canary ref carries traffic.
 func withoutCanary(rel *trimtabv1.Release, ns string, refs []gatewayv1.HTTPBackendRef) []gatewayv1.HTTPBackendRef {
@@ -169,6 +195,17 @@ func (g *GatewayAPI) Restore(ctx context.Context, rel *trimtabv1.Release) error 
 			i := findRule(route.Spec.Rules, s)
 			if i >= 0 && onlyVariants(rel, route.Namespace, route.Spec.Rules[i].BackendRefs) {
 				route.Spec.Rules[i].BackendRefs = s.BackendRefs
+			}
+		}
+		// A rule still leading only to the variant Services is trimtab's
+		// whose saved refs were not found (an unnamed rule that moved):
+		// those Services go with the Release, so it goes back to the
+		// release's Service, on the port and with the filters it had.
+		for i := range route.Spec.Rules {
+			if refs := route.Spec.Rules[i].BackendRefs; onlyVariants(rel, route.Namespace, refs) {
+				ref := refs[0].DeepCopy()
+				ref.Name, ref.Weight = gatewayv1.ObjectName(ServiceName(rel)), nil
+				route.Spec.Rules[i].BackendRefs = []gatewayv1.HTTPBackendRef{*ref}
 			}
 		}
 		delete(route.Annotations, originalBackendRefsAnnotation)

@@ -322,3 +322,63 @@ func TestGatewayAPIKeepsAConcurrentEdit(t *testing.T) {
 	require.Equal(t, []gatewayv1.Hostname{"shop.example.com", "www.example.com"}, route.Spec.Hostnames, "the other edit survives")
 	require.Equal(t, variantRefs(10, nil), route.Spec.Rules[2].BackendRefs)
 }
+
+// TestGatewayAPIRollbackWithDamagedAnnotationTakesTheCanaryOut: the Router
+// contract says an ErrMisconfigured at weight 0 promises that no route the
+// router wrote still leads to the canary, and the controller then stops the
+// canary's pods. A damaged trimtab.dev/original-backend-refs annotation
+// must not break that promise: the canary's share would go to a Service
+// without endpoints.
+func TestGatewayAPIRollbackWithDamagedAnnotationTakesTheCanaryOut(t *testing.T) {
+	ctx := t.Context()
+	rel := gatewaySetup(t)
+	ns := rel.Namespace
+	g := &GatewayAPI{Client: env.Client}
+	require.NoError(t, g.Route(ctx, rel, 25))
+
+	// Someone (a tool, a hand edit) damages the saved refs mid-release.
+	route := get(t, storeRoute(ns))
+	route.Annotations[originalBackendRefsAnnotation] = "[{"
+	require.NoError(t, env.Client.Update(ctx, route))
+
+	err := g.Route(ctx, rel, 0)
+	require.ErrorIs(t, err, ErrMisconfigured, "the damage is still reported")
+	after := get(t, route)
+	for i, rule := range after.Spec.Rules {
+		for _, ref := range rule.BackendRefs {
+			if string(ref.Name) == "store-canary" {
+				require.NotNil(t, ref.Weight, "rule %d", i)
+				require.Zero(t, *ref.Weight, "rule %d still sends %d%% to the canary, whose pods the controller now stops", i, *ref.Weight)
+			}
+		}
+	}
+	require.Equal(t, "[{", after.Annotations[originalBackendRefsAnnotation], "the damaged annotation is left for the user")
+}
+
+// TestGatewayAPIRestoreAfterAnUnnamedRuleMoves: the user removes an unnamed
+// rule in front of one trimtab split, so the split rule's index changes.
+// Restore must not leave that rule leading to the variant Services, which
+// the Release's deletion removes next: its traffic would go nowhere.
+func TestGatewayAPIRestoreAfterAnUnnamedRuleMoves(t *testing.T) {
+	ctx := t.Context()
+	rel := gatewaySetup(t)
+	ns := rel.Namespace
+	g := &GatewayAPI{Client: env.Client}
+	require.NoError(t, g.Route(ctx, rel, 10))
+
+	// kubectl edit: the /static rule (index 1) goes; rule "/" moves from 2 to 1.
+	route := get(t, storeRoute(ns))
+	route.Spec.Rules = append(route.Spec.Rules[:1], route.Spec.Rules[2])
+	require.NoError(t, env.Client.Update(ctx, route))
+	require.NoError(t, g.Route(ctx, rel, 25))
+	require.NoError(t, g.Route(ctx, rel, 0))
+
+	require.NoError(t, g.Restore(ctx, rel))
+	restored := get(t, route)
+	for i, rule := range restored.Spec.Rules {
+		for _, ref := range rule.BackendRefs {
+			require.NotContains(t, []gatewayv1.ObjectName{"store-primary", "store-canary"}, ref.Name,
+				"after Restore rule %d still leads to %s, a Service the Release's deletion removes", i, ref.Name)
+		}
+	}
+}
