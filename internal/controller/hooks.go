@@ -27,11 +27,11 @@ type HTTPHooks struct {
 // fails all its attempts. A hook passes on any 2xx answer.
 func (h *HTTPHooks) Run(ctx context.Context, hooks []trimtabv1.Hook, phase trimtabv1.HookPhase) release.HookResult {
 	res := release.HookResult{Phase: phase, Passed: true}
-	for _, hook := range hooks {
+	for i, hook := range hooks {
 		if hook.Phase != phase {
 			continue
 		}
-		if err := h.call(ctx, hook); err != nil {
+		if err := h.call(ctx, hook, fmt.Sprintf("spec.analysis.hooks[%d].url", i)); err != nil {
 			res.Passed = false
 			res.Message = fmt.Sprintf("hook %s: %v", hook.Name, err)
 			return res
@@ -40,7 +40,13 @@ func (h *HTTPHooks) Run(ctx context.Context, hooks []trimtabv1.Hook, phase trimt
 	return res
 }
 
-func (h *HTTPHooks) call(ctx context.Context, hook trimtabv1.Hook) error {
+// call makes a hook's attempts; field names its url in the spec.
+func (h *HTTPHooks) call(ctx context.Context, hook trimtabv1.Hook, field string) error {
+	if u, err := url.Parse(hook.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// Not err itself: url.Parse's error quotes the whole URL, tokens
+		// and all, and it would reach the status and an Event.
+		return errBadHookURL{url: collector.RedactURL(hook.URL), field: field}
+	}
 	attempts := int(hook.Retries) + 1
 	delay := h.RetryDelay
 	if delay == 0 {
@@ -58,9 +64,6 @@ func (h *HTTPHooks) call(ctx context.Context, hook trimtabv1.Hook) error {
 		if last = h.once(ctx, hook); last == nil {
 			return nil
 		}
-		if errors.As(last, new(errBadHookURL)) {
-			return last // no attempt can succeed
-		}
 	}
 	return fmt.Errorf("%s after %d attempt(s)", last, attempts)
 }
@@ -75,11 +78,15 @@ func (h *HTTPHooks) once(ctx context.Context, hook trimtabv1.Hook) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, method, hook.URL, body)
 	if err != nil {
-		// Not err itself: url.Parse's error quotes the whole URL, tokens
-		// and all, and it would reach the status and an Event.
-		return errBadHookURL{url: collector.RedactURL(hook.URL)}
+		return fmt.Errorf("%s %s: %s", method, collector.RedactURL(hook.URL), transportReason(err))
 	}
-	resp, err := h.Client.Do(req)
+	client := h.Client
+	if method == http.MethodPost {
+		c := *h.Client
+		c.CheckRedirect = keepPost
+		client = &c
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		// The transport's error repeats the URL, query string and all.
 		return fmt.Errorf("%s %s: request failed (%s)", method, collector.RedactURL(hook.URL), transportReason(err))
@@ -92,11 +99,24 @@ func (h *HTTPHooks) once(ctx context.Context, hook trimtabv1.Hook) error {
 	return nil
 }
 
-// errBadHookURL is a hook URL no request can be made of.
-type errBadHookURL struct{ url string }
+// keepPost refuses a redirect that turns a hook's POST into a GET (301,
+// 302 and 303 do, in every HTTP client): the hook's body would be lost and
+// a 2xx from the page redirected to would pass a hook that never ran.
+func keepPost(req *http.Request, via []*http.Request) error {
+	if req.Method != via[0].Method {
+		return fmt.Errorf("a redirect to %s turns the POST into a GET without its body: point the hook's url at the final address", collector.RedactURL(req.URL.String()))
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
+}
+
+// errBadHookURL is a hook URL no request can be made of; field names it.
+type errBadHookURL struct{ url, field string }
 
 func (e errBadHookURL) Error() string {
-	return fmt.Sprintf("url %s is not a valid http(s) URL: fix the hook's url", e.url)
+	return fmt.Sprintf("url %s is not an absolute http(s) URL (http://host/path): fix %s", e.url, e.field)
 }
 
 func transportReason(err error) string {

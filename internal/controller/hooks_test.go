@@ -29,6 +29,8 @@ func TestHTTPHooks(t *testing.T) {
 			w.WriteHeader(http.StatusOK)
 		case "/slow":
 			time.Sleep(1500 * time.Millisecond)
+		case "/moved":
+			http.Redirect(w, r, "/ok", http.StatusFound)
 		case "/post":
 			if r.Method != http.MethodPost {
 				w.WriteHeader(http.StatusMethodNotAllowed)
@@ -56,7 +58,12 @@ func TestHTTPHooks(t *testing.T) {
 		{"unreachable fails", []trimtabv1.Hook{{Name: "down", Phase: trimtabv1.HookPreRollout, URL: "http://127.0.0.1:1/", TimeoutSeconds: 1}}, false,
 			[]string{"hook down", "request failed"}},
 		{"an unparseable URL fails at once, without its token", []trimtabv1.Hook{{Name: "typo", Phase: trimtabv1.HookPreRollout, URL: "http://hooks example/x?token=s3cret", Retries: 10, TimeoutSeconds: 1}}, false,
-			[]string{"hook typo", "is not a valid http(s) URL: fix the hook's url"}},
+			[]string{"hook typo", "is not an absolute http(s) URL (http://host/path): fix spec.analysis.hooks[0].url"}},
+		{"a URL without a scheme fails at once, naming its field", []trimtabv1.Hook{hook("ok", "/ok", 0), {Name: "bare", Phase: trimtabv1.HookPreRollout, URL: "hooks.example/x?token=s3cret", Retries: 10, TimeoutSeconds: 1}}, false,
+			[]string{"hook bare", "url hooks.example/x?<redacted> is not an absolute http(s) URL", "fix spec.analysis.hooks[1].url"}},
+		{"a POST redirected into a GET fails: its body would be lost", []trimtabv1.Hook{func() trimtabv1.Hook { h := hook("moved", "/moved", 0); h.Body = "{}"; return h }()}, false,
+			[]string{"hook moved", "/ok turns the POST into a GET without its body"}},
+		{"a GET follows a redirect", []trimtabv1.Hook{hook("moved", "/moved", 0)}, true, nil},
 		{"hooks of other phases do not run", []trimtabv1.Hook{{Name: "later", Phase: trimtabv1.HookPostRollout, URL: srv.URL + "/broken"}}, true, nil},
 	}
 	for _, tc := range cases {

@@ -100,7 +100,7 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	d := r.decide(ctx, &rel, w)
 	d.Status.TotalReplicas = w.total
 	for try := 0; ; try++ {
-		err := r.writeStatus(ctx, &rel, d)
+		err := r.writeStatus(ctx, &rel, d, w.routeRefused)
 		if err == nil {
 			break
 		}
@@ -139,6 +139,13 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		}
 		return reconcile.Result{}, err
 	}
+	if w.routeRefused != nil {
+		// The route took the weight: the problem is fixed, and the step's
+		// clock (restarted by Next) runs from here.
+		if err := r.writeStatus(ctx, &rel, release.Decision{Status: rel.Status}, nil); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
 	return reconcile.Result{RequeueAfter: d.RequeueAfter}, nil
 }
 
@@ -168,11 +175,14 @@ func (r *ReleaseReconciler) decide(ctx context.Context, rel *trimtabv1.Release, 
 // writeStatus records the decision: this is the commit point of a
 // reconcile. The world is changed only after it succeeds, and the update
 // carries the resourceVersion that was read, so two controllers (or a stale
-// cache) can never both advance a release.
-func (r *ReleaseReconciler) writeStatus(ctx context.Context, rel *trimtabv1.Release, d release.Decision) error {
-	st := d.Status
+// cache) can never both advance a release. A standing problem (a route the
+// router refused last time) stays reported until a route succeeds.
+func (r *ReleaseReconciler) writeStatus(ctx context.Context, rel *trimtabv1.Release, d release.Decision, standing *problem) error {
+	// A copy: setReleaseConditions changes conditions in place, and d's
+	// may share rel's.
+	st := *d.Status.DeepCopy()
 	st.ObservedGeneration = rel.Generation
-	setReleaseConditions(&st, rel.Generation, nil)
+	setReleaseConditions(&st, rel.Generation, standing)
 	if equalStatus(rel.Status, st) {
 		return nil
 	}
@@ -191,14 +201,18 @@ func (r *ReleaseReconciler) reportProblem(ctx context.Context, rel *trimtabv1.Re
 	}
 	st := rel.Status.DeepCopy()
 	st.ObservedGeneration = rel.Generation
-	before := meta.FindStatusCondition(st.Conditions, trimtabv1.ConditionReady)
+	// A copy: setReleaseConditions changes the condition in place.
+	var before metav1.Condition
+	if c := meta.FindStatusCondition(st.Conditions, trimtabv1.ConditionReady); c != nil {
+		before = *c
+	}
 	setReleaseConditions(st, rel.Generation, p)
 	if !equalStatus(rel.Status, *st) {
 		rel.Status = *st
 		if err := r.Client.Status().Update(ctx, rel, fieldOwner); err != nil {
 			return reconcile.Result{}, fmt.Errorf("record release %s/%s status: %w", rel.Namespace, rel.Name, err)
 		}
-		if before == nil || before.Reason != p.reason {
+		if before.Reason != p.reason {
 			r.Events.Eventf(rel, nil, corev1.EventTypeWarning, p.reason, "Reconcile", "%s", p.message)
 		}
 	}
@@ -224,9 +238,9 @@ func setReleaseConditions(st *trimtabv1.ReleaseStatus, generation int64, p *prob
 	}
 	if p != nil {
 		set(trimtabv1.ConditionReady, metav1.ConditionFalse, p.reason, p.message)
-		return
+	} else {
+		set(trimtabv1.ConditionReady, metav1.ConditionTrue, trimtabv1.ReasonReconciled, fmt.Sprintf("state %s", st.State))
 	}
-	set(trimtabv1.ConditionReady, metav1.ConditionTrue, trimtabv1.ReasonReconciled, fmt.Sprintf("state %s", st.State))
 	switch st.State {
 	case release.StateProgressing, release.StateWaitingApproval, release.StatePaused, release.StateFrozen, release.StatePromoting:
 		set(trimtabv1.ConditionProgressing, metav1.ConditionTrue, st.State,

@@ -1012,3 +1012,58 @@ func TestAHookRunsOncePerRevisionWhenTheReleaseChangesMeanwhile(t *testing.T) {
 	s.eventually(func() bool { return s.get(rel).Status.Weight == 25 }, 20*time.Second, rel)
 	require.Equal(t, int32(1), calls.Load(), "the pre-rollout hook ran %d times for one revision", calls.Load())
 }
+
+// TestARefusedStepHoldsUntilTheRouteTakesIt: the user's Ingress stops
+// validating at 25 % (pointed back at Service web); the next step's 50 %
+// is refused by the router. The release must not advance or promote on a
+// weight that never flowed, must report the problem once (no Ready
+// flapping, one Warning), and must go on once the Ingress is fixed, the
+// step's clock starting then.
+func TestARefusedStepHoldsUntilTheRouteTakesIt(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	ing := s.userIngress()
+	startController(t, s.ns)
+	rel := s.release(func(r *trimtabv1.Release) {
+		r.Spec.Traffic = trimtabv1.Traffic{Router: trimtabv1.RouterNGINX, Ingress: "web"}
+		r.Spec.Strategy.Canary.Steps = []trimtabv1.CanaryStep{{Weight: 25, AnalysisSeconds: 4}, {Weight: 50, AnalysisSeconds: 4}}
+		r.Spec.Analysis.Metrics = nil
+	})
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+	s.newImage("example.invalid/web:2")
+	canaryWeight := func() string {
+		var c networkingv1.Ingress
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web-canary"}, &c); err != nil {
+			return "none"
+		}
+		return c.Annotations["nginx.ingress.kubernetes.io/canary-weight"]
+	}
+	s.eventually(func() bool { return s.get(rel).Status.Weight == 25 && canaryWeight() == "25" }, 30*time.Second, rel)
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(ing), ing))
+	ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name = "web"
+	require.NoError(t, env.Client.Update(context.Background(), ing))
+
+	s.eventually(func() bool {
+		c := meta.FindStatusCondition(s.get(rel).Status.Conditions, trimtabv1.ConditionReady)
+		return c != nil && c.Reason == trimtabv1.ReasonTrafficMisconfigured
+	}, 15*time.Second, rel)
+	for end := time.Now().Add(12 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		st := s.get(rel).Status
+		require.Equal(t, release.StateProgressing, st.State, "a release whose canary never got more than 25%% went on")
+		require.Equal(t, "25", canaryWeight())
+		c := meta.FindStatusCondition(st.Conditions, trimtabv1.ConditionReady)
+		require.Equal(t, trimtabv1.ReasonTrafficMisconfigured, c.Reason, "Ready flapped: %s", c.Message)
+	}
+	require.Equal(t, 1, s.eventCounts("web")[trimtabv1.ReasonTrafficMisconfigured], "one Warning for one problem: %v", s.eventCounts("web"))
+
+	// Fixed: the step's weight flows, then both steps pass.
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(ing), ing))
+	ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name = "web-primary"
+	require.NoError(t, env.Client.Update(context.Background(), ing))
+	// The problem is retried once a minute (the Ingress is not watched).
+	s.eventually(func() bool { return canaryWeight() == "50" }, 90*time.Second, rel)
+	s.eventually(func() bool {
+		return meta.IsStatusConditionTrue(s.get(rel).Status.Conditions, trimtabv1.ConditionReady)
+	}, 10*time.Second, rel)
+	s.waitState(rel, release.StatePromoted, 60*time.Second)
+}

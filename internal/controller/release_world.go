@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -40,6 +41,9 @@ type workload struct {
 	total    int32
 	observed release.Observed
 	problem  *problem
+	// routeRefused is the routing problem the last reconcile reported, if
+	// any: it stands until a route succeeds.
+	routeRefused *problem
 }
 
 // observe reads the target, the user's Service and the variants, and says
@@ -127,6 +131,11 @@ func (r *ReleaseReconciler) observe(ctx context.Context, rel *trimtabv1.Release)
 		o.PrimaryReady = rolledOut(p, ptr.Deref(p.Spec.Replicas, 1))
 	}
 	o.CanaryReadyWeight = w.canaryReadyWeight(rel)
+	if c := meta.FindStatusCondition(rel.Status.Conditions, trimtabv1.ConditionReady); c != nil &&
+		c.Status == metav1.ConditionFalse && c.Reason == trimtabv1.ReasonTrafficMisconfigured && c.ObservedGeneration == rel.Generation {
+		o.RouteRefused = true
+		w.routeRefused = &problem{reason: c.Reason, message: c.Message}
+	}
 	w.problem = observeSteering(rel, o)
 	return w, nil
 }

@@ -106,6 +106,10 @@ type Observed struct {
 	// of TargetRevision can carry (100 when it runs at full size), or -1
 	// when it has none. The controller computes it with the router's split.
 	CanaryReadyWeight int32
+	// RouteRefused: the router refused the release's weight at the last
+	// reconcile (a problem only the user can fix, still reported), so the
+	// step's traffic is not flowing.
+	RouteRefused bool
 	// Paused and Frozen come from the Release's annotations.
 	Paused, Frozen bool
 	// Request is a one-shot request (abort, approve, promote, retry).
@@ -312,6 +316,15 @@ func (m *machine) progress() {
 		if changed {
 			m.event(corev1.EventTypeNormal, ReasonWeightChanged, "Canary weight %d%% (step %d/%d)", step.Weight, m.st.Step, len(m.p.Steps))
 		}
+	}
+	if m.o.RouteRefused {
+		// The step's traffic is not flowing: its clock and analysis start
+		// when the router takes its weight, once the user's routing is
+		// fixed. Nothing advances meanwhile; a rollback still can.
+		m.restartStep()
+		m.st.LastLookTime = m.time()
+		m.wait(pollInterval)
+		return
 	}
 	if m.st.State == StateWaitingApproval && r.is(VerbApprove, m.st.CanaryRevision) && r.Step == m.st.Step {
 		m.st.ApprovedStep = m.st.Step

@@ -30,7 +30,9 @@ type sim struct {
 	canaryUp bool
 	paused   bool
 	frozen   bool
-	request  *Request
+	// refused: the router refused the weight at the last reconcile.
+	refused bool
+	request *Request
 	// look decides the analysis of each look; nil means "Continue until the
 	// step's duration, then Pass".
 	look func(s *sim) LookAction
@@ -54,7 +56,7 @@ func (s *sim) tick() Decision {
 		ready = 100
 	}
 	o := Observed{TargetRevision: s.target, PrimaryRevision: s.primary, PrimaryReady: s.primary != "",
-		CanaryReadyWeight: ready, Paused: s.paused, Frozen: s.frozen, Request: s.request}
+		CanaryReadyWeight: ready, RouteRefused: s.refused, Paused: s.paused, Frozen: s.frozen, Request: s.request}
 	var d Decision
 	for range 4 {
 		d = Next(s.plan, s.st, o, s.now)
@@ -278,6 +280,43 @@ func TestFirstLookWaitsForAWindowInsideTheStep(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestARefusedRouteHoldsTheStepUntilItIsTaken(t *testing.T) {
+	s := newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 25, AnalysisSeconds: 60}, trimtabv1.CanaryStep{Weight: 50, AnalysisSeconds: 60}))
+	s.adopt()
+	s.target = "rev2"
+	s.runUntil(StateProgressing, 10*time.Second, time.Minute)
+	s.runFor(30*time.Second, 10*time.Second)
+	require.Equal(t, int32(25), s.st.Weight)
+
+	// The user's routing breaks: far past the step's minute, nothing is
+	// looked at and nothing advances.
+	s.refused = true
+	looks := s.looks
+	s.runFor(10*time.Minute, 10*time.Second)
+	require.Equal(t, StateProgressing, s.st.State)
+	require.Equal(t, int32(1), s.st.Step, "a step whose traffic does not flow advanced")
+	require.Equal(t, looks, s.looks, "looks at a step whose traffic does not flow")
+	require.Equal(t, int32(25), s.world.Weight, "World still asks for the step's weight")
+
+	// Fixed: the step's clock runs from the first reconcile that routes.
+	fixed := s.now
+	s.tick()
+	s.refused = false
+	took := s.runUntil(StatePromoting, 10*time.Second, time.Hour)
+	require.InDelta(t, (2 * time.Minute).Seconds(), (s.now.Sub(fixed)).Seconds(), 30, "both steps' full minute after the fix (took %v)", took)
+
+	// A rollback is not held up by a refused route.
+	s = newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 25, AnalysisSeconds: 60}))
+	s.adopt()
+	s.target = "rev2"
+	s.runUntil(StateProgressing, 10*time.Second, time.Minute)
+	s.refused = true
+	s.request = &Request{Verb: VerbAbort, Revision: "rev2"}
+	s.tick()
+	require.Equal(t, StateRolledBack, s.st.State)
+	require.Zero(t, s.world.Weight)
 }
 
 func TestManualGateWaitsForApproval(t *testing.T) {
