@@ -151,6 +151,9 @@ func (p *Provider) prepare(q collector.Query, now time.Time) (prepared, error) {
 		if err != nil {
 			return prepared{}, err
 		}
+		if strings.Contains(strings.ToUpper(expr), "METRICS(") {
+			return prepared{}, collector.Errorf(collector.ReasonConfig, "cloudwatch.expression: METRICS() would read the other queries trimtab sends in the same request; select the metrics with SEARCH(...) instead")
+		}
 		pr.mdq = types.MetricDataQuery{Expression: aws.String(expr), Period: aws.Int32(period)}
 	default:
 		if src.Namespace == "" {
@@ -252,7 +255,7 @@ func (p *Provider) run(ctx context.Context, preps []prepared, idx []int, out []c
 	}
 	for j, i := range idx {
 		mdq := preps[i].mdq
-		mdq.Id = aws.String(fmt.Sprintf("q%d", j))
+		mdq.Id = aws.String(queryID(j))
 		in.MetricDataQueries = append(in.MetricDataQueries, mdq)
 	}
 	byID, warnings, err := p.getAll(ctx, a, in, len(idx))
@@ -271,7 +274,7 @@ func (p *Provider) run(ctx context.Context, preps []prepared, idx []int, out []c
 		return
 	}
 	for j, i := range idx {
-		res := byID[fmt.Sprintf("q%d", j)]
+		res := byID[queryID(j)]
 		out[i] = collector.Result{Warnings: warnings}
 		if res == nil {
 			out[i].Err = collector.Errorf(collector.ReasonBadResponse, "GetMetricData returned no result for the query")
@@ -292,6 +295,11 @@ func (p *Provider) run(ctx context.Context, preps []prepared, idx []int, out []c
 		}
 	}
 }
+
+// queryID names the j-th query of a request. The prefix keeps a user's
+// expression from naming another consumer's query by accident (ids such as
+// q3 or m1 are what metric math examples use).
+func queryID(j int) string { return fmt.Sprintf("trimtab_q%d", j) }
 
 // result accumulates one query id's pages.
 type result struct {

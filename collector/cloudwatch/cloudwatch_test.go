@@ -201,6 +201,39 @@ func TestCloudWatchPaginationAndExpressions(t *testing.T) {
 	require.Equal(t, []float64{1, 2}, vals, "pages are merged in time order")
 }
 
+// TestExpressionsCannotReadOtherQueries: queries of many consumers share
+// one GetMetricData request, so an expression must not reach the others:
+// METRICS() would sum them all, and an id such as q1 (what metric math
+// examples use) must not name one.
+func TestExpressionsCannotReadOtherQueries(t *testing.T) {
+	f := &fakeAPI{}
+	f.pages = func(in *awscw.GetMetricDataInput) (*awscw.GetMetricDataOutput, error) {
+		out := &awscw.GetMetricDataOutput{}
+		for _, q := range in.MetricDataQueries {
+			out.MetricDataResults = append(out.MetricDataResults, types.MetricDataResult{Id: q.Id, StatusCode: types.StatusCodeComplete,
+				Timestamps: []time.Time{time.Unix(1_700_000_000, 0)}, Values: []float64{1}})
+		}
+		return out, nil
+	}
+	stat := trimtabv1.CloudWatchSource{Namespace: "AWS/SQS", MetricName: "ApproximateNumberOfMessagesVisible"}
+	res := fakeProvider(f).Collect(context.Background(), []collector.Query{
+		cwQuery("all", "app", trimtabv1.CloudWatchSource{Expression: "SUM(metrics())", PeriodSeconds: 60}, "w"),
+		cwQuery("backlog", "infra", stat, "q"),
+		cwQuery("orders", "business", trimtabv1.CloudWatchSource{Expression: "SEARCH('{Shop} Orders', 'Sum', 60)", PeriodSeconds: 60}, "w"),
+	})
+	require.ErrorIs(t, res[0].Err, collector.ErrPermanent)
+	require.Equal(t, collector.ReasonConfig, collector.ReasonOf(res[0].Err))
+	require.ErrorContains(t, res[0].Err, `metric "all": cloudwatch.expression: METRICS() would read the other queries`)
+	require.NoError(t, res[1].Err)
+	require.NoError(t, res[2].Err)
+	require.Len(t, f.calls, 1)
+	var ids []string
+	for _, q := range f.calls[0].MetricDataQueries {
+		ids = append(ids, aws.ToString(q.Id))
+	}
+	require.Equal(t, []string{"trimtab_q0", "trimtab_q1"}, ids, "ids a user's expression does not name by accident")
+}
+
 func TestCloudWatchBadQueryIsIsolated(t *testing.T) {
 	f := &fakeAPI{}
 	f.pages = func(in *awscw.GetMetricDataInput) (*awscw.GetMetricDataOutput, error) {

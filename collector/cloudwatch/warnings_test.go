@@ -50,6 +50,6 @@ func TestWarningsStayWithTheirQuery(t *testing.T) {
 	require.NoError(t, res[0].Err)
 	t.Logf("query 0 warnings: %q", res[0].Warnings)
 	t.Logf("query 1 warnings: %q", res[1].Warnings)
-	require.Contains(t, res[0].Warnings, "ArithmeticError: only for q0")
-	require.NotContains(t, res[0].Warnings, "ArithmeticError: only for q1")
+	require.Contains(t, res[0].Warnings, "ArithmeticError: only for trimtab_q0")
+	require.NotContains(t, res[0].Warnings, "ArithmeticError: only for trimtab_q1")
 }

@@ -494,6 +494,10 @@ func (p *Provider) evaluate(pl *plan, q collector.Query, now time.Time) collecto
 	}
 	times := []time.Time{now}
 	if r := q.Range; r != nil && r.Step > 0 && !r.End.Before(r.Start) {
+		if n := r.End.Sub(r.Start)/r.Step + 1; n > maxRangePoints {
+			res.Err = collector.Errorf(collector.ReasonBadQuery, "metric %q: a range of %d points (%v at a %v step) is more than %d; widen the step", q.Metric.Name, n, r.End.Sub(r.Start), r.Step, maxRangePoints)
+			return res
+		}
 		times = times[:0]
 		for t := r.Start; !t.After(r.End); t = t.Add(r.Step) {
 			times = append(times, t)
@@ -530,6 +534,11 @@ func (p *Provider) evaluate(pl *plan, q collector.Query, now time.Time) collecto
 	}
 	return res
 }
+
+// maxRangePoints bounds a range query's points, as Prometheus does (its
+// "exceeded maximum resolution of 11,000 points"): each costs an
+// evaluation over every pod.
+const maxRangePoints = 11_000
 
 // checkTypes rejects a kind that does not fit the family's type.
 func (pl *plan) checkTypes() error {

@@ -453,3 +453,36 @@ func TestRatioDenominatorMustBeACounter(t *testing.T) {
 	require.Equal(t, collector.ReasonBadQuery, collector.ReasonOf(res.Err))
 	require.ErrorContains(t, res.Err, "inflight_requests")
 }
+
+// TestRangeQueryPointsAreBounded: a range of more points than Prometheus
+// allows (11,000) is refused, naming the fix, instead of costing an
+// evaluation per point over every pod; one just below is answered.
+func TestRangeQueryPointsAreBounded(t *testing.T) {
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, "# TYPE inflight gauge\ninflight 3\n")
+	}))
+	defer srv.Close()
+	p, err := scrape.New(scrape.Options{Pods: podList{leanPod("web-a", srv)}, Now: clk.now})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name   string
+		points int
+		ok     bool
+	}{
+		{"11,000 points", 11_000, true},
+		{"11,001 points", 11_001, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := query("shop", "primary", trimtabv1.ScrapeSource{Metric: "inflight"})
+			q.Range = &collector.Range{Start: clk.now().Add(-time.Duration(tc.points-1) * time.Millisecond), End: clk.now(), Step: time.Millisecond}
+			res := p.Collect(context.Background(), []collector.Query{q})[0]
+			if tc.ok {
+				require.NoError(t, res.Err)
+				return
+			}
+			require.Equal(t, collector.ReasonBadQuery, collector.ReasonOf(res.Err), "%v", res.Err)
+			require.ErrorContains(t, res.Err, "a range of 11001 points (11s at a 1ms step) is more than 11000; widen the step")
+		})
+	}
+}

@@ -201,6 +201,8 @@ func (p *Provider) prepare(ctx context.Context, q collector.Query) (request, *js
 		switch {
 		case apierrors.IsNotFound(err):
 			return request{}, nil, collector.Errorf(collector.ReasonConfig, "web.headersSecretRef: Secret %s/%s not found; create it with one key per header", q.Target.Namespace, ref.Name)
+		case apierrors.IsForbidden(err):
+			return request{}, nil, collector.Errorf(collector.ReasonConfig, "web.headersSecretRef: the controller may not read Secret %s/%s: grant its ServiceAccount get on secrets in %s", q.Target.Namespace, ref.Name, q.Target.Namespace)
 		case err != nil:
 			return request{}, nil, collector.Errorf(collector.ReasonUnavailable, "web.headersSecretRef: read Secret %s/%s: %w", q.Target.Namespace, ref.Name, err)
 		}
@@ -252,7 +254,7 @@ func (p *Provider) fetch(ctx context.Context, r request) (any, error) {
 		}
 		defer func() { _ = resp.Body.Close() }()
 		switch {
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
 			return collector.Errorf(collector.ReasonUnavailable, "HTTP %d", resp.StatusCode)
 		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 			return collector.Errorf(collector.ReasonConfig, "HTTP %d: check the headers in web.headersSecretRef", resp.StatusCode)

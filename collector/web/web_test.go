@@ -51,6 +51,7 @@ func TestWebBusinessMetrics(t *testing.T) {
 	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	mux.HandleFunc("/broken", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) })
+	mux.HandleFunc("/timeout", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusRequestTimeout) })
 	srv := httptest.NewServer(mux) // 127.0.0.1, one port for every endpoint
 	t.Cleanup(srv.Close)
 
@@ -86,6 +87,8 @@ func TestWebBusinessMetrics(t *testing.T) {
 			class: collector.ErrRetryable, reason: collector.ReasonUnavailable, message: "connection refused"},
 		{name: "bad gateway", q: webQuery("gateway", srv.URL+"/broken", "{.x}", "", 1),
 			class: collector.ErrRetryable, reason: collector.ReasonUnavailable, message: "HTTP 502"},
+		{name: "request timeout (a proxy's 408) is retried", q: webQuery("timeout", srv.URL+"/timeout", "{.x}", "", 1),
+			class: collector.ErrRetryable, reason: collector.ReasonUnavailable, message: "HTTP 408"},
 	}
 	qs := make([]collector.Query, len(cases))
 	for i, tc := range cases {
@@ -110,12 +113,21 @@ func TestWebBusinessMetrics(t *testing.T) {
 	// Six queries share one URL and header set: one request, not six; the
 	// request without headers is its own (401, permanent, not retried).
 	require.Equal(t, int32(2), hits.Load())
+
+	// A controller whose ServiceAccount may not read the Secret cannot get
+	// it by retrying: the error says what to grant, as a permanent config
+	// error.
+	t.Run("a Secret the controller may not read", func(t *testing.T) {
+		nobody, err := env.ClientAs("web-nobody")
+		require.NoError(t, err)
+		p := web.New(web.Options{Secrets: web.ClientSecrets{Reader: nobody}})
+		res := p.Collect(ctx, []collector.Query{webQuery("orders", stats, "{.orders.perMinute}", "stats-token", 5)})[0]
+		require.ErrorIs(t, res.Err, collector.ErrPermanent)
+		require.Equal(t, collector.ReasonConfig, collector.ReasonOf(res.Err))
+		require.ErrorContains(t, res.Err, "web.headersSecretRef: the controller may not read Secret shop/stats-token: grant its ServiceAccount get on secrets in shop")
+	})
 }
 
-// TestNaNStringIsNoData: an application that divides by zero and formats
-// the result as a string ("NaN", "Infinity" from JavaScript or Java) has no
-// value to give. docs/metrics.md: only NaN is an error wrapping
-// ErrNoData, never a sample handed to the analyzer or the scaler.
 func TestNaNStringIsNoData(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprint(w, `{"checkout":{"successRatio":"NaN"}}`)

@@ -135,6 +135,16 @@ func (e *Env) Kubeconfig() ([]byte, error) {
 	return user.KubeConfig()
 }
 
+// ClientAs returns a client of a user without any role: RBAC refuses it
+// everything a test does not grant, as in a cluster.
+func (e *Env) ClientAs(name string) (client.Client, error) {
+	user, err := e.env.AddUser(envtest.User{Name: name}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("add user %s: %w", name, err)
+	}
+	return client.New(user.Config(), client.Options{Scheme: e.Client.Scheme()})
+}
+
 // RunMain is a package's TestMain: it starts one control plane that the
 // package's tests share (a start costs seconds), runs them, and stops it.
 func RunMain(m *testing.M, env **Env) {
