@@ -436,10 +436,13 @@ func revisionOf(t corev1.PodTemplateSpec) string {
 }
 
 // rolledOut reports a Deployment whose controller has seen its latest spec
-// and runs replicas updated, available pods.
+// and runs replicas updated, available pods, and no pods of an older
+// template (kubectl rollout status: "old replicas are pending
+// termination"), which would still serve the old version.
 func rolledOut(d *appsv1.Deployment, replicas int32) bool {
 	s := d.Status
-	return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas >= replicas && s.AvailableReplicas >= replicas && s.ReadyReplicas >= replicas
+	return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas >= replicas && s.AvailableReplicas >= replicas && s.ReadyReplicas >= replicas &&
+		s.Replicas <= s.UpdatedReplicas
 }
 
 // scaleTo sets a Deployment's replicas through the scale subresource, which
