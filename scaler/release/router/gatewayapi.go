@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -197,16 +198,14 @@ func (g *GatewayAPI) Restore(ctx context.Context, rel *trimtabv1.Release) error 
 				route.Spec.Rules[i].BackendRefs = s.BackendRefs
 			}
 		}
-		// A rule still leading only to the variant Services is trimtab's
-		// whose saved refs were not found (an unnamed rule that moved):
-		// those Services go with the Release, so it goes back to the
-		// release's Service, on the port and with the filters it had.
+		// Refs to the variant Services left in a rule are trimtab's: an
+		// unnamed rule that moved (its saved refs not found), or a rule
+		// the user mixed with other backends since. Those Services go with
+		// the Release, so the refs become one to the release's Service, on
+		// the port and with the filters they had, with their weight in a
+		// mixed rule.
 		for i := range route.Spec.Rules {
-			if refs := route.Spec.Rules[i].BackendRefs; onlyVariants(rel, route.Namespace, refs) {
-				ref := refs[0].DeepCopy()
-				ref.Name, ref.Weight = gatewayv1.ObjectName(ServiceName(rel)), nil
-				route.Spec.Rules[i].BackendRefs = []gatewayv1.HTTPBackendRef{*ref}
-			}
+			route.Spec.Rules[i].BackendRefs = mergedToService(rel, route.Namespace, route.Spec.Rules[i].BackendRefs)
 		}
 		delete(route.Annotations, originalBackendRefsAnnotation)
 		if err := g.Client.Update(ctx, route); err != nil {
@@ -256,6 +255,36 @@ func weighted(rel *trimtabv1.Release, route *gatewayv1.HTTPRoute, i int, weight 
 	primary.Name, primary.Weight = gatewayv1.ObjectName(VariantService(rel, Primary)), new(100-weight)
 	canary.Name, canary.Weight = gatewayv1.ObjectName(VariantService(rel, Canary)), new(weight)
 	return []gatewayv1.HTTPBackendRef{*primary, *canary}, nil
+}
+
+// mergedToService returns refs with those to the variant Services merged into
+// one to the release's Service (unweighted when nothing else is left).
+func mergedToService(rel *trimtabv1.Release, ns string, refs []gatewayv1.HTTPBackendRef) []gatewayv1.HTTPBackendRef {
+	variants := []string{VariantService(rel, Primary), VariantService(rel, Canary)}
+	var (
+		merged *gatewayv1.HTTPBackendRef
+		weight int32
+		out    []gatewayv1.HTTPBackendRef
+	)
+	for i := range refs {
+		if !toServiceIn(&refs[i], ns, variants) {
+			out = append(out, refs[i])
+			continue
+		}
+		// An unset weight is 1 (Gateway API).
+		weight += ptr.Deref(refs[i].Weight, 1)
+		if merged == nil {
+			merged = refs[i].DeepCopy()
+		}
+	}
+	if merged == nil {
+		return refs
+	}
+	merged.Name, merged.Weight = gatewayv1.ObjectName(ServiceName(rel)), nil
+	if len(out) > 0 {
+		merged.Weight = new(weight)
+	}
+	return append([]gatewayv1.HTTPBackendRef{*merged}, out...)
 }
 
 // onlyVariants says whether refs lead only to the variant Services, that is
