@@ -281,7 +281,9 @@ func (c *ScalingPolicyController) admit(ctx context.Context, pol *trimtabv1.Scal
 // neither scales.
 func otherPolicy(ctx context.Context, c client.Reader, pol *trimtabv1.ScalingPolicy, gvk schema.GroupVersionKind) (string, error) {
 	var list trimtabv1.ScalingPolicyList
-	if err := c.List(ctx, &list, client.InNamespace(pol.Namespace), client.MatchingFields{targetIndex: pol.Spec.TargetRef.Name}); err != nil {
+	// Read only, as the cycle's list: 10,000 policies each listing
+	// themselves would otherwise deep-copy the fleet every cycle.
+	if err := c.List(ctx, &list, client.InNamespace(pol.Namespace), client.MatchingFields{targetIndex: pol.Spec.TargetRef.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return "", fmt.Errorf("list ScalingPolicies: %w", err)
 	}
 	for i := range list.Items {
