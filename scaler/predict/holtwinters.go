@@ -100,6 +100,11 @@ func DefaultConfig(season time.Duration) Config {
 	}
 }
 
+// maxObservation bounds the values Observe learns: a demand in replicas,
+// far beyond any replica count, and small enough that neither its square
+// nor a float32 seasonal term overflows.
+const maxObservation = 1e15
+
 // MaxSeason is the longest season CheckSeason accepts: a month, the longest
 // cycle a fixed period describes (months differ in length) and a history
 // read back after a restart can cover.
@@ -216,7 +221,10 @@ func New(cfg Config) (*Model, error) {
 // keeping its season, rather than ignore every observation until the clock
 // catches up with one bad timestamp.
 func (m *Model) Observe(t time.Time, v float64) {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	// NaN and ±Inf, and finite values so large that the squared one-step
+	// error overflows to +Inf (and level and season to NaN, for good), are
+	// no load: a demand is a replica count.
+	if !(math.Abs(v) <= maxObservation) {
 		return
 	}
 	b := floorDiv(t.Unix(), m.step)
@@ -340,16 +348,14 @@ func (m *Model) Forecast(from time.Time, horizon time.Duration, z float64) (Fore
 	if !m.started || m.reanchor || m.learnt < m.cfg.Warmup || first-m.bin > m.bins {
 		return Forecast{}, false
 	}
-	last := floorDiv(from.Add(horizon).Unix(), m.step)
-	if first <= m.bin-1 {
-		first = m.bin
-	}
-	last = max(last, first)
+	last := max(floorDiv(from.Add(horizon).Unix(), m.step), first)
 	sigma := z * math.Sqrt(m.errVar)
 	f := Forecast{Peak: math.Inf(-1), Upper: math.Inf(-1)}
-	// Bins are relative to the last closed bin (m.bin - 1).
+	// Bins are relative to the last closed bin (m.bin - 1). A bin before
+	// it (from behind the latest observation: the clock went back) is
+	// forecast at its own time of day, one step ahead.
 	for b := first; b <= last; b++ {
-		h := float64(b - (m.bin - 1))
+		h := float64(max(b-(m.bin-1), 1))
 		p := m.level + h*m.trend + m.smoothSeason(b)
 		f.Peak = max(f.Peak, p)
 		f.Upper = max(f.Upper, p+sigma)

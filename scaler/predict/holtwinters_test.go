@@ -405,3 +405,69 @@ func TestFirstSeasonBins(t *testing.T) {
 		})
 	}
 }
+
+// TestHugeObservationDoesNotPoisonTheModel: Observe drops NaN and ±Inf, but
+// a finite value whose one-step error squares past MaxFloat64 turns the
+// error variance into +Inf, then level, season and every forecast into NaN,
+// for good, while Forecast still says ok.
+func TestHugeObservationDoesNotPoisonTheModel(t *testing.T) {
+	cases := []struct {
+		name  string
+		spike float64
+	}{
+		{"1e160, whose error squares to +Inf", 1e160},
+		{"1e300", 1e300},
+		{"the largest float64", math.MaxFloat64},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := hourModel(t)
+			for i := range 120 {
+				m.Observe(epoch.Add(time.Duration(i)*time.Minute), 5)
+			}
+			m.Observe(epoch.Add(120*time.Minute), tc.spike)
+			for i := 121; i < 241; i++ {
+				m.Observe(epoch.Add(time.Duration(i)*time.Minute), 5)
+			}
+			f, ok := m.Forecast(epoch.Add(241*time.Minute), time.Minute, 1.75)
+			require.True(t, ok)
+			require.False(t, math.IsNaN(f.Peak) || math.IsInf(f.Peak, 0), "peak %v", f.Peak)
+			require.False(t, math.IsNaN(f.Upper) || math.IsInf(f.Upper, 0), "upper %v", f.Upper)
+			a := m.Accuracy()
+			require.False(t, math.IsNaN(a.RMS) || math.IsInf(a.RMS, 0), "rms %v", a.RMS)
+		})
+	}
+}
+
+// TestForecastAfterAStampAheadIsForTheTimeAsked: one observation stamped
+// less than a season ahead (a clock that ran ahead, then was corrected) makes
+// the model ignore the correct ones until real time catches up, as
+// documented; but Forecast(from) must still forecast the bins from `from`
+// on, not the bins of the stamp ahead: it moved `from` up to the open bin
+// and said ok, forecasting another time of day.
+func TestForecastAfterAStampAheadIsForTheTimeAsked(t *testing.T) {
+	cases := []struct {
+		name  string
+		ahead time.Duration
+	}{
+		{"20 minutes ahead", 20 * time.Minute},
+		{"45 minutes ahead", 45 * time.Minute},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := hourModel(t)
+			end := epoch.Add(4 * time.Hour)
+			for ts := epoch; ts.Before(end); ts = ts.Add(15 * time.Second) {
+				m.Observe(ts, hourly(ts))
+			}
+			m.Observe(end.Add(tc.ahead), hourly(end.Add(tc.ahead))) // the glitch
+			for ts := end; ts.Before(end.Add(5 * time.Minute)); ts = ts.Add(15 * time.Second) {
+				m.Observe(ts, hourly(ts))
+			}
+			at := end.Add(5 * time.Minute)
+			f, ok := m.Forecast(at, 0, 0)
+			require.True(t, ok)
+			require.InDelta(t, hourly(at), f.Peak, 0.6, "forecast for %s, not for the stamp %s ahead (%v)", at, tc.ahead, hourly(end.Add(tc.ahead)))
+		})
+	}
+}

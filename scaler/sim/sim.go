@@ -248,11 +248,13 @@ func (s *state) add(created int64) {
 	s.nextID++
 }
 
-// load is the mean offered rate over the metrics window before t.
+// load is the mean offered rate over the metrics window before t. Before
+// the trace the load is its first row's, which the initial replicas were
+// sized for: not zero, which would scale them down at the first sync.
 func (s *state) load(t int64) float64 {
 	var sum float64
 	for u := t - s.window; u < t; u++ {
-		sum += s.tr.At(u)
+		sum += s.tr.At(max(u, s.tr.Start))
 	}
 	return sum / float64(s.window)
 }

@@ -304,3 +304,95 @@ func TestDemandIsLearntAtTheWindowsMiddle(t *testing.T) {
 		})
 	}
 }
+
+// demandRecorder is a Forecaster that records the demands it learnt, and
+// never forecasts.
+type demandRecorder struct{ demands []float64 }
+
+func (r *demandRecorder) Observe(_ time.Time, d float64) { r.demands = append(r.demands, d) }
+func (r *demandRecorder) Forecast(time.Time, time.Duration, float64) (predict.Forecast, bool) {
+	return predict.Forecast{}, false
+}
+
+// TestFirstSyncSeesTheTracesLoad: the replay starts with the replicas the
+// first row needs, so the first sync must see that load, not the zeros
+// before the trace in its metrics window: with no scale-down stabilization
+// a constant load was scaled down to minReplicas at the first sync, and the
+// forecaster learnt a demand of 0.
+func TestFirstSyncSeesTheTracesLoad(t *testing.T) {
+	noStabilization := &scaler.Behavior{
+		ScaleUp: scaler.Rules{SelectPolicy: v1alpha1.SelectMax, Tolerance: 0.1,
+			Policies: []scaler.Policy{{Type: scaler.PercentPolicy, Value: 100, Period: 15 * time.Second}}},
+		ScaleDown: scaler.Rules{SelectPolicy: v1alpha1.SelectMax, Tolerance: 0.1,
+			Policies: []scaler.Policy{{Type: scaler.PercentPolicy, Value: 100, Period: 15 * time.Second}}},
+	}
+	tr := series(3600, func(int) float64 { return 5 })
+	cases := []struct {
+		name  string
+		mode  v1alpha1.PredictiveMode
+		check func(t *testing.T, res Result, learnt []float64)
+	}{
+		{"a constant load holds its replicas", v1alpha1.PredictiveOff, func(t *testing.T, res Result, _ []float64) {
+			require.Equal(t, Result{ReplicaSeconds: 5 * 3600, PeakReplicas: 5}, res)
+		}},
+		{"the forecaster learns the load from the first sync", v1alpha1.PredictiveOn, func(t *testing.T, _ Result, learnt []float64) {
+			require.NotEmpty(t, learnt)
+			require.InDelta(t, 5, learnt[0], 0.01, "first demand learnt")
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := cpuConfig(1, 20, tc.mode)
+			cfg.Behavior = noStabilization
+			r := &demandRecorder{}
+			opt := DefaultOptions()
+			opt.Forecaster = r
+			res, err := Run(tr, cfg, opt)
+			require.NoError(t, err)
+			tc.check(t, res, r.demands)
+		})
+	}
+}
+
+// TestParseTraceHeaderIsNotANumber: only a first row whose timestamp is not
+// a number is a header; a data row whose timestamp is a fraction was
+// dropped silently as one.
+func TestParseTraceHeaderIsNotANumber(t *testing.T) {
+	cases := []struct {
+		name, in, want string
+	}{
+		{"a fractional timestamp", "1700000000.5,3\n1700000001,4\n1700000002,5\n", `line 1: timestamp "1700000000.5" is not a whole number of Unix seconds`},
+		{"an exponent", "1.7e9,3\n1700000001,4\n", `line 1: timestamp "1.7e9" is not a whole number of Unix seconds`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseTrace(strings.NewReader(tc.in))
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+	tr, err := ParseTrace(strings.NewReader("time,rps\n100,1\n"))
+	require.NoError(t, err, "a header is still skipped")
+	require.Equal(t, Trace{Start: 100, Step: 1, RPS: []float64{1}}, tr)
+}
+
+// TestTraceSliceOutsideTheTrace: Slice returns the part of the trace within
+// [from, to), which is empty, not a panic, when the range lies after the
+// trace or is reversed.
+func TestTraceSliceOutsideTheTrace(t *testing.T) {
+	tr := Trace{Start: 100, Step: 60, RPS: []float64{1.5, 2, 0, 4}}
+	cases := []struct {
+		name     string
+		from, to int64
+	}{
+		{"after the trace", 1000, 2000},
+		{"reversed past the end", 400, 300},
+		{"before the trace", 0, 50},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got Trace
+			require.NotPanics(t, func() { got = tr.Slice(tc.from, tc.to) })
+			require.Empty(t, got.RPS)
+		})
+	}
+}

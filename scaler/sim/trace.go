@@ -51,7 +51,7 @@ func (t Trace) At(s int64) float64 {
 
 // Slice returns the part of the trace within [from, to), aligned to steps.
 func (t Trace) Slice(from, to int64) Trace {
-	i := max(int64(0), ceilDiv(from-t.Start, t.Step))
+	i := min(max(int64(0), ceilDiv(from-t.Start, t.Step)), int64(len(t.RPS)))
 	j := min(int64(len(t.RPS)), ceilDiv(to-t.Start, t.Step))
 	if j < i {
 		j = i
@@ -96,7 +96,9 @@ func ParseTrace(r io.Reader) (Trace, error) {
 		}
 		t, err := strconv.ParseInt(strings.TrimSpace(ts), 10, 64)
 		if err != nil {
-			if len(rows) == 0 && !header {
+			// A header's first field is a name, not a number: a fraction
+			// is a data row in the wrong unit, reported below.
+			if _, ferr := strconv.ParseFloat(strings.TrimSpace(ts), 64); ferr != nil && len(rows) == 0 && !header {
 				header = true
 				continue
 			}
