@@ -76,6 +76,17 @@ func classifyKayenta(res *MetricResult, r resolved, canVals, can, baseVals, base
 	_, res.PValue = mwTest(can, base, r.direction)
 	res.Ratio = meanRatio(mean(canVals), mean(baseVals))
 	res.EffectSize = effectSize(r.measure, res.Ratio, can, base)
+	if side, v, ok := nonFinite(can, base); ok {
+		// The rank test took it; the interval search cannot, which in
+		// Kayenta fails the metric's classification too (so does the noise
+		// step of two constant series: Inf·N(0,1) is ±Inf or NaN).
+		kayentaError(res, fmt.Errorf("the %s series holds %v, which the confidence interval cannot be searched with; fix the query or drop the point", side, v))
+		return
+	}
+	if differencesOverflow(can, base) {
+		kayentaError(res, errors.New("canary and baseline values differ by more than a float64 holds; scale the metric down"))
+		return
+	}
 	if distinctCount(can) == 1 && distinctCount(base) == 1 {
 		// Kayenta adds N(0, (v·1e-5)²) noise here. Its limit as the noise
 		// vanishes is every pairwise difference equal to the shift, so the
@@ -88,16 +99,6 @@ func classifyKayenta(res *MetricResult, r resolved, canVals, can, baseVals, base
 		shift := can[0] - base[0]
 		res.Estimate, res.CI = shift, [2]float64{shift, shift}
 	} else {
-		if side, v, ok := nonFinite(can, base); ok {
-			// The rank test took it; the interval search cannot, which in
-			// Kayenta fails the metric's classification too.
-			kayentaError(res, fmt.Errorf("the %s series holds %v, which the confidence interval cannot be searched with; fix the query or drop the point", side, v))
-			return
-		}
-		if differencesOverflow(can, base) {
-			kayentaError(res, errors.New("canary and baseline values differ by more than a float64 holds; scale the metric down"))
-			return
-		}
 		est, ci, err := kayentaMW(can, base, r.confidence, true)
 		if err != nil {
 			kayentaError(res, err)

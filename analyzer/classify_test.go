@@ -156,7 +156,7 @@ func TestKayentaModeRules(t *testing.T) {
 		{name: "8 of 10 canary points at 100x are High",
 			in: MetricInput{Baseline: rep(1, 10), Canary: append(rep(100, 8), 1, 1)}, want: High},
 		{name: "outlier removal drops a spike before judging",
-			in: MetricInput{MetricConfig: MetricConfig{Outliers: OutliersRemove, OutlierFactor: 1.5},
+			in: MetricInput{MetricConfig: MetricConfig{Outliers: OutliersRemove, OutlierFactor: ptr(1.5)},
 				Baseline: []float64{10, 11, 10, 12, 11, 10, 11, 12, 10, 11, 11, 10, 12, 11, 10, 11, 12, 10, 11, 10},
 				Canary:   []float64{10, 11, 10, 12, 11, 10, 11, 12, 10, 11, 11, 10, 12, 11, 10, 11, 12, 10, 11, 900}},
 			want:  Pass,
@@ -280,4 +280,41 @@ func TestTrimtabIntervalIsScaleFree(t *testing.T) {
 	require.Equal(t, small.Classification, big.Classification)
 	kay := classifyOne(t, Config{Mode: ModeKayenta}, MetricInput{Baseline: base, Canary: can})
 	require.Equal(t, kay.CI[0], can[2]-base[4], "kayenta clamps to muMin at this scale")
+}
+
+// TestKayentaConstantNonFiniteSeriesAreErrors: docs/judge.md says ±Inf
+// samples are Error in kayenta mode (and differences beyond float64 too),
+// but two constant series took the noise-limit branch first, which never
+// looks at them: the estimate, interval and bound all became ±Inf, and
+// "Inf > Inf" is false, so the metric passed.
+func TestKayentaConstantNonFiniteSeriesAreErrors(t *testing.T) {
+	cases := []struct {
+		name       string
+		can, base  []float64
+		wantReason string
+	}{
+		{"+Inf canary against a constant baseline", rep(math.Inf(1), 5), rep(1, 5), "canary series holds +Inf"},
+		{"-Inf canary against a constant baseline", rep(math.Inf(-1), 5), rep(1, 5), "canary series holds -Inf"},
+		{"constant baseline of +Inf", rep(1, 5), rep(math.Inf(1), 5), "baseline series holds +Inf"},
+		{"constant series whose difference overflows", rep(1e308, 5), rep(-1e308, 5), "differ by more than a float64 holds"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := classifyOne(t, Config{Mode: ModeKayenta}, MetricInput{MetricConfig: MetricConfig{Groups: []string{"g"}}, Canary: c.can, Baseline: c.base})
+			require.Equal(t, Error, got.Classification, got.Reason)
+			require.Contains(t, got.Reason, c.wantReason)
+		})
+	}
+}
+
+// TestValidateReportsTheSameErrorEveryTime: effect-size gates were checked
+// in map order, so of two bad gates either one was reported.
+func TestValidateReportsTheSameErrorEveryTime(t *testing.T) {
+	m := MetricConfig{Name: "m", EffectSize: EffectSize{
+		AllowedDecrease: ptr(math.NaN()), AllowedIncrease: ptr(math.Inf(1)),
+		CriticalDecrease: ptr(math.NaN()), CriticalIncrease: ptr(math.Inf(-1))}}
+	first := m.Validate("metrics[0]").Error()
+	for range 200 {
+		require.Equal(t, first, m.Validate("metrics[0]").Error())
+	}
 }

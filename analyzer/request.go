@@ -88,7 +88,7 @@ func decodeMetrics(raw json.RawMessage, path string, out *[]MetricInput) error {
 			"muted":             boolean(&m.Muted),
 			"nanStrategy":       enum(&m.NaNStrategy, NaNRemove, NaNReplace),
 			"outliers":          enum(&m.Outliers, OutliersKeep, OutliersRemove),
-			"outlierFactor":     num(&m.OutlierFactor),
+			"outlierFactor":     numPtr(&m.OutlierFactor),
 			"confidence":        confidence(&m.Confidence),
 			"tolerance":         numPtr(&m.Tolerance),
 			"absoluteTolerance": num(&m.AbsoluteTolerance),
@@ -222,6 +222,9 @@ func truncate(s string) string {
 func num(dst *float64) func(json.RawMessage, string) error {
 	return func(raw json.RawMessage, path string) error {
 		if err := json.Unmarshal(raw, dst); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			if t := bytes.TrimSpace(raw); len(t) > 0 && (t[0] == '-' || t[0] >= '0' && t[0] <= '9') {
+				return fmt.Errorf("%s: number %s is out of range for float64", path, truncate(string(t)))
+			}
 			return fmt.Errorf("%s: want a number, got %s", path, kind(raw))
 		}
 		return nil

@@ -156,3 +156,54 @@ func TestResultJSONWritesNonFiniteAsNull(t *testing.T) {
 	require.Equal(t, "Nodata", m["classification"])
 	require.Equal(t, float64(3), m["canary"].(map[string]any)["count"])
 }
+
+// TestDecodeRequestRefusesWhatItWouldIgnore: input that was accepted while
+// part of it was silently dropped or replaced, and errors that do not say
+// what is wrong.
+func TestDecodeRequestRefusesWhatItWouldIgnore(t *testing.T) {
+	cases := []struct {
+		name  string
+		input string
+		want  string
+	}{
+		{name: "a second YAML document is not read",
+			input: "metrics:\n- name: a\n  baseline: [1, 2, 3]\n  canary: [1, 2, 3]\n---\nconfig:\n  passScore: 200\n",
+			want:  "document"},
+		{name: "a number beyond float64 says so",
+			input: `{"config": {"confidence": 1e400}, "metrics": [{"name": "a", "baseline": [1], "canary": [1]}]}`,
+			want:  "config.confidence: number 1e400 is out of range"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := DecodeRequest([]byte(c.input))
+			require.Error(t, err)
+			require.ErrorContains(t, err, c.want)
+		})
+	}
+}
+
+// TestDecodeRequestKeepsAnExplicitOutlierFactorOfZero: Kayenta reads
+// outliers.outlierFactor with 3.0 as the default only when it is absent; an
+// explicit 0 gives the fences [P1, P99]. The decoder stored 0 in a plain
+// float64, which resolve then took for "unset" and replaced by 3.
+func TestDecodeRequestKeepsAnExplicitOutlierFactorOfZero(t *testing.T) {
+	series := `[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]`
+	cases := []struct {
+		name      string
+		factor    string
+		wantCount int
+	}{
+		{"explicit 0: fences at P1 and P99 drop the ends", `, "outlierFactor": 0`, 18},
+		{"absent: the default 3 keeps everything", ``, 20},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := DecodeRequest([]byte(`{"mode": "kayenta", "metrics": [{"name": "a", "outliers": "remove"` + c.factor +
+				`, "baseline": ` + series + `, "canary": ` + series + `}]}`))
+			require.NoError(t, err)
+			res, err := Judge(req.Config, req.Metrics)
+			require.NoError(t, err)
+			require.Equal(t, c.wantCount, res.Metrics[0].Canary.Count)
+		})
+	}
+}

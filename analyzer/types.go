@@ -151,7 +151,7 @@ type MetricConfig struct {
 	NaNStrategy  NaNStrategy     `json:"nanStrategy,omitempty"`
 	Outliers     OutlierStrategy `json:"outliers,omitempty"`
 	// OutlierFactor is the IQR multiplier k of the outlier filter (default 3).
-	OutlierFactor float64 `json:"outlierFactor,omitempty"`
+	OutlierFactor *float64 `json:"outlierFactor,omitempty"`
 	// Confidence and Tolerance override Config's.
 	Confidence float64  `json:"confidence,omitempty"`
 	Tolerance  *float64 `json:"tolerance,omitempty"`
@@ -287,7 +287,7 @@ func resolve(cfg Config, m MetricConfig, alphaOverride float64) resolved {
 		direction:     m.Direction,
 		nan:           m.NaNStrategy,
 		outliers:      m.Outliers,
-		outlierFactor: m.OutlierFactor,
+		outlierFactor: deref(m.OutlierFactor, DefaultOutlierFactor),
 		confidence:    m.Confidence,
 		absTolerance:  m.AbsoluteTolerance,
 		measure:       m.EffectSize.Measure,
@@ -308,9 +308,6 @@ func resolve(cfg Config, m MetricConfig, alphaOverride float64) resolved {
 	}
 	if r.outliers != OutliersRemove {
 		r.outliers = OutliersKeep
-	}
-	if r.outlierFactor <= 0 {
-		r.outlierFactor = DefaultOutlierFactor
 	}
 	if r.confidence == 0 {
 		r.confidence = cfg.Confidence
@@ -413,8 +410,8 @@ func (m MetricConfig) Validate(path string) error {
 	default:
 		return fmt.Errorf("%s.outliers: unknown %q, want keep or remove", path, m.Outliers)
 	}
-	if m.OutlierFactor < 0 || math.IsNaN(m.OutlierFactor) || math.IsInf(m.OutlierFactor, 0) {
-		return fmt.Errorf("%s.outlierFactor: must be a positive number, got %v", path, m.OutlierFactor)
+	if f := m.OutlierFactor; f != nil && (!(*f >= 0) || math.IsInf(*f, 0)) {
+		return fmt.Errorf("%s.outlierFactor: must be a finite number ≥ 0 (omit it for the default 3), got %v", path, *f)
 	}
 	if err := checkConfidence(path+".confidence", m.Confidence); err != nil {
 		return err
@@ -430,10 +427,14 @@ func (m MetricConfig) Validate(path string) error {
 	default:
 		return fmt.Errorf("%s.effectSize.measure: unknown %q, want meanRatio or cles", path, m.EffectSize.Measure)
 	}
-	for name, p := range map[string]*float64{
-		"allowedIncrease": m.EffectSize.AllowedIncrease, "allowedDecrease": m.EffectSize.AllowedDecrease,
-		"criticalIncrease": m.EffectSize.CriticalIncrease, "criticalDecrease": m.EffectSize.CriticalDecrease,
+	for _, g := range []struct {
+		name string
+		p    *float64
+	}{
+		{"allowedIncrease", m.EffectSize.AllowedIncrease}, {"allowedDecrease", m.EffectSize.AllowedDecrease},
+		{"criticalIncrease", m.EffectSize.CriticalIncrease}, {"criticalDecrease", m.EffectSize.CriticalDecrease},
 	} {
+		name, p := g.name, g.p
 		if p != nil && (math.IsNaN(*p) || math.IsInf(*p, 0)) {
 			return fmt.Errorf("%s.effectSize.%s: must be a finite number, got %v", path, name, *p)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 
@@ -29,8 +30,19 @@ import (
 // least a byte, so the nodes are bounded too).
 func yamlToJSON(data []byte) ([]byte, error) {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, err
+	case len(next.Content) == 0 || next.Content[0].ShortTag() == "!!null" && next.Content[0].Value == "":
+		// a trailing "---" with nothing after it
+	default:
+		return nil, fmt.Errorf("line %d: a second YAML document (after ---); give one document with config and metrics", next.Line)
 	}
 	c := yamlConverter{maxBytes: 4*len(data) + 1024}
 	if len(doc.Content) == 0 {
