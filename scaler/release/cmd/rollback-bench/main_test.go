@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -213,4 +214,15 @@ func BenchmarkAATrial(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)/(2*stepSeconds), "ms/look")
+}
+
+// TestCommittedSectionCanBeRegenerated: the committed docs/performance.md
+// keeps the markers make rollback-bench replaces between; without them the
+// command refuses to write, and the section goes stale.
+func TestCommittedSectionCanBeRegenerated(t *testing.T) {
+	doc, err := os.ReadFile("../../../../docs/performance.md")
+	require.NoError(t, err)
+	_, err = replaceSection(string(doc), beginMarker+"\n"+endMarker+"\n")
+	require.NoError(t, err)
+	require.Contains(t, string(doc), beginMarker)
 }
