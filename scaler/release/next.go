@@ -287,12 +287,6 @@ func (m *machine) progress() {
 	m.st.Step = min(max(m.st.Step, 1), int32(len(m.p.Steps)))
 	step := m.p.Steps[m.st.Step-1]
 
-	if m.st.Step == 1 && m.hookPending(trimtabv1.HookPreRollout) {
-		return
-	}
-	if step.Weight == 100 && m.st.Weight < 100 && m.hookPending(trimtabv1.HookPrePromotion) {
-		return
-	}
 	if m.o.CanaryReadyWeight < step.Weight || m.o.CanaryReadyWeight < 0 {
 		if m.st.CanaryUnreadySince == nil {
 			m.st.CanaryUnreadySince = m.time()
@@ -305,6 +299,14 @@ func (m *machine) progress() {
 		return
 	}
 	m.st.CanaryUnreadySince = nil
+	// Hooks run once the canary's pods are ready, before its traffic: a
+	// pre-rollout smoke test needs a canary to call.
+	if m.st.Step == 1 && m.hookPending(trimtabv1.HookPreRollout) {
+		return
+	}
+	if step.Weight == 100 && m.st.Weight < 100 && m.hookPending(trimtabv1.HookPrePromotion) {
+		return
+	}
 	if m.st.Weight != step.Weight || m.st.LastLookTime == nil {
 		// Analysis starts when the step's traffic flows, or, at a step
 		// that keeps the weight (blue-green's preview at 0 %), when its

@@ -502,6 +502,24 @@ func TestHooks(t *testing.T) {
 			}
 		})
 	}
+	t.Run("pre-rollout waits for the canary's pods, then runs before its traffic", func(t *testing.T) {
+		spec := canarySpec(trimtabv1.CanaryStep{Weight: 50, AnalysisSeconds: 60})
+		spec.Analysis.Hooks = hooks[:1]
+		s := newSim(t, spec)
+		s.adopt()
+		s.target = "rev2"
+		s.canaryUp = false
+		var weightAtHook int32 = -1
+		s.hook = func(trimtabv1.HookPhase) bool { weightAtHook = s.st.Weight; return true }
+		s.runFor(time.Minute, 10*time.Second)
+		require.Zero(t, s.hookRuns, "a smoke test ran against a canary without ready pods")
+		require.True(t, s.world.Canary, "the canary is brought up meanwhile")
+		s.canaryUp = true
+		s.runFor(30*time.Second, 10*time.Second)
+		require.Equal(t, 1, s.hookRuns)
+		require.Zero(t, weightAtHook, "the hook ran after the canary got traffic")
+		require.Equal(t, int32(50), s.st.Weight)
+	})
 }
 
 func TestBlueGreen(t *testing.T) {

@@ -80,7 +80,8 @@ func TestOneDecisionRunsEachHookPhaseOnce(t *testing.T) {
 	p, err := NewPlan(spec)
 	require.NoError(t, err)
 	st := trimtabv1.ReleaseStatus{State: StateIdle, StableRevision: "rev1", CanaryRevision: "rev1"}
-	o := Observed{TargetRevision: "rev2", PrimaryRevision: "rev1", PrimaryReady: true, CanaryReadyWeight: -1}
+	// The canary's pods are ready: hooks run then, before its traffic.
+	o := Observed{TargetRevision: "rev2", PrimaryRevision: "rev1", PrimaryReady: true, CanaryReadyWeight: 100}
 	ran := map[trimtabv1.HookPhase]int{}
 	var d Decision
 	for range 4 { // internal/controller/release.go decide()
