@@ -380,7 +380,7 @@ func (r *ReleaseReconciler) deleteOwned(ctx context.Context, rel *trimtabv1.Rele
 	for _, v := range []string{router.Primary, router.Canary, router.Baseline} {
 		objs = append(objs, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: rel.Namespace, Name: variantName(rel, v)}})
 	}
-	for _, v := range []string{router.Primary, router.Canary} {
+	for _, v := range []string{router.Primary, router.Canary, router.Baseline} {
 		objs = append(objs, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: rel.Namespace, Name: router.VariantService(rel, v)}})
 	}
 	if p := previewService(rel); p != "" {

@@ -1067,3 +1067,27 @@ func TestARefusedStepHoldsUntilTheRouteTakesIt(t *testing.T) {
 	}, 10*time.Second, rel)
 	s.waitState(rel, release.StatePromoted, 60*time.Second)
 }
+
+// TestBaselineHasAServiceOfItsOwn: with a baseline, web metrics are read
+// per variant through <service>-{{.Variant}}, so the baseline needs its
+// Service as the canary has one; it goes with the Release.
+func TestBaselineHasAServiceOfItsOwn(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	startController(t, s.ns)
+	rel := s.release(func(r *trimtabv1.Release) { r.Spec.Strategy.Canary.Baseline = true })
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+	s.newImage("example.invalid/web:2")
+	var svc corev1.Service
+	s.eventually(func() bool {
+		return env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web-baseline"}, &svc) == nil
+	}, 20*time.Second, rel)
+	require.Equal(t, "baseline", svc.Spec.Selector["trimtab.dev/variant"])
+	require.Equal(t, "web", svc.Spec.Selector["trimtab.dev/release"])
+	require.NotEmpty(t, svc.Spec.Ports)
+
+	require.NoError(t, env.Client.Delete(context.Background(), rel))
+	require.Eventually(t, func() bool {
+		return apierrors.IsNotFound(env.Client.Get(context.Background(), client.ObjectKeyFromObject(&svc), &corev1.Service{}))
+	}, 20*time.Second, 100*time.Millisecond, "the baseline Service outlived its Release")
+}

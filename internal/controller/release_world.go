@@ -304,6 +304,11 @@ func (r *ReleaseReconciler) ensureServices(ctx context.Context, rel *trimtabv1.R
 	if p := previewService(rel); p != "" {
 		want[p] = router.Canary
 	}
+	if rel.Spec.Strategy.Canary != nil && rel.Spec.Strategy.Canary.Baseline {
+		// Not routed to: web metrics of the baseline are read through it
+		// ({{.Variant}} in web.url), as the canary's through its own.
+		want[router.VariantService(rel, router.Baseline)] = router.Baseline
+	}
 	// The variant Services are ClusterIP: a NodePort or LoadBalancer
 	// Service's nodePorts are its own and the API refuses them here.
 	ports := make([]corev1.ServicePort, len(user.Spec.Ports))
