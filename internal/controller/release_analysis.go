@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,8 +69,18 @@ func (a *ReleaseAnalyst) Look(ctx context.Context, rel *trimtabv1.Release, plan 
 	for i, m := range metrics {
 		canary, cErr := results[2*i].Values()
 		base, bErr := results[2*i+1].Values()
-		if err := errors.Join(cErr, bErr); err != nil && !errors.Is(err, collector.ErrNoData) {
-			problems[m.Name] = err.Error()
+		// Each side on its own: joined, one side's missing data would
+		// hide the other's failure. A failure that only means "no data
+		// this time" (a timeout, an unreachable source) is still named:
+		// the analyzer says no data, the reason says why.
+		var errs []error
+		for _, err := range []error{cErr, bErr} {
+			if err != nil && collector.ReasonOf(err) != collector.ReasonNoData {
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) > 0 {
+			problems[m.Name] = errors.Join(errs...).Error()
 		}
 		inputs[i] = analyzer.MetricInput{MetricConfig: metricConfig(m), Canary: canary, Baseline: base}
 	}
@@ -116,6 +127,9 @@ func (a *ReleaseAnalyst) Look(ctx context.Context, rel *trimtabv1.Release, plan 
 		for n, p := range problems {
 			names = append(names, n+": "+p)
 		}
+		// Sorted: the reason is status, which must not change with map
+		// order.
+		slices.Sort(names)
 		look.Reason += "; metric errors: " + strings.Join(names, "; ")
 	}
 	return look
