@@ -82,7 +82,7 @@ func decodeMetrics(raw json.RawMessage, path string, out *[]MetricInput) error {
 		err := object(item, p, fields{
 			"name":              str(&m.Name),
 			"groups":            strList(&m.Groups),
-			"direction":         enum(&m.Direction, Increase, Decrease, Either),
+			"direction":         direction(&m.Direction),
 			"critical":          boolean(&m.Critical),
 			"mustHaveData":      boolean(&m.MustHaveData),
 			"muted":             boolean(&m.Muted),
@@ -303,6 +303,22 @@ func enum[T ~string](dst *T, allowed ...T) func(json.RawMessage, string) error {
 			names[i] = string(a)
 		}
 		return fmt.Errorf("%s: unknown value %q, want one of %s", path, s, strings.Join(names, ", "))
+	}
+}
+
+// direction reads a metric's direction, also as a Release spells it
+// (increase-is-bad, decrease-is-bad): metrics copied from a Release judge
+// as they do there.
+func direction(dst *Direction) func(json.RawMessage, string) error {
+	return func(raw json.RawMessage, path string) error {
+		var s string
+		if err := json.Unmarshal(raw, &s); err == nil {
+			if d, ok := map[string]Direction{"increase-is-bad": Increase, "decrease-is-bad": Decrease}[s]; ok {
+				*dst = d
+				return nil
+			}
+		}
+		return enum(dst, Increase, Decrease, Either)(raw, path)
 	}
 }
 

@@ -207,3 +207,23 @@ func TestDecodeRequestKeepsAnExplicitOutlierFactorOfZero(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeRequestReadsReleaseDirections: a metric copied from a
+// Release spells its direction as the CRD does.
+func TestDecodeRequestReadsReleaseDirections(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     Direction
+	}{
+		{"judge spelling", "increase", Increase},
+		{"a Release's increase-is-bad", "increase-is-bad", Increase},
+		{"a Release's decrease-is-bad", "decrease-is-bad", Decrease},
+		{"either, the same in both", "either", Either},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := DecodeRequest([]byte(`{"metrics": [{"name": "a", "direction": "` + tc.in + `", "baseline": [1], "canary": [1]}]}`))
+			require.NoError(t, err)
+			require.Equal(t, tc.want, req.Metrics[0].Direction)
+		})
+	}
+}

@@ -416,7 +416,7 @@ func (m *machine) stepPassed() {
 		m.st.State = StateWaitingApproval
 		m.st.Analysis = nil
 		m.event(corev1.EventTypeNormal, ReasonWaitingForApproval,
-			"Step %d (%d%%) passed and waits for approval: annotate %s=approve:%s:%d", m.st.Step, m.st.Weight, AnnotationRequest, m.st.CanaryRevision, m.st.Step)
+			"Step %d (%d%%) passed and waits for approval: annotate this Release with %s=approve:%s:%d (kubectl annotate --overwrite: an earlier request may still stand)", m.st.Step, m.st.Weight, AnnotationRequest, m.st.CanaryRevision, m.st.Step)
 		return
 	}
 	m.advance()
