@@ -199,6 +199,8 @@ func TestReplayErrors(t *testing.T) {
 		{"unknown field", []string{"--trace", trace, "--policy", writeFile(t, "p.yaml", strings.Replace(replayPolicy, "  minReplicas: 2", "  minReplicas: 2\n  replicas: 3", 1))}, `unknown field "spec.replicas"`},
 		{"invalid field", []string{"--trace", trace, "--policy", writeFile(t, "p.yaml", strings.Replace(replayPolicy, "averageUtilization: 70", "averageUtilization: 0", 1))}, "spec.metrics[0].target.averageUtilization"},
 		{"wrong kind", []string{"--trace", trace, "--policy", writeFile(t, "p.yaml", strings.Replace(replayPolicy, "kind: ScalingPolicy", "kind: Release", 1))}, `kind: want "ScalingPolicy"`},
+		{"a Release manifest names its kind, not its fields", []string{"--trace", trace, "--policy", filepath.Join("..", "..", "docs", "examples", "release-canary.yaml")},
+			`kind: want "ScalingPolicy", got "Release": replay takes a ScalingPolicy manifest`},
 		{"no utilization metric", []string{"--trace", trace, "--policy", writeFile(t, "p.yaml", strings.Replace(replayPolicy, "type: Utilization\n        averageUtilization: 70", "type: AverageValue\n        averageValue: 500m", 1))}, "spec.metrics: replay needs a metric"},
 		{"horizon shorter than startup", []string{"--trace", trace, "--policy", policy, "--startup", "10m"}, "spec.predictive.horizonSeconds (300) must be at least the start-up time"},
 		{"mode: on unquoted", []string{"--trace", trace, "--policy", writeFile(t, "p.yaml", strings.Replace(replayPolicy, `mode: "on"`, "mode: on", 1))}, `quote it, e.g. mode: "on"`},

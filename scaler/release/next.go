@@ -556,7 +556,7 @@ func (m *machine) expectedCompletion() *metav1.Time {
 		return nil
 	}
 	i := int(m.st.Step) - 1
-	end := m.st.StepStartTime.Add(m.p.Steps[i].Analysis + m.p.remaining(i+1))
+	end := m.st.StepStartTime.Add(m.p.remaining(i))
 	if end.Before(m.now) {
 		end = m.now
 	}

@@ -164,7 +164,8 @@ func TestCanarySuccessPromotesThroughEveryStep(t *testing.T) {
 	require.True(t, d.World.Canary)
 	require.Equal(t, "rev1", d.World.PrimaryRevision, "an unreleased revision must never reach the primary")
 	require.NotNil(t, s.st.ExpectedCompletionTime)
-	require.Equal(t, t0.Add(30*time.Minute), s.st.ExpectedCompletionTime.Time, "default schedule: 15+5+5+5 minutes")
+	require.Equal(t, t0.Add(30*time.Minute+4*s.plan.Window()), s.st.ExpectedCompletionTime.Time,
+		"default schedule: 15+5+5+5 minutes, each step's analysis from its first look, a window in")
 
 	took := s.runUntil(StatePromoted, 10*time.Second, time.Hour)
 	require.Equal(t, []int32{0, 10, 25, 50, 75, 0}, s.weights)

@@ -123,12 +123,21 @@ func seconds(v, def int32) time.Duration {
 // the variants did before it (a canary starting up, a lower weight).
 func (p Plan) Window() time.Duration { return 2 * p.Interval }
 
+// stepTakes is how long step i (0-based) takes when it passes on its first
+// try: an analysed step's analysis starts at its first look, a window in.
+func (p Plan) stepTakes(i int) time.Duration {
+	if p.Analysed {
+		return p.Window() + p.Steps[i].Analysis
+	}
+	return p.Steps[i].Analysis
+}
+
 // remaining is how long the steps from index i (0-based) on take when each
 // passes on its first try.
 func (p Plan) remaining(i int) time.Duration {
 	var d time.Duration
 	for ; i < len(p.Steps); i++ {
-		d += p.Steps[i].Analysis
+		d += p.stepTakes(i)
 	}
 	return d
 }

@@ -19,6 +19,14 @@ func ReadPolicy(data []byte) (scaler.Config, error) {
 	if err != nil {
 		return scaler.Config{}, fmt.Errorf("policy is not valid YAML: %w", err)
 	}
+	// The kind first: another object (a Release) would otherwise fail
+	// field by field.
+	var kind struct {
+		Kind string `json:"kind"`
+	}
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(js, &kind); err == nil && kind.Kind != "" && kind.Kind != "ScalingPolicy" {
+		return scaler.Config{}, fmt.Errorf("kind: want \"ScalingPolicy\", got %q: replay takes a ScalingPolicy manifest", kind.Kind)
+	}
 	var sp v1alpha1.ScalingPolicy
 	// sigs.k8s.io/json names the full path of an unknown field, as the
 	// API server does.
