@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"runtime/debug"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -52,6 +55,9 @@ line wins over the environment.`,
 				return usageError{err}
 			}
 			if err := checkDurations(opts); err != nil {
+				return usageError{err}
+			}
+			if err := checkEndpoints(opts); err != nil {
 				return usageError{err}
 			}
 			logger, err := logging.New(cmd.ErrOrStderr(), logLevel, logFormat)
@@ -201,16 +207,47 @@ func checkDurations(opts manager.Options) error {
 // http(s) URL. The value is not echoed when it does not parse: it may
 // carry credentials.
 func checkHistoryURL(raw string) error {
+	return checkURL("--predictive.history-url", raw, "must be the http(s) URL of a Prometheus that scrapes this controller, e.g. http://prometheus.monitoring:9090")
+}
+
+// checkURL accepts an empty value (unset) or an absolute http(s) URL. The
+// value is not echoed when it does not parse: it may carry credentials.
+func checkURL(flag, raw, hint string) error {
 	if raw == "" {
 		return nil
 	}
-	const hint = "must be the http(s) URL of a Prometheus that scrapes this controller, e.g. http://prometheus.monitoring:9090"
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("--predictive.history-url: not a URL: %s", hint)
+		return fmt.Errorf("%s: not a URL: %s", flag, hint)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--predictive.history-url %s: %s", u.Redacted(), hint)
+		return fmt.Errorf("%s %s: %s", flag, u.Redacted(), hint)
 	}
 	return nil
+}
+
+// checkEndpoints refuses the URLs, addresses and namespaces the controller
+// could only fail on later (a listener at start-up, a query at the first
+// sync), naming the flag.
+func checkEndpoints(opts manager.Options) error {
+	var errs []error
+	errs = append(errs,
+		checkURL("--prometheus.url", opts.PrometheusURL, "must be the http(s) URL of a Prometheus, e.g. http://prometheus.monitoring:9090"),
+		checkURL("--cloudwatch.endpoint", opts.CloudWatchEndpoint, "must be an http(s) URL, e.g. https://monitoring.eu-west-1.amazonaws.com"))
+	for _, a := range []struct{ flag, value string }{
+		{"--metrics.address", opts.MetricsAddress}, {"--api.address", opts.APIAddress}, {"--pprof.address", opts.PprofAddress},
+	} {
+		if a.value == "" && a.flag == "--pprof.address" {
+			continue // off
+		}
+		if _, port, err := net.SplitHostPort(a.value); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("%s %q: want host:port or :port, e.g. :9090 or 127.0.0.1:9090", a.flag, a.value))
+		}
+	}
+	for _, ns := range opts.Namespaces {
+		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("--namespaces: %q is not a namespace name: %s", ns, strings.Join(msgs, "; ")))
+		}
+	}
+	return errors.Join(errs...)
 }
