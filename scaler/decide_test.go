@@ -227,6 +227,19 @@ func TestMultipleMetrics(t *testing.T) {
 		require.Equal(t, ConditionTrue, condition(d, ScalingActive).Status)
 		require.Equal(t, "ValidMetricFound", condition(d, ScalingActive).Reason)
 	})
+	t.Run("a failure names its metric once", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			err  error
+		}{
+			{"a bare error gets the name", down},
+			{"the collector's error has it already", fmt.Errorf("metric %q: %w", "cpu", down)},
+		} {
+			d := Decide(in(MetricResult{Err: tc.err}, MetricResult{Values: []int64{3000}}), t0)
+			require.ErrorContains(t, d.Err, `first error is: metric "cpu": prometheus unreachable`, tc.name)
+			require.NotContains(t, d.Err.Error(), `metric "cpu": metric "cpu"`, tc.name)
+		}
+	})
 	t.Run("§9 partial data never scales down, and nothing is recorded", func(t *testing.T) {
 		d := Decide(in(MetricResult{Err: down}, MetricResult{Values: []int64{500}}), t0)
 		require.Equal(t, int32(4), d.Replicas)

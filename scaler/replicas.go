@@ -60,7 +60,11 @@ func failedReason(k MetricKind) string {
 // computeMetric is upstream's computeReplicasForMetric for one metric spec.
 func computeMetric(m MetricSpec, res MetricResult, found bool, in Input, tol tolerances, now time.Time) (metricOutcome, error) {
 	fail := func(err error) (metricOutcome, error) {
-		return metricOutcome{}, &metricFailure{reason: failedReason(m.Kind), err: fmt.Errorf("metric %q: %w", m.Name, err)}
+		// The collector's errors name their metric already.
+		if named := fmt.Sprintf("metric %q", m.Name); !strings.HasPrefix(err.Error(), named) {
+			err = fmt.Errorf("%s: %w", named, err)
+		}
+		return metricOutcome{}, &metricFailure{reason: failedReason(m.Kind), err: err}
 	}
 	if !found {
 		return fail(ErrNoData)
