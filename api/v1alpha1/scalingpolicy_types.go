@@ -307,6 +307,10 @@ type MetricStatus struct {
 	// Replicas this metric alone proposes.
 	// +optional
 	ProposedReplicas int32 `json:"proposedReplicas,omitempty"`
+	// Error is why the metric has no value at the last sync (its source
+	// failed, or had no data); the other metrics still scale.
+	// +optional
+	Error string `json:"error,omitempty"`
 }
 
 // ScalingPolicyList is a list of ScalingPolicies.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -143,12 +144,32 @@ func metricStatuses(metrics []trimtabv1.ScalingMetric, d scaler.Decision) []trim
 	out := make([]trimtabv1.MetricStatus, len(metrics))
 	for i, m := range metrics {
 		out[i] = trimtabv1.MetricStatus{Name: m.Name, Target: targetString(m.Target)}
-		if i < len(d.Metrics) && d.Metrics[i].Err == nil {
+		switch {
+		case i >= len(d.Metrics):
+		case d.Metrics[i].Err != nil:
+			out[i].Error = shorten(d.Metrics[i].Err.Error(), maxMetricError)
+		default:
 			out[i].Value = valueString(m.Target.Type, d.Metrics[i].Value)
 			out[i].ProposedReplicas = d.Metrics[i].Proposal
 		}
 	}
 	return out
+}
+
+// maxMetricError bounds status.currentMetrics[].error: a status is written
+// for every policy, and the start of an error says what failed.
+const maxMetricError = 300
+
+// shorten cuts s to at most n bytes at a rune boundary, marking the cut.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func targetString(t trimtabv1.MetricTarget) string {

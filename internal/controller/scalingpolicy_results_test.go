@@ -66,3 +66,22 @@ func TestNaNIsMissingData(t *testing.T) {
 		})
 	}
 }
+
+func TestShortenCutsAtARuneBoundary(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		n        int
+		want     string
+	}{
+		{"short enough", "abc", 5, "abc"},
+		{"exactly n", "abcde", 5, "abcde"},
+		{"ascii", "abcdefgh", 6, "abc…"},
+		{"inside a rune", "ab→cdefgh", 7, "ab…"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := shorten(tc.in, tc.n)
+			require.Equal(t, tc.want, got)
+			require.LessOrEqual(t, len(got), tc.n)
+		})
+	}
+}

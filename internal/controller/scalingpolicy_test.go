@@ -594,6 +594,8 @@ func TestScalingPolicy(t *testing.T) {
 			require.Equal(t, "FailedGetResourceMetric", active.Reason)
 			require.Contains(t, active.Message, "unavailable")
 			require.Empty(t, p.Status.CurrentMetrics[0].Value)
+			require.Contains(t, p.Status.CurrentMetrics[0].Error, `metric "cpu"`, "the status says why the metric has no value")
+			require.Contains(t, p.Status.CurrentMetrics[0].Error, "unavailable")
 			require.Greater(t, counter(t, w.registry, "trimtab_scaler_metric_failures_total", wl.ns, "unavailable"), 9.0)
 			wl.waitEvents("FailedGetResourceMetric", 1)
 			if tc.hold != 6 {
