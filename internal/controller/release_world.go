@@ -216,10 +216,7 @@ func (r *ReleaseReconciler) apply(ctx context.Context, rel *trimtabv1.Release, w
 		w.variants[v] = d
 	}
 
-	sizes := map[string]int32{router.Primary: split.Primary, router.Canary: split.Canary, router.Baseline: split.Baseline}
-	if rel.Status.State != release.StateRolledBack {
-		holdCapacity(w.variants, sizes, w.total)
-	}
+	sizes := targetSizes(rel.Status.State == release.StateRolledBack, w.variants, split, w.total)
 	scale := func(grow bool) error {
 		for _, v := range []string{router.Primary, router.Canary, router.Baseline} {
 			d := w.variants[v]
@@ -268,14 +265,28 @@ func (r *ReleaseReconciler) apply(ctx context.Context, rel *trimtabv1.Release, w
 	return nil
 }
 
+// targetSizes is what each variant runs now: the split, with its shrinks
+// held back (holdCapacity). A rollback stops the canary at once, a bad
+// version serving being worse than fewer pods for a start-up, and its
+// pods do not count as capacity; the baseline, which runs the stable
+// version and takes its share of the traffic under the replicas router,
+// still shrinks only as the primary's pods become ready.
+func targetSizes(rolledBack bool, variants map[string]*appsv1.Deployment, split router.Split, total int32) map[string]int32 {
+	sizes := map[string]int32{router.Primary: split.Primary, router.Canary: split.Canary, router.Baseline: split.Baseline}
+	if rolledBack {
+		variants = maps.Clone(variants)
+		variants[router.Canary] = nil
+	}
+	holdCapacity(variants, sizes, total)
+	return sizes
+}
+
 // holdCapacity lowers the shrinks in sizes so that the variants keep at
 // least total ready pods: a variant gives up pods only as the pods that
 // replace them become ready (a step moving pods from primary to canary, a
 // promotion stopping the canary while the primary grows back). What is
 // held back shrinks at a later reconcile, when a variant's status shows
-// more ready pods. A rollback is not held (the caller's choice): it stops
-// the canary at once, a bad version serving being worse than fewer pods
-// for a start-up.
+// more ready pods.
 func holdCapacity(variants map[string]*appsv1.Deployment, sizes map[string]int32, total int32) {
 	spare := -total
 	for _, d := range variants {

@@ -6,6 +6,8 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/trimtab/trimtab/scaler/release/router"
 )
 
 func TestRolledOut(t *testing.T) {
@@ -26,6 +28,34 @@ func TestRolledOut(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Generation: 2}, Status: tc.status}
 			require.Equal(t, tc.want, rolledOut(d, 3))
+		})
+	}
+}
+
+func TestTargetSizes(t *testing.T) {
+	deploy := func(replicas, ready int32) *appsv1.Deployment {
+		return &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: &replicas}, Status: appsv1.DeploymentStatus{ReadyReplicas: ready}}
+	}
+	// The replicas router at 25 % with a baseline, total 4: primary 2,
+	// canary 1, baseline 1; then all traffic back to a primary of 4.
+	back := router.Split{Primary: 4}
+	cases := []struct {
+		name       string
+		rolledBack bool
+		primary    *appsv1.Deployment
+		want       map[string]int32
+	}{
+		{"a rollback stops the canary at once and holds the baseline while the primary grows", true, deploy(2, 2),
+			map[string]int32{router.Primary: 4, router.Canary: 0, router.Baseline: 1}},
+		{"the baseline goes once the primary is ready", true, deploy(4, 4),
+			map[string]int32{router.Primary: 4, router.Canary: 0, router.Baseline: 0}},
+		{"a promotion holds the canary too", false, deploy(2, 2),
+			map[string]int32{router.Primary: 4, router.Canary: 1, router.Baseline: 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			variants := map[string]*appsv1.Deployment{router.Primary: tc.primary, router.Canary: deploy(1, 1), router.Baseline: deploy(1, 1)}
+			require.Equal(t, tc.want, targetSizes(tc.rolledBack, variants, back, 4))
 		})
 	}
 }
