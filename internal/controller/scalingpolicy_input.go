@@ -206,16 +206,27 @@ func targetValue(t scaler.Target) int64 {
 // "cpu 85% > target 70%: 4 → 6".
 func rescaleMessage(cfg scaler.Config, d scaler.Decision, current int32) string {
 	why := d.Reason
-	describe := func(i int, cmp string) string {
+	describe := func(i int) string {
 		m := cfg.Metrics[i]
 		typ := trimtabv1.TargetType(m.Target.Type)
-		return fmt.Sprintf("%s %s %s target %s", m.Name, valueString(typ, d.Metrics[i].Value), cmp, valueString(typ, targetValue(m.Target)))
+		// The sign compares what is shown: an AverageValue is shown per
+		// ready replica, and with a replica count in flux it can sit on
+		// the other side of its target than the proposal suggests.
+		v, target := d.Metrics[i].Value, targetValue(m.Target)
+		cmp := "="
+		switch {
+		case v > target:
+			cmp = ">"
+		case v < target:
+			cmp = "<"
+		}
+		return fmt.Sprintf("%s %s %s target %s", m.Name, valueString(typ, v), cmp, valueString(typ, target))
 	}
 	switch {
 	case d.Replicas > current:
 		for i, ms := range d.Metrics {
 			if ms.Err == nil && d.Reason == ms.Name+" above target" {
-				why = describe(i, ">")
+				why = describe(i)
 			}
 		}
 		if d.ForecastApplied {
@@ -225,7 +236,7 @@ func rescaleMessage(cfg scaler.Config, d scaler.Decision, current int32) string 
 		var parts []string
 		for i, ms := range d.Metrics {
 			if ms.Err == nil {
-				parts = append(parts, describe(i, "<"))
+				parts = append(parts, describe(i))
 			}
 		}
 		if len(parts) > 0 {

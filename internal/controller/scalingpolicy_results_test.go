@@ -85,3 +85,25 @@ func TestShortenCutsAtARuneBoundary(t *testing.T) {
 		})
 	}
 }
+
+// TestRescaleMessageComparesWhatItShows: the sign between a value and its
+// target is the comparison of the two numbers shown, whichever way the
+// count moved (an external AverageValue shown per ready replica can sit
+// below its target while the total's proposal scales up).
+func TestRescaleMessageComparesWhatItShows(t *testing.T) {
+	cfg := scaler.Config{Metrics: []scaler.MetricSpec{{Name: "ext", Kind: scaler.KindExternal, Target: scaler.Target{Type: scaler.AverageValue, AverageMilli: 40_000}}}}
+	for _, tc := range []struct {
+		name    string
+		value   int64
+		replica int32
+		want    string
+	}{
+		{"above, scaling up", 50_000, 6, "ext 50 > target 40: 4 → 6"},
+		{"below while the proposal scales up", 30_000, 6, "ext 30 < target 40: 4 → 6"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := scaler.Decision{Replicas: tc.replica, Reason: "ext above target", Metrics: []scaler.MetricStatus{{Name: "ext", Value: tc.value, Proposal: tc.replica}}}
+			require.Equal(t, tc.want, rescaleMessage(cfg, d, 4))
+		})
+	}
+}
