@@ -8,7 +8,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -385,4 +387,21 @@ func TestGatewayAPIRestoreAfterAnUnnamedRuleMoves(t *testing.T) {
 				"after Restore rule %d still leads to %s, a Service the Release's deletion removes", i, ref.Name)
 		}
 	}
+}
+
+// TestGatewayAPIWithoutItsCRDsSaysSo: a cluster without the Gateway API
+// CRDs has no HTTPRoute kind; the client's RESTMapper says "no matches
+// for kind", which must not read as a missing HTTPRoute.
+func TestGatewayAPIWithoutItsCRDsSaysSo(t *testing.T) {
+	c, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Client.Scheme()})
+	require.NoError(t, err)
+	noKind := interceptor.NewClient(c, interceptor.Funcs{
+		Get: func(context.Context, client.WithWatch, client.ObjectKey, client.Object, ...client.GetOption) error {
+			return &meta.NoKindMatchError{GroupKind: schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}, SearchedVersions: []string{"v1"}}
+		},
+	})
+	err = (&GatewayAPI{Client: noKind}).Route(t.Context(), gatewayRelease(t, newNamespace(t)), 10)
+	require.ErrorIs(t, err, ErrMisconfigured)
+	require.ErrorContains(t, err, "this cluster does not serve HTTPRoute")
+	require.ErrorContains(t, err, "install its CRDs (for an HTTPRoute, the Gateway API's standard channel)")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
@@ -39,6 +40,9 @@ func getUsers(ctx context.Context, c client.Client, rel *trimtabv1.Release, obj 
 	if err := c.Get(ctx, key, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			return misconfigured("%s %s not found: create it or fix %s", kind, key, field)
+		}
+		if meta.IsNoMatchError(err) {
+			return misconfigured("this cluster does not serve %s (%v): install its CRDs (for an HTTPRoute, the Gateway API's standard channel), or choose another spec.traffic.router", kind, err)
 		}
 		return fmt.Errorf("get %s %s: %w", kind, key, err)
 	}
