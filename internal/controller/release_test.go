@@ -329,6 +329,7 @@ func TestInvalidReferencesGiveConditions(t *testing.T) {
 			require.NoError(t, env.Client.Create(context.Background(), userDeployment(s.ns, "web-primary", "someone/else:1", 1)))
 		}, trimtabv1.ReasonOwnedElsewhere, "Deployment %s/web-primary exists and is not managed by this Release"},
 		{"bad request annotation", func(s *scenario) {}, trimtabv1.ReasonInvalidSpec, "annotation trimtab.dev/request=\"rollback-now\""},
+		{"pause annotation that is no boolean", func(s *scenario) {}, trimtabv1.ReasonInvalidSpec, "annotation trimtab.dev/paused=\"yes\": want \"true\" or \"false\""},
 		{"missing ingress", func(s *scenario) {}, trimtabv1.ReasonTrafficMisconfigured, "Ingress %s/web-ingress"},
 		{"missing HTTPRoute", func(s *scenario) {}, trimtabv1.ReasonTrafficMisconfigured, "HTTPRoute %s/web-route"},
 	}
@@ -342,6 +343,8 @@ func TestInvalidReferencesGiveConditions(t *testing.T) {
 				switch tc.name {
 				case "bad request annotation":
 					r.Annotations = map[string]string{release.AnnotationRequest: "rollback-now"}
+				case "pause annotation that is no boolean":
+					r.Annotations = map[string]string{release.AnnotationPaused: "yes"}
 				case "missing ingress":
 					r.Spec.Traffic = trimtabv1.Traffic{Router: trimtabv1.RouterNGINX, Ingress: "web-ingress"}
 				case "missing HTTPRoute":

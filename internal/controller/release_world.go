@@ -143,8 +143,17 @@ func (r *ReleaseReconciler) observe(ctx context.Context, rel *trimtabv1.Release)
 // observeSteering reads the Release's steering annotations (pause, freeze,
 // a request) into o.
 func observeSteering(rel *trimtabv1.Release, o *release.Observed) *problem {
-	o.Paused = rel.Annotations[release.AnnotationPaused] == "true"
-	o.Frozen = rel.Annotations[release.AnnotationFrozen] == "true"
+	for _, a := range []struct {
+		key string
+		dst *bool
+	}{{release.AnnotationPaused, &o.Paused}, {release.AnnotationFrozen, &o.Frozen}} {
+		v, ok := rel.Annotations[a.key]
+		if ok && v != "true" && v != "false" {
+			// "yes" would otherwise not pause, without a word.
+			return misconfigured(trimtabv1.ReasonInvalidSpec, "annotation %s=%q: want \"true\" or \"false\" (or remove it)", a.key, v)
+		}
+		*a.dst = v == "true"
+	}
 	o.Request = nil
 	if v, ok := rel.Annotations[release.AnnotationRequest]; ok {
 		req, err := release.ParseRequest(v)
