@@ -116,7 +116,7 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req reconcile.Request
 			return reconcile.Result{}, client.IgnoreNotFound(err)
 		}
 		if !rel.DeletionTimestamp.IsZero() || rel.Generation != generation {
-			return reconcile.Result{Requeue: true}, nil
+			return reconcile.Result{}, err // decided afresh at the retry
 		}
 		if p := observeSteering(&rel, &w.observed); p != nil {
 			return r.reportProblem(ctx, &rel, p, nil)
