@@ -185,6 +185,17 @@ func (s *scenario) replicas(name string) int32 {
 	return ptr.Deref(d.Spec.Replicas, 1)
 }
 
+// releaseNewImage starts the controller with a Release (mutated), waits
+// for it to adopt the workload, and releases a new image.
+func (s *scenario) releaseNewImage(mutate func(*trimtabv1.Release)) *trimtabv1.Release {
+	s.t.Helper()
+	startController(s.t, s.ns)
+	rel := s.release(mutate)
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+	s.newImage("example.invalid/web:2")
+	return rel
+}
+
 // newImage changes the user's Deployment as a user would.
 func (s *scenario) newImage(image string) {
 	s.t.Helper()
@@ -777,12 +788,9 @@ func (s *scenario) annotate(rel *trimtabv1.Release, key, value string) {
 func TestSteeringThroughAnnotations(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
-	startController(t, s.ns)
-	rel := s.release(func(r *trimtabv1.Release) {
+	rel := s.releaseNewImage(func(r *trimtabv1.Release) {
 		r.Spec.Strategy.Canary.Steps = []trimtabv1.CanaryStep{{Weight: 25, AnalysisSeconds: 8, ManualGate: true}, {Weight: 50, AnalysisSeconds: 8}}
 	})
-	s.waitState(rel, release.StateIdle, 20*time.Second)
-	s.newImage("example.invalid/web:2")
 	s.waitState(rel, release.StateWaitingApproval, 40*time.Second)
 	rev := rel.Status.CanaryRevision
 
@@ -821,13 +829,10 @@ func TestNoDataHoldsThenRollsBack(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
 	s.canary.silence()
-	startController(t, s.ns)
-	rel := s.release(func(r *trimtabv1.Release) {
+	rel := s.releaseNewImage(func(r *trimtabv1.Release) {
 		r.Spec.Strategy.Canary.Steps = []trimtabv1.CanaryStep{{Weight: 50, AnalysisSeconds: 5}}
 		r.Spec.ProgressDeadlineSeconds = 10
 	})
-	s.waitState(rel, release.StateIdle, 20*time.Second)
-	s.newImage("example.invalid/web:2")
 	s.waitState(rel, release.StateProgressing, 10*time.Second)
 	took := s.waitState(rel, release.StateRolledBack, 40*time.Second)
 	require.Greater(t, took, 12*time.Second, "rolled back before the step and deadline had passed")
@@ -848,13 +853,10 @@ func TestNoDataHoldsThenRollsBack(t *testing.T) {
 func TestRollbackTakesTrafficOffACanaryTheIngressNoLongerValidates(t *testing.T) {
 	s := newScenario(t)
 	ing := s.userIngress()
-	startController(t, s.ns)
-	rel := s.release(func(r *trimtabv1.Release) {
+	rel := s.releaseNewImage(func(r *trimtabv1.Release) {
 		r.Spec.Traffic = trimtabv1.Traffic{Router: trimtabv1.RouterNGINX, Ingress: "web"}
 		r.Spec.Strategy.Canary.Steps = []trimtabv1.CanaryStep{{Weight: 25, AnalysisSeconds: 600}}
 	})
-	s.waitState(rel, release.StateIdle, 20*time.Second)
-	s.newImage("example.invalid/web:2")
 	canaryWeight := func() string {
 		var c networkingv1.Ingress
 		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web-canary"}, &c); err != nil {
@@ -949,13 +951,10 @@ func TestDeletingASecondNginxReleaseDoesNotWaitForTheFirstsIngress(t *testing.T)
 func TestSupersededCanaryGetsTrafficOnlyOnceTheNewRevisionIsReady(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
-	startController(t, s.ns)
-	rel := s.release(func(r *trimtabv1.Release) {
+	rel := s.releaseNewImage(func(r *trimtabv1.Release) {
 		r.Spec.Strategy.Canary.Steps = []trimtabv1.CanaryStep{{Weight: 25, AnalysisSeconds: 600}}
 		r.Spec.ProgressDeadlineSeconds = 600
 	})
-	s.waitState(rel, release.StateIdle, 20*time.Second)
-	s.newImage("example.invalid/web:2")
 	s.eventually(func() bool { return s.get(rel).Status.Weight == 25 && s.readyReplicas("web-canary") == 1 }, 20*time.Second, rel)
 	rev2 := rel.Status.CanaryRevision
 
@@ -999,12 +998,9 @@ func TestAHookRunsOncePerRevisionWhenTheReleaseChangesMeanwhile(t *testing.T) {
 	}))
 	t.Cleanup(hook.Close)
 	s := newScenario(t)
-	startController(t, s.ns)
-	rel := s.release(func(r *trimtabv1.Release) {
+	rel := s.releaseNewImage(func(r *trimtabv1.Release) {
 		r.Spec.Analysis.Hooks = []trimtabv1.Hook{{Name: "migrate", Phase: trimtabv1.HookPreRollout, URL: hook.URL, TimeoutSeconds: 30}}
 	})
-	s.waitState(rel, release.StateIdle, 20*time.Second)
-	s.newImage("example.invalid/web:2")
 	select {
 	case <-entered:
 	case <-time.After(20 * time.Second):
@@ -1026,14 +1022,11 @@ func TestARefusedStepHoldsUntilTheRouteTakesIt(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
 	ing := s.userIngress()
-	startController(t, s.ns)
-	rel := s.release(func(r *trimtabv1.Release) {
+	rel := s.releaseNewImage(func(r *trimtabv1.Release) {
 		r.Spec.Traffic = trimtabv1.Traffic{Router: trimtabv1.RouterNGINX, Ingress: "web"}
 		r.Spec.Strategy.Canary.Steps = []trimtabv1.CanaryStep{{Weight: 25, AnalysisSeconds: 4}, {Weight: 50, AnalysisSeconds: 4}}
 		r.Spec.Analysis.Metrics = nil
 	})
-	s.waitState(rel, release.StateIdle, 20*time.Second)
-	s.newImage("example.invalid/web:2")
 	canaryWeight := func() string {
 		var c networkingv1.Ingress
 		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web-canary"}, &c); err != nil {
