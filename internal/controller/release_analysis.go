@@ -101,10 +101,17 @@ func (a *ReleaseAnalyst) Look(ctx context.Context, rel *trimtabv1.Release, plan 
 			d.Action, d.Reason = analyzer.Rollback, why
 		}
 	}
+	verdict := string(d.Result.Verdict)
+	if onlyMissingData(d.Result.Metrics) {
+		// A look before any metric has its samples (a step's first
+		// minutes) scores 0; recorded as Fail it would read as a failing
+		// canary. What decides then is the no-data policy, in Action.
+		verdict = verdictNoData
+	}
 	look := release.Look{
 		Action:  release.LookAction(d.Action),
 		Score:   d.Result.Score,
-		Verdict: string(d.Result.Verdict),
+		Verdict: verdict,
 		Reason:  d.Reason,
 		Analysis: trimtabv1.AnalysisProgress{
 			StartTime:  metav1.NewTime(d.State.Start),
@@ -133,6 +140,19 @@ func (a *ReleaseAnalyst) Look(ctx context.Context, rel *trimtabv1.Release, plan 
 		look.Reason += "; metric errors: " + strings.Join(names, "; ")
 	}
 	return look
+}
+
+// verdictNoData is a look's verdict when no metric had data to judge.
+const verdictNoData = "NoData"
+
+// onlyMissingData says whether every metric lacked data.
+func onlyMissingData(ms []analyzer.MetricResult) bool {
+	for _, m := range ms {
+		if m.Classification != analyzer.Nodata && m.Classification != analyzer.NodataFailMetric {
+			return false
+		}
+	}
+	return len(ms) > 0
 }
 
 // recentWindow is how far back the fast check looks: long enough for a

@@ -46,4 +46,5 @@ func TestLookReportsEachSidesMetricError(t *testing.T) {
 	look := a.Look(context.Background(), rel, plan, st, now)
 	require.Len(t, look.Metrics, 1, "%+v", look)
 	require.Contains(t, look.Metrics[0].Reason, "lookup checkout-canary: no such host", "%+v", look)
+	require.Equal(t, "NoData", look.Verdict, "a look without data is no failing canary")
 }
