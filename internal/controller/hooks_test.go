@@ -108,7 +108,8 @@ func TestDecideRunsEachHookPhaseOnce(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	r := &ReleaseReconciler{Hooks: h, Now: func() time.Time { return now }}
 	for range 2 { // the first reconcile's status is written
-		w := &workload{plan: plan, observed: release.Observed{TargetRevision: "rev2", PrimaryRevision: "rev1", PrimaryReady: true, CanaryReadyWeight: -1}}
+		// The canary's pods are ready: hooks run then.
+		w := &workload{plan: plan, observed: release.Observed{TargetRevision: "rev2", PrimaryRevision: "rev1", PrimaryReady: true, CanaryReadyWeight: 100}}
 		rel.Status = r.decide(context.Background(), rel, w).Status
 	}
 	require.Equal(t, map[trimtabv1.HookPhase]int{trimtabv1.HookPreRollout: 1, trimtabv1.HookPrePromotion: 1}, h.runs)
