@@ -42,9 +42,8 @@ func (h *HTTPHooks) Run(ctx context.Context, hooks []trimtabv1.Hook, phase trimt
 
 // call makes a hook's attempts; field names its url in the spec.
 func (h *HTTPHooks) call(ctx context.Context, hook trimtabv1.Hook, field string) error {
-	if u, err := url.Parse(hook.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		// Not err itself: url.Parse's error quotes the whole URL, tokens
-		// and all, and it would reach the status and an Event.
+	if !release.ValidHookURL(hook.URL) {
+		// A backstop: NewPlan refuses such a spec before the release.
 		return errBadHookURL{url: collector.RedactURL(hook.URL), field: field}
 	}
 	attempts := int(hook.Retries) + 1

@@ -609,6 +609,12 @@ func TestNewPlan(t *testing.T) {
 		{"decreasing weights", canarySpec(trimtabv1.CanaryStep{Weight: 50}, trimtabv1.CanaryStep{Weight: 20}), nil,
 			"spec.strategy.canary.steps[1].weight: 20 is below the previous step's 50"},
 		{"no strategy", trimtabv1.ReleaseSpec{}, nil, "spec.strategy: set exactly one of canary or blueGreen"},
+		{"a hook URL without a host, its token redacted", func() trimtabv1.ReleaseSpec {
+			s := canarySpec(trimtabv1.CanaryStep{Weight: 10})
+			s.Analysis.Hooks = []trimtabv1.Hook{{Name: "ok", Phase: trimtabv1.HookPreRollout, URL: "http://hooks/ok"},
+				{Name: "typo", Phase: trimtabv1.HookPrePromotion, URL: "http:///confirm?token=s3cret"}}
+			return s
+		}(), nil, "spec.analysis.hooks[1].url http:///confirm?<redacted>: not an absolute http(s) URL"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

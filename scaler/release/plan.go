@@ -18,9 +18,11 @@ package release
 
 import (
 	"fmt"
+	"net/url"
 	"time"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/collector"
 )
 
 // DefaultSteps is the canary schedule when a Release names none: 10% for
@@ -78,7 +80,13 @@ func NewPlan(spec trimtabv1.ReleaseSpec) (Plan, error) {
 		Hooks:            map[trimtabv1.HookPhase]bool{},
 		Sizing:           SizeProportional,
 	}
-	for _, h := range spec.Analysis.Hooks {
+	for i, h := range spec.Analysis.Hooks {
+		// Checked before the release starts: found when the hook runs, a
+		// typo would roll back a good canary, at its last step for a
+		// pre-promotion hook.
+		if !ValidHookURL(h.URL) {
+			return Plan{}, fmt.Errorf("spec.analysis.hooks[%d].url %s: not an absolute http(s) URL (http://host/path)", i, collector.RedactURL(h.URL))
+		}
 		p.Hooks[h.Phase] = true
 	}
 	switch s := spec.Strategy; {
@@ -103,6 +111,12 @@ func NewPlan(spec trimtabv1.ReleaseSpec) (Plan, error) {
 		return Plan{}, fmt.Errorf("spec.strategy: set exactly one of canary or blueGreen")
 	}
 	return p, nil
+}
+
+// ValidHookURL says whether raw is an absolute http(s) URL a hook can call.
+func ValidHookURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // secs converts a duration the API server has defaulted; 0 means 0.
