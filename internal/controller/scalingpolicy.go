@@ -27,8 +27,10 @@ import (
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
@@ -183,7 +185,9 @@ func (c *ScalingPolicyController) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&trimtabv1.Release{}, byName(func(o client.Object) string { return o.(*trimtabv1.Release).Spec.TargetRef.Name })).
 		// A second policy on a target stops both (TargetHasPolicy): its
 		// coming, going or retargeting reaches the other at once.
-		Watches(&trimtabv1.ScalingPolicy{}, byName(func(o client.Object) string { return o.(*trimtabv1.ScalingPolicy).Spec.TargetRef.Name })).
+		// Status writes (thousands a period) do not change a target.
+		Watches(&trimtabv1.ScalingPolicy{}, byName(func(o client.Object) string { return o.(*trimtabv1.ScalingPolicy).Spec.TargetRef.Name }),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Complete(c)
 	if err != nil {
 		return err
@@ -193,7 +197,7 @@ func (c *ScalingPolicyController) SetupWithManager(mgr ctrl.Manager) error {
 
 func (c *ScalingPolicyController) policiesTargeting(ctx context.Context, namespace, name string) []reconcile.Request {
 	var list trimtabv1.ScalingPolicyList
-	if err := c.Client.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{targetIndex: name}); err != nil {
+	if err := c.Client.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{targetIndex: name}, client.UnsafeDisableDeepCopy); err != nil {
 		c.Log.Error("list scalingpolicies referencing a target", "namespace", namespace, "target", name, "error", err)
 		return nil
 	}
@@ -220,6 +224,9 @@ func (c *ScalingPolicyController) Reconcile(ctx context.Context, req reconcile.R
 	_, _, ready, lookupErr := c.admit(ctx, &pol)
 	if err := c.writeStatus(ctx, &pol, func(st *trimtabv1.ScalingPolicyStatus) {
 		meta.SetStatusCondition(&st.Conditions, ready)
+		if ready.Status == metav1.ConditionFalse {
+			meta.SetStatusCondition(&st.Conditions, notScaling(ready, lookupErr))
+		}
 	}); err != nil {
 		return reconcile.Result{}, err
 	}
@@ -281,8 +288,8 @@ func (c *ScalingPolicyController) admit(ctx context.Context, pol *trimtabv1.Scal
 // neither scales.
 func otherPolicy(ctx context.Context, c client.Reader, pol *trimtabv1.ScalingPolicy, gvk schema.GroupVersionKind) (string, error) {
 	var list trimtabv1.ScalingPolicyList
-	// Read only, as the cycle's list: 10,000 policies each listing
-	// themselves would otherwise deep-copy the fleet every cycle.
+	// Read only, as the cycle's list: each of 10,000 policies lists its
+	// target's policies every cycle.
 	if err := c.List(ctx, &list, client.InNamespace(pol.Namespace), client.MatchingFields{targetIndex: pol.Spec.TargetRef.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return "", fmt.Errorf("list ScalingPolicies: %w", err)
 	}
@@ -704,12 +711,10 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 		// what the last one before this did.
 		c.state(pol).statusGist = ""
 		ready, gen := s.ready, pol.Generation
+		active := notScaling(ready, s.err)
 		c.queueStatus(pol, func(st *trimtabv1.ScalingPolicyStatus) {
 			setReadyUnlessChanged(&st.Conditions, seen, ready)
-			// Nothing scales: the last sync's ScalingActive=True must not
-			// say otherwise.
-			meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: scaler.ScalingActive, Status: metav1.ConditionFalse,
-				Reason: ready.Reason, Message: ready.Message, ObservedGeneration: gen})
+			meta.SetStatusCondition(&st.Conditions, active)
 			st.ObservedGeneration = gen
 		})
 		return false, s.err
@@ -826,6 +831,18 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 		return false, applyErr
 	}
 	return scaledTo != 0, nil
+}
+
+// notScaling is the ScalingActive condition of a policy that does not scale
+// (not admitted, or its pods could not be read): the last sync's True must
+// not say otherwise. It takes Ready's reason when Ready says why.
+func notScaling(ready metav1.Condition, err error) metav1.Condition {
+	c := metav1.Condition{Type: scaler.ScalingActive, Status: metav1.ConditionFalse,
+		Reason: ready.Reason, Message: ready.Message, ObservedGeneration: ready.ObservedGeneration}
+	if ready.Status == metav1.ConditionTrue && err != nil {
+		c.Reason, c.Message = trimtabv1.ReasonTargetLookupFailed, err.Error()
+	}
+	return c
 }
 
 // readyGist is what the cycle read of a policy's Ready condition.

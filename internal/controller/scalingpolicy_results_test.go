@@ -1,12 +1,14 @@
 package controller
 
 import (
+	"errors"
 	"math"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
@@ -104,6 +106,25 @@ func TestRescaleMessageComparesWhatItShows(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := scaler.Decision{Replicas: tc.replica, Reason: "ext above target", Metrics: []scaler.MetricStatus{{Name: "ext", Value: tc.value, Proposal: tc.replica}}}
 			require.Equal(t, tc.want, rescaleMessage(cfg, d, 4))
+		})
+	}
+}
+
+func TestNotScalingSaysWhy(t *testing.T) {
+	refused := metav1.Condition{Type: trimtabv1.ConditionReady, Status: metav1.ConditionFalse, Reason: trimtabv1.ReasonTargetHasPolicy, Message: "ScalingPolicy ns/other also scales Deployment ns/web", ObservedGeneration: 3}
+	found := metav1.Condition{Type: trimtabv1.ConditionReady, Status: metav1.ConditionTrue, Reason: trimtabv1.ReasonTargetFound, Message: "Deployment ns/web found", ObservedGeneration: 3}
+	for _, tc := range []struct {
+		name            string
+		ready           metav1.Condition
+		err             error
+		reason, message string
+	}{
+		{"refused: Ready's reason", refused, nil, trimtabv1.ReasonTargetHasPolicy, refused.Message},
+		{"admitted, but its pods could not be read: the failure", found, errors.New("list pods of Deployment ns/web: timeout"), trimtabv1.ReasonTargetLookupFailed, "list pods of Deployment ns/web: timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := notScaling(tc.ready, tc.err)
+			require.Equal(t, metav1.Condition{Type: scaler.ScalingActive, Status: metav1.ConditionFalse, Reason: tc.reason, Message: tc.message, ObservedGeneration: 3}, c)
 		})
 	}
 }
