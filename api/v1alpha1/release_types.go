@@ -387,7 +387,8 @@ type AnalysisRecord struct {
 	// Step and Weight at the time.
 	Step   int32 `json:"step"`
 	Weight int32 `json:"weight"`
-	// Score as a decimal string and Verdict (Pass, Marginal, Fail, Hold).
+	// Score as a decimal string and Verdict: Pass, Marginal or Fail; NoData
+	// when no metric had data yet; Error when the analysis could not run.
 	Score   string `json:"score"`
 	Verdict string `json:"verdict"`
 	// Reason is a one-line summary of what drove the verdict.

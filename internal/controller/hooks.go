@@ -82,7 +82,13 @@ func (h *HTTPHooks) once(ctx context.Context, hook trimtabv1.Hook) error {
 	client := h.Client
 	if method == http.MethodPost {
 		c := *h.Client
-		c.CheckRedirect = keepPost
+		prev := c.CheckRedirect
+		c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if err := keepPost(req, via); err != nil || prev == nil {
+				return err
+			}
+			return prev(req, via)
+		}
 		client = &c
 	}
 	resp, err := client.Do(req)
