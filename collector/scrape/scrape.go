@@ -542,21 +542,15 @@ const maxRangePoints = 11_000
 
 // checkTypes rejects a kind that does not fit the family's type.
 func (pl *plan) checkTypes() error {
-	if pl.kind == trimtabv1.ScrapeRatio {
-		// The denominator is rated too: it must be a counter.
-		for _, ep := range pl.eps {
-			ep.store.mu.Lock()
-			typ, known := ep.store.types[pl.src.Denominator]
-			ep.store.mu.Unlock()
-			if known && typ != dto.MetricType_COUNTER && typ != dto.MetricType_UNTYPED {
-				return collector.Errorf(collector.ReasonBadQuery, "scrape.denominator %s must be a counter, but pod %s exposes it as a %s", pl.src.Denominator, ep.pod, strings.ToLower(typ.String()))
-			}
-		}
-	}
 	for _, ep := range pl.eps {
 		ep.store.mu.Lock()
 		typ, known := ep.store.types[pl.src.Metric]
+		denom, denomKnown := ep.store.types[pl.src.Denominator]
 		ep.store.mu.Unlock()
+		// A ratio rates its denominator too: it must be a counter.
+		if pl.kind == trimtabv1.ScrapeRatio && denomKnown && denom != dto.MetricType_COUNTER && denom != dto.MetricType_UNTYPED {
+			return collector.Errorf(collector.ReasonBadQuery, "scrape.denominator %s must be a counter, but pod %s exposes it as a %s", pl.src.Denominator, ep.pod, strings.ToLower(denom.String()))
+		}
 		if !known {
 			continue
 		}
