@@ -85,11 +85,13 @@ func (c *Collector) Collect(ctx context.Context, qs []Query) []Result {
 		case <-ctx.Done():
 			for k, idx := range byKind {
 				for _, i := range idx {
+					// Named, as every provider names its metric's errors.
+					name := qs[i].Metric.Name
 					if errors.Is(ctx.Err(), context.Canceled) {
-						out[i].Err = Errorf(ReasonCanceled, "collection was canceled before the %s provider answered: %w", k, ctx.Err())
+						out[i].Err = Errorf(ReasonCanceled, "metric %q: collection was canceled before the %s provider answered: %w", name, k, ctx.Err())
 						continue
 					}
-					out[i].Err = Errorf(ReasonTimeout, "%s provider did not answer within the cycle timeout %v: %w", k, c.timeout, ctx.Err())
+					out[i].Err = Errorf(ReasonTimeout, "metric %q: %s provider did not answer within the cycle timeout %v: %w", name, k, c.timeout, ctx.Err())
 				}
 			}
 			pending = 0

@@ -277,5 +277,5 @@ func TestCanceledCycleIsNotATimeout(t *testing.T) {
 	time.AfterFunc(10*time.Millisecond, cancel)
 	res := c.Collect(ctx, []collector.Query{metric("error-ratio", "app", promSrc)})
 	require.Equal(t, collector.ReasonCanceled, collector.ReasonOf(res[0].Err), "%v", res[0].Err)
-	require.ErrorContains(t, res[0].Err, "collection was canceled before the prometheus provider answered")
+	require.ErrorContains(t, res[0].Err, `metric "error-ratio": collection was canceled before the prometheus provider answered`)
 }
