@@ -53,6 +53,7 @@ at --capacity is busy the policy's utilization target's share of the time).`,
 			if err != nil {
 				return err
 			}
+			fmt.Fprint(cmd.ErrOrStderr(), missingRowsNote(tr))
 			data, err := os.ReadFile(policyPath)
 			if err != nil {
 				return newUsageError("--policy: %w", err)
@@ -132,6 +133,18 @@ func readTrace(path string) (sim.Trace, error) {
 		return sim.Trace{}, newUsageError("--trace %s: %w", path, err)
 	}
 	return tr, nil
+}
+
+// missingRowsNote says how many steps the trace lacked rows for, which
+// count as 0: one stray row on a finer step than the rest halves the load
+// of every step without a row. Empty when none was missing.
+func missingRowsNote(tr sim.Trace) string {
+	missing := len(tr.RPS) - tr.Rows
+	if tr.Rows == 0 || missing == 0 {
+		return ""
+	}
+	return fmt.Sprintf("note: the trace's step is %d s (the smallest gap between rows, before line %d); %d of its %d steps have no row and count as 0 rps\n",
+		tr.Step, tr.StepLine, missing, len(tr.RPS))
 }
 
 func writeReplayTable(w io.Writer, c sim.Comparison) error {

@@ -246,3 +246,36 @@ func TestReplayExamplePolicies(t *testing.T) {
 		require.LessOrEqual(t, res.Policy.PeakReplicas, 20.0, p)
 	}
 }
+
+// TestReplayNotesMissingRows: the step is the smallest gap between rows,
+// so one stray row on a finer step than the rest makes every other step a
+// missing row counted as 0; replay says so on stderr, and only then.
+func TestReplayNotesMissingRows(t *testing.T) {
+	policy := writeFile(t, "policy.yaml", replayPolicy)
+	var perMinute, stray strings.Builder
+	perMinute.WriteString("timestamp,rps\n")
+	stray.WriteString("timestamp,rps\n")
+	for i := range 120 {
+		fmt.Fprintf(&perMinute, "%d,5\n", 1_700_000_000+60*i)
+		fmt.Fprintf(&stray, "%d,5\n", 1_700_000_000+60*i)
+		if i == 0 {
+			fmt.Fprintf(&stray, "%d,5\n", 1_700_000_030)
+		}
+	}
+	for _, tc := range []struct {
+		name, trace, want string
+	}{
+		{"every row there: no note", perMinute.String(), ""},
+		{"a stray row on a 30 s step", stray.String(), "note: the trace's step is 30 s (the smallest gap between rows, before line 3); 118 of its 239 steps have no row and count as 0 rps"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runReplay(t, "--trace", writeFile(t, "trace.csv", tc.trace), "--policy", policy, "--format", "json")
+			require.Equal(t, 0, code, stderr)
+			if tc.want == "" {
+				require.Empty(t, stderr)
+				return
+			}
+			require.Contains(t, stderr, tc.want)
+		})
+	}
+}

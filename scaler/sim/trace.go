@@ -36,6 +36,12 @@ type Trace struct {
 	Step int64
 	// RPS holds one rate per step from Start.
 	RPS []float64
+	// Rows is how many rows ParseTrace read (0 for a trace made otherwise);
+	// the other steps were missing rows, counted as 0.
+	Rows int
+	// StepLine is the line before which ParseTrace found the smallest gap
+	// between rows, which it took for the step.
+	StepLine int
 }
 
 // End is the Unix second just after the last step.
@@ -146,7 +152,7 @@ func ParseTrace(r io.Reader) (Trace, error) {
 	if n > maxTracePoints {
 		return Trace{}, fmt.Errorf("trace spans %d steps of %d s, more than the %d supported: use a coarser step (e.g. one row a minute) or a shorter span", n, step, maxTracePoints)
 	}
-	tr := Trace{Start: rows[0].ts, Step: step, RPS: make([]float64, n)}
+	tr := Trace{Start: rows[0].ts, Step: step, RPS: make([]float64, n), Rows: len(rows), StepLine: stepLine}
 	for _, r := range rows {
 		tr.RPS[(r.ts-tr.Start)/step] = r.rps
 	}
