@@ -60,16 +60,17 @@ func failedReason(k MetricKind) string {
 // computeMetric is upstream's computeReplicasForMetric for one metric spec.
 func computeMetric(m MetricSpec, res MetricResult, found bool, in Input, tol tolerances, now time.Time) (metricOutcome, error) {
 	fail := func(err error) (metricOutcome, error) {
-		// The collector's errors name their metric already.
-		if named := fmt.Sprintf("metric %q", m.Name); !strings.HasPrefix(err.Error(), named) {
-			err = fmt.Errorf("%s: %w", named, err)
-		}
-		return metricOutcome{}, &metricFailure{reason: failedReason(m.Kind), err: err}
+		return metricOutcome{}, &metricFailure{reason: failedReason(m.Kind), err: fmt.Errorf("metric %q: %w", m.Name, err)}
 	}
 	if !found {
 		return fail(ErrNoData)
 	}
 	if res.Err != nil {
+		// The collector's errors name their metric already (its callers'
+		// may not).
+		if strings.HasPrefix(res.Err.Error(), fmt.Sprintf("metric %q", m.Name)) {
+			return metricOutcome{}, &metricFailure{reason: failedReason(m.Kind), err: res.Err}
+		}
 		return fail(res.Err)
 	}
 	p := in.Config.Params
