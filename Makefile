@@ -65,6 +65,7 @@ autoscaling-report: ## Regenerate docs/autoscaling.md and its plots from the tra
 
 fuzz: ## Fuzz every parser for a while (FUZZTIME each, default 30s).
 	$(GO) test ./analyzer/ -run '^$$' -fuzz FuzzClassify -fuzztime $(FUZZTIME)
+	$(GO) test ./analyzer/ -run '^$$' -fuzz FuzzExactMethodsAgree -fuzztime $(FUZZTIME)
 	$(GO) test ./analyzer/ -run '^$$' -fuzz FuzzDecodeRequest -fuzztime $(FUZZTIME)
 	$(GO) test ./collector/scrape/ -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./scaler/sim/ -run '^$$' -fuzz FuzzParseTrace -fuzztime $(FUZZTIME)

@@ -10,6 +10,7 @@ import (
 // scratch is reused across the metrics of one judgement.
 type scratch struct {
 	sel                              selector
+	exact                            exactScratch
 	sorter                           floatSorter
 	canVals, can, baseVals, baseSort []float64
 }
@@ -36,7 +37,7 @@ func classify(cfg Config, in MetricInput, alphaOverride float64, sc *scratch) Me
 		Canary:     summarize(canVals, can),
 	}
 	if r.mode == ModeKayenta {
-		classifyKayenta(&res, r, canVals, can, baseVals, base)
+		classifyKayenta(&res, r, canVals, can, baseVals, base, sc)
 	} else {
 		classifyTrimtab(&res, r, canVals, can, baseVals, base, sc)
 	}
@@ -45,7 +46,7 @@ func classify(cfg Config, in MetricInput, alphaOverride float64, sc *scratch) Me
 }
 
 // classifyKayenta follows MannWhitneyClassifier.classify step by step.
-func classifyKayenta(res *MetricResult, r resolved, canVals, can, baseVals, base []float64) {
+func classifyKayenta(res *MetricResult, r resolved, canVals, can, baseVals, base []float64, sc *scratch) {
 	if len(can) == 0 || len(base) == 0 {
 		res.Ratio = 1
 		if r.nan == NaNReplace {
@@ -73,7 +74,7 @@ func classifyKayenta(res *MetricResult, r resolved, canVals, can, baseVals, base
 		res.Reason = fmt.Sprintf("%s: a single value overall", res.Name)
 		return
 	}
-	_, res.PValue = mwTest(can, base, r.direction)
+	_, res.PValue = rankTest(can, base, r.direction, &sc.exact)
 	res.Ratio = meanRatio(mean(canVals), mean(baseVals))
 	res.EffectSize = effectSize(r.measure, res.Ratio, can, base)
 	if side, v, ok := nonFinite(can, base); ok {
@@ -175,12 +176,12 @@ func classifyTrimtab(res *MetricResult, r resolved, canVals, can, baseVals, base
 		res.Reason = fmt.Sprintf("%s: canary and baseline data are identical", res.Name)
 		return
 	}
-	z, p := mwTest(can, base, r.direction)
+	side, p := rankTest(can, base, r.direction, &sc.exact)
 	res.PValue = p
 	res.Estimate, res.CI = sc.sel.hodgesLehmann(can, base, r.confidence)
 	significant := p < r.alpha
-	high := r.direction != Decrease && significant && z > 0 && res.Estimate > res.Bound && gate(res.EffectSize, r.allowedInc, true)
-	low := r.direction != Increase && significant && z < 0 && res.Estimate < -res.Bound && gate(res.EffectSize, r.allowedDec, false)
+	high := r.direction != Decrease && significant && side > 0 && res.Estimate > res.Bound && gate(res.EffectSize, r.allowedInc, true)
+	low := r.direction != Increase && significant && side < 0 && res.Estimate < -res.Bound && gate(res.EffectSize, r.allowedDec, false)
 	tol := "tolerance ±" + fmtNum(res.Bound)
 	var outcome string
 	switch {

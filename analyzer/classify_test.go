@@ -224,7 +224,10 @@ func TestTrimtabModeRules(t *testing.T) {
 			want: High, check: func(t *testing.T, r MetricResult) { require.Greater(t, r.EffectSize, 0.8) }},
 		{name: "too few samples hold by default", in: MetricInput{Baseline: rep(1, 4), Canary: rep(9, 4)}, want: Nodata,
 			check: func(t *testing.T, r MetricResult) { require.Contains(t, r.Reason, "minSamples 5") }},
-		{name: "minSamples configurable", in: MetricInput{MetricConfig: MetricConfig{MinSamples: 3}, Baseline: rep(1, 4), Canary: rep(9, 4)}, want: High},
+		// 4 against 4 all above: the exact one-sided p is 1/C(8,4) = 0.014 (two-sided 0.029, above α).
+		{name: "minSamples configurable", in: MetricInput{MetricConfig: MetricConfig{MinSamples: 3, Direction: Increase}, Baseline: rep(1, 4), Canary: rep(9, 4)}, want: High},
+		{name: "exact p-value for tied samples", in: MetricInput{MetricConfig: MetricConfig{MinSamples: 3}, Baseline: rep(1, 4), Canary: rep(9, 4)}, want: Pass,
+			check: func(t *testing.T, r MetricResult) { require.InDelta(t, 2.0/70, r.PValue, 1e-15) }},
 		{name: "constant series compared deterministically", in: MetricInput{Baseline: rep(1, 8), Canary: rep(2, 8)}, want: High,
 			check: func(t *testing.T, r MetricResult) {
 				require.Equal(t, 1.0, r.Estimate)

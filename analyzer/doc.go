@@ -10,9 +10,9 @@
 // (Mann-Whitney confidence interval found by Brent root finding, tolerance
 // relative to the estimate), except that Kayenta's random noise for two
 // constant series is replaced by its deterministic limit. ModeTrimtab, the
-// default, tests the location shift with the tie- and continuity-corrected
-// Mann-Whitney statistic, computes the exact Hodges-Lehmann estimate and
-// confidence interval from the pairwise differences by selection, and asks
-// for the shift to exceed a tolerance stated in metric units or relative to
-// the baseline level. docs/judge.md describes both in full.
+// default, tests the location shift with the Mann-Whitney test (exact for
+// tied samples, R's normal approximation otherwise), computes the exact
+// Hodges-Lehmann estimate and confidence interval from the pairwise
+// differences by selection, and asks for the shift to exceed a tolerance
+// stated in metric units or relative to the baseline level. docs/judge.md describes both in full.
 package analyzer

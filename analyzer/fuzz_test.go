@@ -75,6 +75,9 @@ func FuzzClassify(f *testing.F) {
 		if m.Reason == "" {
 			t.Fatal("empty reason")
 		}
+		if m.PValue < 0 || m.PValue > 1 {
+			t.Fatalf("p-value %v", m.PValue)
+		}
 		if res.Score < 0 || res.Score > 100 || math.IsNaN(res.Score) {
 			t.Fatalf("score %v", res.Score)
 		}

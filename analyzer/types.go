@@ -209,7 +209,8 @@ type MetricResult struct {
 	Estimate float64    `json:"estimate"`
 	CI       [2]float64 `json:"ci"`
 	// PValue is the Mann-Whitney p-value for the configured direction
-	// (two-sided for either), tie- and continuity-corrected as R's.
+	// (two-sided for either): exact conditional on the ties for tied
+	// samples, R's continuity-corrected normal approximation otherwise.
 	PValue float64 `json:"pValue"`
 	// Alpha is the significance level the metric was judged at.
 	Alpha      float64 `json:"alpha"`
