@@ -9,6 +9,14 @@ k8s_version=v1.37.2
 cache=${TRIMTAB_TESTENV_ASSETS:-${XDG_CACHE_HOME:-$HOME/.cache}/trimtab/$k8s_version/bin}
 mkdir -p "$cache"
 
+# Two checkouts (or two `make test`s) setting up at once wait for each other
+# instead of building the same binaries into the same files.
+exec 9>"$cache/.lock"
+if ! flock -n 9; then
+  echo "testenv: another setup is running in $cache; waiting for it..."
+  flock 9
+fi
+
 # build NAME MODULE_DIR PACKAGE: rebuilds when the pinning go.mod/go.sum change.
 build() {
   local name=$1 dir=$2 pkg=$3
