@@ -24,6 +24,8 @@ type MetricSource struct {
 // PrometheusSource is a PromQL query template.
 type PrometheusSource struct {
 	// Address of the Prometheus server; defaults to the controller's --prometheus.url.
+	// Credentials belong in headersSecretRef: the address is readable by
+	// anyone who may read this object.
 	// +optional
 	// +kubebuilder:validation:Pattern=`^https?://`
 	Address string `json:"address,omitempty"`
@@ -31,6 +33,12 @@ type PrometheusSource struct {
 	// sum(rate(http_requests_total{namespace="{{.Namespace}}",pod=~"{{.PodRegex}}",code=~"5.."}[{{.Interval}}])).
 	// +kubebuilder:validation:MinLength=1
 	Query string `json:"query"`
+	// HeadersSecretRef names a Secret in the object's namespace whose keys and
+	// values are sent as request headers to the Prometheus server (a bearer
+	// token in Authorization, a tenant in X-Scope-OrgID); they are never
+	// logged and are not sent on a redirect to another server.
+	// +optional
+	HeadersSecretRef *LocalObjectReference `json:"headersSecretRef,omitempty"`
 }
 
 // ScrapeKind says how scraped series become one value.

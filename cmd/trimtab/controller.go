@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/trimtab/trimtab/collector/secretheaders"
 	"github.com/trimtab/trimtab/internal/httpapi"
 	"github.com/trimtab/trimtab/internal/logging"
 	"github.com/trimtab/trimtab/internal/manager"
@@ -50,6 +51,11 @@ line wins over the environment.`,
 			}
 			if opts.PrometheusMaxBatch < 1 {
 				return newUsageError("--prometheus.max-batch %d: must be at least 1, e.g. 10000", opts.PrometheusMaxBatch)
+			}
+			if opts.PrometheusHeadersFile != "" {
+				if _, err := secretheaders.OpenFile(opts.PrometheusHeadersFile); err != nil {
+					return newUsageError("--prometheus.headers-file: %v", err)
+				}
 			}
 			if err := checkHistoryURL(opts.PredictiveHistoryURL); err != nil {
 				return usageError{err}
@@ -97,6 +103,7 @@ line wins over the environment.`,
 	f.DurationVar(&opts.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown may take")
 	f.StringSliceVar(&opts.Namespaces, "namespaces", nil, "watch only these namespaces (comma-separated; default: all)")
 	f.StringVar(&opts.PrometheusURL, "prometheus.url", "", "default Prometheus server for metrics with a prometheus source, e.g. http://prometheus.monitoring:9090")
+	f.StringVar(&opts.PrometheusHeadersFile, "prometheus.headers-file", "", "file of HTTP headers sent to --prometheus.url and --predictive.history-url, one `Name: value` per line (a mounted Secret: Authorization, X-Scope-OrgID); read again when it changes")
 	f.IntVar(&opts.PrometheusMaxBatch, "prometheus.max-batch", 10000, "most workloads one Prometheus request answers for a shared query template; lower it if a proxy in front of Prometheus limits request size")
 	f.StringVar(&opts.AWSRegion, "aws.region", "", "AWS region for CloudWatch metrics (default: the AWS SDK's own lookup)")
 	f.StringVar(&opts.CloudWatchEndpoint, "cloudwatch.endpoint", "", "CloudWatch endpoint override (default: the region's)")

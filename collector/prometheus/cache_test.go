@@ -3,6 +3,7 @@ package prometheus
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -41,7 +42,7 @@ func TestCacheKeepsOnlyTheCurrentStep(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			now := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
-			p := New(Options{DefaultURL: "http://127.0.0.1:9", NewAPI: func(string) (API, error) { return answerAPI{}, nil },
+			p := New(Options{DefaultURL: "http://127.0.0.1:9", NewAPI: func(string, *http.Client) (API, error) { return answerAPI{}, nil },
 				Step: 15 * time.Second, CacheEntries: tc.entries, MaxBatch: 1, Now: func() time.Time { return now }})
 			qs := make([]collector.Query, 50)
 			for i := range qs {

@@ -3,6 +3,7 @@ package prometheus_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func (a *slowAPI) QueryRange(context.Context, string, promv1.Range, ...promv1.Op
 func TestRequestsInFlightAreBoundedAcrossTemplates(t *testing.T) {
 	api := &slowAPI{}
 	p := prometheus.New(prometheus.Options{DefaultURL: "http://prom:9090",
-		NewAPI: func(string) (prometheus.API, error) { return api, nil }})
+		NewAPI: func(string, *http.Client) (prometheus.API, error) { return api, nil }})
 	var qs []collector.Query
 	for i := range 100 {
 		qs = append(qs, namedQuery(fmt.Sprintf("m%d", i), fmt.Sprintf(`sum(rate(jobs_total{namespace="{{.Namespace}}",queue="q%d"}[1m]))`, i), "shop"))

@@ -40,7 +40,7 @@ func namedQuery(metric, query, ns string) collector.Query {
 func TestCachedErrorNamesItsMetric(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)
 	p := prometheus.New(prometheus.Options{DefaultURL: "http://prom:9090",
-		NewAPI: func(string) (prometheus.API, error) { return emptyAPI{}, nil }, Now: func() time.Time { return now }})
+		NewAPI: func(string, *http.Client) (prometheus.API, error) { return emptyAPI{}, nil }, Now: func() time.Time { return now }})
 	q := namedQuery("error-rate", `sum(rate(x{namespace="{{.Namespace}}"}[1m]))`, "shop")
 	first := p.Collect(context.Background(), []collector.Query{q})[0].Err
 	require.ErrorContains(t, first, `metric "error-rate"`)

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/collector/secretheaders"
 )
 
 // API is the part of the Prometheus HTTP API the provider calls.
@@ -39,10 +41,17 @@ type API interface {
 type Options struct {
 	// DefaultURL is used by sources without an address (--prometheus.url).
 	DefaultURL string
+	// DefaultHeaders are sent to DefaultURL (--prometheus.headers-file);
+	// a source's headersSecretRef adds to them and wins for a name both give.
+	DefaultHeaders *secretheaders.File
 	// HTTPClient is shared by all servers; default http.DefaultClient.
 	HTTPClient *http.Client
-	// NewAPI builds the client of one server; default client_golang's.
-	NewAPI func(address string) (API, error)
+	// Secrets resolves prometheus.headersSecretRef; nil rejects sources
+	// that use one.
+	Secrets secretheaders.Getter
+	// NewAPI builds the client of one server, given the HTTP client that
+	// carries its headers; default client_golang's.
+	NewAPI func(address string, hc *http.Client) (API, error)
 	// Step is the resolution instant queries are evaluated at and cached
 	// by (default 15 s, a common scrape interval).
 	Step time.Duration
@@ -93,8 +102,7 @@ func New(opts Options) *Provider {
 		opts.HTTPClient = http.DefaultClient
 	}
 	if opts.NewAPI == nil {
-		hc := opts.HTTPClient
-		opts.NewAPI = func(address string) (API, error) {
+		opts.NewAPI = func(address string, hc *http.Client) (API, error) {
 			c, err := api.NewClient(api.Config{Address: address, Client: hc})
 			if err != nil {
 				return nil, err
@@ -134,6 +142,8 @@ func New(opts Options) *Provider {
 // prepared is one query ready to send.
 type prepared struct {
 	address  string
+	headers  secretheaders.Headers
+	server   string // address and headers: one client each
 	rendered string
 	at       time.Time
 	rng      *promv1.Range
@@ -149,7 +159,7 @@ func (p *Provider) Collect(ctx context.Context, qs []collector.Query) []collecto
 	preps := make([]prepared, len(qs))
 	hits := 0
 	for i, q := range qs {
-		pr, err := p.prepare(q, now)
+		pr, err := p.prepare(ctx, q, now)
 		if err != nil {
 			out[i].Err = err
 			continue
@@ -202,7 +212,7 @@ func (p *Provider) Collect(ctx context.Context, qs []collector.Query) []collecto
 	return out
 }
 
-func (p *Provider) prepare(q collector.Query, now time.Time) (prepared, error) {
+func (p *Provider) prepare(ctx context.Context, q collector.Query, now time.Time) (prepared, error) {
 	src := q.Metric.Prometheus
 	if src == nil {
 		return prepared{}, collector.Errorf(collector.ReasonConfig, "prometheus provider got a metric without a prometheus source")
@@ -210,10 +220,28 @@ func (p *Provider) prepare(q collector.Query, now time.Time) (prepared, error) {
 	pr := prepared{address: src.Address}
 	if pr.address == "" {
 		pr.address = p.opts.DefaultURL
+		if p.opts.DefaultHeaders != nil {
+			h, err := p.opts.DefaultHeaders.Headers()
+			if err != nil {
+				return prepared{}, collector.Errorf(collector.ReasonConfig, "--prometheus.headers-file: %w", err)
+			}
+			pr.headers = h
+		}
 	}
 	if pr.address == "" {
 		return prepared{}, collector.Errorf(collector.ReasonConfig, "prometheus.address is empty and the controller has no --prometheus.url")
 	}
+	if ref := src.HeadersSecretRef; ref != nil {
+		h, err := secretheaders.Read(ctx, p.opts.Secrets, "prometheus.headersSecretRef", q.Target.Namespace, ref.Name)
+		if err != nil {
+			return prepared{}, err
+		}
+		pr.headers = secretheaders.Merge(pr.headers, h)
+	}
+	// Equal headers from different Secrets (one token copied into every
+	// namespace) still share requests; different ones (another tenant)
+	// never share a request or an answer.
+	pr.server = pr.address + "\x00" + pr.headers.Key()
 	rendered, err := collector.Render("prometheus.query", src.Query, q.Vars())
 	if err != nil {
 		return prepared{}, err
@@ -238,8 +266,8 @@ func (p *Provider) prepare(q collector.Query, now time.Time) (prepared, error) {
 		pr.at = at.Truncate(p.opts.Step)
 		when = fmt.Sprintf("at %d", pr.at.UnixMilli())
 	}
-	pr.group = pr.address + "\x00" + src.Query + "\x00" + q.Vars().Interval + "\x00" + when
-	pr.cacheKey = pr.address + "\x00" + rendered + "\x00" + when
+	pr.group = pr.server + "\x00" + src.Query + "\x00" + q.Vars().Interval + "\x00" + when
+	pr.cacheKey = pr.server + "\x00" + rendered + "\x00" + when
 	return pr, nil
 }
 
@@ -278,23 +306,27 @@ func (p *Provider) store(key string, res collector.Result, now time.Time) {
 	p.cache[key] = cached{res: res, expires: now.Add(p.opts.Step)}
 }
 
-func (p *Provider) api(address string) (API, error) {
+func (p *Provider) api(pr prepared) (API, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if a := p.apis[address]; a != nil {
+	if a := p.apis[pr.server]; a != nil {
 		return a, nil
 	}
-	a, err := p.opts.NewAPI(address)
+	u, err := url.Parse(pr.address)
 	if err != nil {
-		return nil, collector.Errorf(collector.ReasonConfig, "prometheus.address %q: %w", collector.RedactURL(address), collector.RedactURLError(err))
+		return nil, collector.Errorf(collector.ReasonConfig, "prometheus.address %q: %w", collector.RedactURL(pr.address), collector.RedactURLError(err))
 	}
-	p.apis[address] = a
+	a, err := p.opts.NewAPI(pr.address, secretheaders.Client(p.opts.HTTPClient, u, pr.headers))
+	if err != nil {
+		return nil, collector.Errorf(collector.ReasonConfig, "prometheus.address %q: %w", collector.RedactURL(pr.address), collector.RedactURLError(err))
+	}
+	p.apis[pr.server] = a
 	return a, nil
 }
 
 // run answers distinct rendered queries of one group, batched when it can.
 func (p *Provider) run(ctx context.Context, pr prepared, rendered []string) []collector.Result {
-	a, err := p.api(pr.address)
+	a, err := p.api(pr)
 	if err != nil {
 		return collector.Fail(len(rendered), err)
 	}
@@ -402,6 +434,9 @@ func classify(err error, address string) error {
 			// timing out, which passes, and the query is not at fault.
 			if strings.HasSuffix(pe.Msg, " 429") || strings.HasSuffix(pe.Msg, " 408") {
 				return collector.Errorf(collector.ReasonUnavailable, "prometheus at %s: %s (throttled; retrying)", collector.RedactURL(address), pe.Msg)
+			}
+			if strings.HasSuffix(pe.Msg, " 401") || strings.HasSuffix(pe.Msg, " 403") {
+				return collector.Errorf(collector.ReasonConfig, "prometheus at %s refused the credentials (%s): check prometheus.headersSecretRef, or the controller's --prometheus.headers-file for --prometheus.url", collector.RedactURL(address), pe.Msg)
 			}
 			return collector.Errorf(collector.ReasonBadQuery, "prometheus at %s: %s", collector.RedactURL(address), pe.Msg)
 		case promv1.ErrTimeout:

@@ -13,6 +13,7 @@ import (
 	"github.com/trimtab/trimtab/collector/cloudwatch"
 	"github.com/trimtab/trimtab/collector/prometheus"
 	"github.com/trimtab/trimtab/collector/scrape"
+	"github.com/trimtab/trimtab/collector/secretheaders"
 	"github.com/trimtab/trimtab/collector/web"
 )
 
@@ -29,6 +30,8 @@ type Config struct {
 	HTTPClient *http.Client
 	// PrometheusURL is the default server (--prometheus.url).
 	PrometheusURL string
+	// PrometheusHeaders are sent to PrometheusURL (--prometheus.headers-file).
+	PrometheusHeaders *secretheaders.File
 	// PrometheusMaxBatch bounds the targets one Prometheus request answers
 	// (--prometheus.max-batch); zero takes the provider's default.
 	PrometheusMaxBatch int
@@ -56,18 +59,24 @@ func New(kind collector.Kind, cfg Config) (collector.Provider, error) {
 		}
 		return scrape.New(scrape.Options{Pods: scrape.ClientLister{Reader: cfg.Pods}, HTTPClient: cfg.HTTPClient, Metrics: cfg.Metrics, MinInterval: cfg.ScrapeMinInterval})
 	case collector.KindPrometheus:
-		return prometheus.New(prometheus.Options{DefaultURL: cfg.PrometheusURL, MaxBatch: cfg.PrometheusMaxBatch, HTTPClient: cfg.HTTPClient, Metrics: cfg.Metrics}), nil
+		return prometheus.New(prometheus.Options{DefaultURL: cfg.PrometheusURL, DefaultHeaders: cfg.PrometheusHeaders, MaxBatch: cfg.PrometheusMaxBatch, HTTPClient: cfg.HTTPClient,
+			Secrets: secrets(cfg), Metrics: cfg.Metrics}), nil
 	case collector.KindCloudWatch:
 		return cloudwatch.New(cloudwatch.Options{Region: cfg.AWSRegion, Endpoint: cfg.CloudWatchEndpoint, Metrics: cfg.Metrics}), nil
 	case collector.KindWeb:
-		var secrets web.SecretGetter
-		if cfg.Kube != nil {
-			secrets = web.ClientSecrets{Reader: cfg.Kube}
-		}
-		return web.New(web.Options{HTTPClient: cfg.HTTPClient, Secrets: secrets, Metrics: cfg.Metrics}), nil
+		return web.New(web.Options{HTTPClient: cfg.HTTPClient, Secrets: secrets(cfg), Metrics: cfg.Metrics}), nil
 	default:
 		return nil, fmt.Errorf("unknown metric source kind %q; known kinds are %v", kind, Kinds)
 	}
+}
+
+// secrets reads headersSecretRef Secrets, or is nil (sources that name one
+// fail with a config error) when the controller has no Kubernetes client.
+func secrets(cfg Config) secretheaders.Getter {
+	if cfg.Kube == nil {
+		return nil
+	}
+	return secretheaders.ClientGetter{Reader: cfg.Kube}
 }
 
 // NewCollector builds a Collector over the given kinds (all of Kinds when

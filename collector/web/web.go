@@ -11,49 +11,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"net/http"
 	"net/url"
-	"slices"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/net/http/httpguts"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/util/jsonpath"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/collector/secretheaders"
 )
-
-// SecretGetter reads a Secret's data.
-type SecretGetter interface {
-	SecretData(ctx context.Context, namespace, name string) (map[string][]byte, error)
-}
-
-// ClientSecrets reads Secrets through a controller-runtime reader.
-type ClientSecrets struct{ Reader client.Reader }
-
-// SecretData implements SecretGetter.
-func (c ClientSecrets) SecretData(ctx context.Context, namespace, name string) (map[string][]byte, error) {
-	var s corev1.Secret
-	if err := c.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &s); err != nil {
-		return nil, err
-	}
-	return s.Data, nil
-}
 
 // Options configure a Provider.
 type Options struct {
 	// HTTPClient is shared by all requests; default http.DefaultClient.
 	HTTPClient *http.Client
 	// Secrets resolves headersSecretRef; nil rejects sources that use one.
-	Secrets SecretGetter
+	Secrets secretheaders.Getter
 	// Backoff retries retryable failures (default collector.DefaultBackoff).
 	Backoff collector.Backoff
 	// MaxBodyBytes bounds a response (default 4 MiB).
@@ -94,22 +70,12 @@ func New(opts Options) *Provider {
 
 type request struct {
 	url     string
-	headers map[string]string
+	headers secretheaders.Headers
 	timeout time.Duration
 }
 
 func (r request) key() string {
-	names := make([]string, 0, len(r.headers))
-	for n := range r.headers {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	b.WriteString(r.url)
-	for _, n := range names {
-		b.WriteString("\x00" + n + "\x00" + r.headers[n])
-	}
-	return b.String() + "\x00" + r.timeout.String()
+	return r.url + "\x00" + r.headers.Key() + "\x00" + r.timeout.String()
 }
 
 type fetched struct {
@@ -194,32 +160,8 @@ func (p *Provider) prepare(ctx context.Context, q collector.Query) (request, *js
 		req.timeout = 5 * time.Second
 	}
 	if ref := src.HeadersSecretRef; ref != nil {
-		if p.opts.Secrets == nil {
-			return request{}, nil, collector.Errorf(collector.ReasonConfig, "web.headersSecretRef is set but the controller cannot read Secrets")
-		}
-		data, err := p.opts.Secrets.SecretData(ctx, q.Target.Namespace, ref.Name)
-		switch {
-		case apierrors.IsNotFound(err):
-			return request{}, nil, collector.Errorf(collector.ReasonConfig, "web.headersSecretRef: Secret %s/%s not found; create it with one key per header", q.Target.Namespace, ref.Name)
-		case apierrors.IsForbidden(err):
-			return request{}, nil, collector.Errorf(collector.ReasonConfig, "web.headersSecretRef: the controller may not read Secret %s/%s: grant its ServiceAccount get on secrets in %s", q.Target.Namespace, ref.Name, q.Target.Namespace)
-		case err != nil:
-			return request{}, nil, collector.Errorf(collector.ReasonUnavailable, "web.headersSecretRef: read Secret %s/%s: %w", q.Target.Namespace, ref.Name, err)
-		}
-		req.headers = make(map[string]string, len(data))
-		for _, k := range slices.Sorted(maps.Keys(data)) {
-			// No request could ever carry it: say so instead of
-			// retrying every cycle. A Secret made --from-file often
-			// ends its value with a newline. The value is not quoted:
-			// it is a secret.
-			switch v := string(data[k]); {
-			case !httpguts.ValidHeaderFieldName(k):
-				return request{}, nil, collector.Errorf(collector.ReasonConfig, "web.headersSecretRef: key %q of Secret %s/%s is not a valid header name", k, q.Target.Namespace, ref.Name)
-			case !httpguts.ValidHeaderFieldValue(v):
-				return request{}, nil, collector.Errorf(collector.ReasonConfig, "web.headersSecretRef: the value of %q in Secret %s/%s is not a valid header value (a trailing newline or a control character?)", k, q.Target.Namespace, ref.Name)
-			default:
-				req.headers[k] = v
-			}
+		if req.headers, err = secretheaders.Read(ctx, p.opts.Secrets, "web.headersSecretRef", q.Target.Namespace, ref.Name); err != nil {
+			return request{}, nil, err
 		}
 	}
 	return req, jp, nil
@@ -237,10 +179,7 @@ func (p *Provider) fetch(ctx context.Context, r request) (any, error) {
 			return collector.Errorf(collector.ReasonConfig, "build request: %w", err)
 		}
 		req.Header.Set("Accept", "application/json")
-		for k, v := range r.headers {
-			req.Header.Set(k, v)
-		}
-		resp, err := p.client(r).Do(req)
+		resp, err := secretheaders.Client(p.opts.HTTPClient, req.URL, r.headers).Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
 				return collector.Errorf(collector.ReasonTimeout, "no answer within %v", r.timeout)
@@ -274,33 +213,6 @@ func (p *Provider) fetch(ctx context.Context, r request) (any, error) {
 		return nil
 	})
 	return doc, err
-}
-
-// client is the shared client, except that the Secret's headers are
-// dropped from a redirect to another origin: they are credentials for the
-// configured URL, and net/http forwards every header but Authorization and
-// Cookie to wherever a redirect points.
-func (p *Provider) client(r request) *http.Client {
-	if len(r.headers) == 0 {
-		return p.opts.HTTPClient
-	}
-	c := *p.opts.HTTPClient
-	next := c.CheckRedirect
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if o := via[0].URL; req.URL.Scheme != o.Scheme || req.URL.Host != o.Host {
-			for k := range r.headers {
-				req.Header.Del(k)
-			}
-		}
-		if next != nil {
-			return next(req, via)
-		}
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		return nil
-	}
-	return &c
 }
 
 // extract applies the JSONPath and returns the one number it selects.

@@ -17,6 +17,7 @@ import (
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/collector"
 	"github.com/trimtab/trimtab/collector/collectortest"
+	"github.com/trimtab/trimtab/collector/secretheaders"
 	"github.com/trimtab/trimtab/collector/web"
 	"github.com/trimtab/trimtab/internal/testenv"
 )
@@ -55,7 +56,7 @@ func TestWebBusinessMetrics(t *testing.T) {
 	srv := httptest.NewServer(mux) // 127.0.0.1, one port for every endpoint
 	t.Cleanup(srv.Close)
 
-	p := web.New(web.Options{Secrets: web.ClientSecrets{Reader: env.Client}, Backoff: collector.Backoff{Attempts: 2, Base: 10 * time.Millisecond}})
+	p := web.New(web.Options{Secrets: secretheaders.ClientGetter{Reader: env.Client}, Backoff: collector.Backoff{Attempts: 2, Base: 10 * time.Millisecond}})
 	stats := srv.URL + "/stats/{{.Variant}}?token=url-secret"
 	cases := []struct {
 		name    string
@@ -120,7 +121,7 @@ func TestWebBusinessMetrics(t *testing.T) {
 	t.Run("a Secret the controller may not read", func(t *testing.T) {
 		nobody, err := env.ClientAs("web-nobody")
 		require.NoError(t, err)
-		p := web.New(web.Options{Secrets: web.ClientSecrets{Reader: nobody}})
+		p := web.New(web.Options{Secrets: secretheaders.ClientGetter{Reader: nobody}})
 		res := p.Collect(ctx, []collector.Query{webQuery("orders", stats, "{.orders.perMinute}", "stats-token", 5)})[0]
 		require.ErrorIs(t, res.Err, collector.ErrPermanent)
 		require.Equal(t, collector.ReasonConfig, collector.ReasonOf(res.Err))

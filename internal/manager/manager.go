@@ -31,6 +31,7 @@ import (
 
 	"github.com/trimtab/trimtab/collector"
 	"github.com/trimtab/trimtab/collector/providers"
+	"github.com/trimtab/trimtab/collector/secretheaders"
 	"github.com/trimtab/trimtab/internal/controller"
 	"github.com/trimtab/trimtab/internal/httpapi"
 	"github.com/trimtab/trimtab/internal/kube"
@@ -59,10 +60,14 @@ type Options struct {
 	Version         httpapi.Info
 	// Metric sources: the default Prometheus server, and CloudWatch's
 	// region and endpoint (credentials come from the AWS default chain).
-	PrometheusURL      string
-	PrometheusMaxBatch int
-	AWSRegion          string
-	CloudWatchEndpoint string
+	PrometheusURL string
+	// PrometheusHeadersFile holds headers for PrometheusURL and
+	// PredictiveHistoryURL, one `Name: value` per line, read again when it
+	// changes.
+	PrometheusHeadersFile string
+	PrometheusMaxBatch    int
+	AWSRegion             string
+	CloudWatchEndpoint    string
 	// PublishNamespace, when set, turns on publishing release and scaling
 	// decisions to CloudWatch under this metric namespace.
 	PublishNamespace string
@@ -164,12 +169,19 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 	}
 	m.pods = pods
 	collectorMetrics := collector.NewMetrics(m.registry)
+	var promHeaders *secretheaders.File
+	if opts.PrometheusHeadersFile != "" {
+		if promHeaders, err = secretheaders.OpenFile(opts.PrometheusHeadersFile); err != nil {
+			return nil, fmt.Errorf("--prometheus.headers-file: %w", err)
+		}
+	}
 	coll, err := providers.NewCollector(providers.Config{
 		Kube: mgr.GetClient(), Pods: pods, HTTPClient: httpClient, Metrics: collectorMetrics,
 		// Release analysis looks as often as every second and needs a
 		// fresh scrape at each look.
 		ScrapeMinInterval: 500 * time.Millisecond,
-		PrometheusURL:     opts.PrometheusURL, PrometheusMaxBatch: opts.PrometheusMaxBatch, AWSRegion: opts.AWSRegion, CloudWatchEndpoint: opts.CloudWatchEndpoint,
+		PrometheusURL:     opts.PrometheusURL, PrometheusHeaders: promHeaders, PrometheusMaxBatch: opts.PrometheusMaxBatch,
+		AWSRegion: opts.AWSRegion, CloudWatchEndpoint: opts.CloudWatchEndpoint,
 	}, collector.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("metric collector: %w", err)
@@ -177,7 +189,8 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 	var history controller.Collector
 	if opts.PredictiveHistoryURL != "" {
 		// Its requests count with the other Prometheus requests.
-		history, err = providers.New(collector.KindPrometheus, providers.Config{PrometheusURL: opts.PredictiveHistoryURL, HTTPClient: httpClient, Metrics: collectorMetrics})
+		history, err = providers.New(collector.KindPrometheus, providers.Config{PrometheusURL: opts.PredictiveHistoryURL, PrometheusHeaders: promHeaders,
+			HTTPClient: httpClient, Metrics: collectorMetrics})
 		if err != nil {
 			return nil, fmt.Errorf("--predictive.history-url: %w", err)
 		}

@@ -68,7 +68,7 @@ func NewMoto() (*Moto, error) {
 		stopProcess(cmd, m.exited)
 		return nil, errors.New("moto did not print its address within 30 s")
 	}
-	if err := waitHTTP(m.URL+"/moto-api/", 30*time.Second, m.exited); err != nil {
+	if err := waitHTTP(m.URL+"/moto-api/", 30*time.Second, m.exited, nil); err != nil {
 		stopProcess(cmd, m.exited)
 		return nil, fmt.Errorf("moto: %w", err)
 	}

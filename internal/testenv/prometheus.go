@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Prometheus is a real Prometheus server scraping static targets every
@@ -27,6 +29,7 @@ type Prometheus struct {
 	cmd    *exec.Cmd
 	exited chan error
 	dir    string
+	auth   *url.Userinfo // basic authentication the server requires, if any
 }
 
 // PrometheusBinary is $TRIMTAB_PROMETHEUS, else prometheus on PATH
@@ -46,7 +49,7 @@ func PrometheusBinary() (string, error) {
 // (each with its /metrics) every second and waits until it is ready. The
 // first scrape lands ~5-6 s later; use WaitUp. Call Stop when done.
 func NewPrometheus(targets ...string) (*Prometheus, error) {
-	return newPrometheus(nil, targets)
+	return newPrometheus(nil, nil, targets)
 }
 
 // NewPrometheusWithHistory starts Prometheus like NewPrometheus after
@@ -54,10 +57,10 @@ func NewPrometheus(targets ...string) (*Prometheus, error) {
 // timestamps, ending in "# EOF"), as if it had scraped them: promtool tsdb
 // create-blocks-from openmetrics, Prometheus's own backfill.
 func NewPrometheusWithHistory(openMetrics []byte, targets ...string) (*Prometheus, error) {
-	return newPrometheus(openMetrics, targets)
+	return newPrometheus(openMetrics, nil, targets)
 }
 
-func newPrometheus(history []byte, targets []string) (*Prometheus, error) {
+func newPrometheus(history []byte, auth *url.Userinfo, targets []string) (*Prometheus, error) {
 	bin, err := PrometheusBinary()
 	if err != nil {
 		return nil, err
@@ -80,18 +83,28 @@ func newPrometheus(history []byte, targets []string) (*Prometheus, error) {
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
+	args := []string{"--config.file=" + filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.enable-lifecycle", "--log.level=warn"}
+	if auth != nil {
+		password, _ := auth.Password()
+		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+		if err != nil {
+			return nil, err
+		}
+		web := fmt.Sprintf("basic_auth_users:\n  %s: %s\n", strconv.Quote(auth.Username()), strconv.Quote(string(hash)))
+		if err := os.WriteFile(filepath.Join(dir, "web.yml"), []byte(web), 0o600); err != nil {
+			return nil, err
+		}
+		args = append(args, "--web.config.file="+filepath.Join(dir, "web.yml"))
+	}
 	var lastErr error
 	for range 3 { // a free port can be taken between probe and bind
 		port, err := freePort()
 		if err != nil {
 			return nil, err
 		}
-		p := &Prometheus{URL: "http://127.0.0.1:" + strconv.Itoa(port), dir: dir}
-		p.cmd = exec.Command(bin,
-			"--config.file="+filepath.Join(dir, "prometheus.yml"),
-			"--storage.tsdb.path="+filepath.Join(dir, "data"),
-			"--web.listen-address=127.0.0.1:"+strconv.Itoa(port),
-			"--web.enable-lifecycle", "--log.level=warn")
+		p := &Prometheus{URL: "http://127.0.0.1:" + strconv.Itoa(port), dir: dir, auth: auth}
+		p.cmd = exec.Command(bin, append(args, "--web.listen-address=127.0.0.1:"+strconv.Itoa(port))...)
 		log, err := os.Create(filepath.Join(dir, "prometheus.log"))
 		if err != nil {
 			return nil, err
@@ -102,7 +115,7 @@ func newPrometheus(history []byte, targets []string) (*Prometheus, error) {
 		}
 		p.exited = make(chan error, 1)
 		go func() { p.exited <- p.cmd.Wait() }()
-		if lastErr = waitHTTP(p.URL+"/-/ready", 30*time.Second, p.exited); lastErr == nil {
+		if lastErr = waitHTTP(p.URL+"/-/ready", 30*time.Second, p.exited, p.authorize); lastErr == nil {
 			return p, nil
 		}
 		stopProcess(p.cmd, p.exited)
@@ -145,6 +158,27 @@ func StartPrometheusWithHistory(t testing.TB, openMetrics []byte, targets ...str
 	return p
 }
 
+// StartPrometheusWithBasicAuth starts Prometheus for one test behind HTTP
+// basic authentication (its --web.config.file): a request without the user
+// and password gets 401, as from a Prometheus behind an authenticating proxy.
+func StartPrometheusWithBasicAuth(t testing.TB, user, password string, targets ...string) *Prometheus {
+	t.Helper()
+	p, err := newPrometheus(nil, url.UserPassword(user, password), targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop() })
+	return p
+}
+
+// authorize adds the credentials the server requires, if any.
+func (p *Prometheus) authorize(req *http.Request) {
+	if p.auth != nil {
+		password, _ := p.auth.Password()
+		req.SetBasicAuth(p.auth.Username(), password)
+	}
+}
+
 // StartPrometheus starts Prometheus for one test and stops it at cleanup.
 func StartPrometheus(t testing.TB, targets ...string) *Prometheus {
 	t.Helper()
@@ -175,6 +209,7 @@ func (p *Prometheus) upCount(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	p.authorize(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
@@ -229,8 +264,9 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// waitHTTP polls url until it answers 200, the process exits or timeout.
-func waitHTTP(u string, timeout time.Duration, exited <-chan error) error {
+// waitHTTP polls url until it answers 200, the process exits or timeout;
+// authorize, if not nil, prepares each request.
+func waitHTTP(u string, timeout time.Duration, exited <-chan error, authorize func(*http.Request)) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		select {
@@ -238,7 +274,14 @@ func waitHTTP(u string, timeout time.Duration, exited <-chan error) error {
 			return fmt.Errorf("process exited: %v", err)
 		default:
 		}
-		resp, err := http.Get(u)
+		req, err := http.NewRequest(http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		if authorize != nil {
+			authorize(req)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
