@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -52,7 +53,7 @@ func (c *Collector) Collect(ctx context.Context, qs []Query) []Result {
 	for i, q := range qs {
 		k, err := KindOf(q.Metric.MetricSource)
 		if err != nil {
-			out[i].Err = fmt.Errorf("metric %q: %w", q.Metric.Name, err)
+			out[i].Err = err
 			continue
 		}
 		if c.providers[k] == nil {
@@ -85,21 +86,33 @@ func (c *Collector) Collect(ctx context.Context, qs []Query) []Result {
 		case <-ctx.Done():
 			for k, idx := range byKind {
 				for _, i := range idx {
-					// Named, as every provider names its metric's errors.
-					name := qs[i].Metric.Name
 					if errors.Is(ctx.Err(), context.Canceled) {
-						out[i].Err = Errorf(ReasonCanceled, "metric %q: collection was canceled before the %s provider answered: %w", name, k, ctx.Err())
+						out[i].Err = Errorf(ReasonCanceled, "collection was canceled before the %s provider answered: %w", k, ctx.Err())
 						continue
 					}
-					out[i].Err = Errorf(ReasonTimeout, "metric %q: %s provider did not answer within the cycle timeout %v: %w", name, k, c.timeout, ctx.Err())
+					out[i].Err = Errorf(ReasonTimeout, "%s provider did not answer within the cycle timeout %v: %w", k, c.timeout, ctx.Err())
 				}
 			}
 			pending = 0
 		}
 	}
 	for i, q := range qs {
+		if out[i].Err != nil {
+			out[i].Err = named(q.Metric.Name, out[i].Err)
+		}
 		k, _ := KindOf(q.Metric.MetricSource)
 		c.metrics.record(string(k), q, out[i])
 	}
 	return out
+}
+
+// named makes err name its metric, as Result.Err promises. Where a
+// provider's error names it already, the name need not come first: a
+// classified error's class precedes it ("no data: metric …").
+func named(metric string, err error) error {
+	name := fmt.Sprintf("metric %q", metric)
+	if strings.Contains(err.Error(), name) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, err)
 }

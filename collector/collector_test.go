@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"testing"
 	"time"
@@ -277,5 +278,47 @@ func TestCanceledCycleIsNotATimeout(t *testing.T) {
 	time.AfterFunc(10*time.Millisecond, cancel)
 	res := c.Collect(ctx, []collector.Query{metric("error-ratio", "app", promSrc)})
 	require.Equal(t, collector.ReasonCanceled, collector.ReasonOf(res[0].Err), "%v", res[0].Err)
-	require.ErrorContains(t, res[0].Err, `metric "error-ratio": collection was canceled before the prometheus provider answered`)
+	require.EqualError(t, res[0].Err, `metric "error-ratio": canceled (retryable, no data): collection was canceled before the prometheus provider answered: context canceled`)
+}
+
+// TestEveryErrorNamesItsMetricOnce: consumers show a collector error as it
+// is, so Collect names the metric where the provider's error does not, and
+// keeps the error's class.
+func TestEveryErrorNamesItsMetricOnce(t *testing.T) {
+	cases := []struct {
+		name   string
+		err    error
+		class  error
+		reason collector.Reason
+		want   string
+	}{
+		{name: "a retryable error without the name gets it",
+			err:   collector.Errorf(collector.ReasonUnavailable, "dial tcp 127.0.0.1:1: connection refused"),
+			class: collector.ErrRetryable, reason: collector.ReasonUnavailable,
+			want: `metric "error-ratio": unavailable (retryable, no data): dial tcp 127.0.0.1:1: connection refused`},
+		{name: "a permanent error without the name gets it",
+			err:   collector.Errorf(collector.ReasonBadQuery, "prometheus.query is not valid PromQL"),
+			class: collector.ErrPermanent, reason: collector.ReasonBadQuery,
+			want: `metric "error-ratio": prometheus.query is not valid PromQL`},
+		{name: "an error naming it first is kept as it is",
+			err:   fmt.Errorf("metric %q: %w", "error-ratio", collector.Errorf(collector.ReasonNoData, "query returned no series")),
+			class: collector.ErrNoData, reason: collector.ReasonNoData,
+			want: `metric "error-ratio": no data: query returned no series`},
+		{name: "an error naming it after its class is kept as it is",
+			err:   collector.Errorf(collector.ReasonNoData, "metric %q: inflight is not exposed by any of the 2 pods scraped", "error-ratio"),
+			class: collector.ErrNoData, reason: collector.ReasonNoData,
+			want: `no data: metric "error-ratio": inflight is not exposed by any of the 2 pods scraped`},
+		{name: "an error naming another metric gets the name",
+			err:   collector.Errorf(collector.ReasonNoData, "metric %q: query returned no series", "error-ratio-5m"),
+			class: collector.ErrNoData, reason: collector.ReasonNoData,
+			want: `metric "error-ratio": no data: metric "error-ratio-5m": query returned no series`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := collector.New(map[collector.Kind]collector.Provider{collector.KindPrometheus: constant(0, tc.err)}, collector.Options{})
+			err := c.Collect(context.Background(), []collector.Query{metric("error-ratio", "app", promSrc)})[0].Err
+			collectortest.RequireError(t, err, tc.class, tc.reason, tc.want)
+			require.EqualError(t, err, tc.want)
+		})
+	}
 }

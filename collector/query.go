@@ -224,7 +224,9 @@ type Result struct {
 	// Warnings are non-fatal problems (Prometheus warnings, pods that could
 	// not be scraped); controllers may surface them in Events.
 	Warnings []string
-	// Err is nil, or classified (see the package doc).
+	// Err is nil, or classified (see the package doc). It names the
+	// query's metric (metric "error-rate": …), so that consumers can show
+	// it as it is; Collector.Collect names it for a provider that does not.
 	Err error
 }
 

@@ -210,7 +210,9 @@ func TestMultipleMetrics(t *testing.T) {
 	cpu := func(usage int64) MetricResult {
 		return MetricResult{PodValues: tenAt(usage)} // only p0..p3 exist; the rest are extraneous and skipped
 	}
-	down := errors.New("prometheus unreachable")
+	// As the collector's: every error names its metric.
+	down := fmt.Errorf("metric %q: %w", "cpu", errors.New("prometheus unreachable"))
+	queueDown := fmt.Errorf("metric %q: %w", "queue", errors.New("prometheus unreachable"))
 
 	t.Run("§9 the largest proposal wins and names the reason", func(t *testing.T) {
 		d := Decide(in(cpu(1000), MetricResult{Values: []int64{3000}}), t0)
@@ -229,15 +231,15 @@ func TestMultipleMetrics(t *testing.T) {
 	})
 	t.Run("a failure names its metric once", func(t *testing.T) {
 		for _, tc := range []struct {
-			name string
-			err  error
+			name, err string
 		}{
-			{"a bare error gets the name", down},
-			{"the collector's error has it already", fmt.Errorf("metric %q: %w", "cpu", down)},
+			{"named first", `metric "cpu": prometheus unreachable`},
+			{"named after its class, as the scrape provider's no-data errors are", `no data: metric "cpu": container_cpu_usage_seconds_total is not exposed by any of the 4 pods scraped`},
 		} {
-			d := Decide(in(MetricResult{Err: tc.err}, MetricResult{Values: []int64{3000}}), t0)
-			require.ErrorContains(t, d.Err, `first error is: metric "cpu": prometheus unreachable`, tc.name)
-			require.NotContains(t, d.Err.Error(), `metric "cpu": metric "cpu"`, tc.name)
+			t.Run(tc.name, func(t *testing.T) {
+				d := Decide(in(MetricResult{Err: errors.New(tc.err)}, MetricResult{Values: []int64{3000}}), t0)
+				require.EqualError(t, d.Err, "invalid metrics (1 invalid out of 2), first error is: "+tc.err)
+			})
 		}
 	})
 	t.Run("§9 partial data never scales down, and nothing is recorded", func(t *testing.T) {
@@ -248,14 +250,14 @@ func TestMultipleMetrics(t *testing.T) {
 		require.Equal(t, old.Recommendations, d.History.Recommendations)
 	})
 	t.Run("§9 all metrics failing holds; the first failure sets the condition", func(t *testing.T) {
-		i := in(cpu(1000), MetricResult{Err: down})
+		i := in(cpu(1000), MetricResult{Err: queueDown})
 		delete(i.Results, "cpu")
 		i.Config.Metrics = []MetricSpec{queue, cpuUtil(50)}
 		d := Decide(i, t0)
 		require.Equal(t, int32(4), d.Replicas)
 		require.Equal(t, "FailedGetExternalMetric", condition(d, ScalingActive).Reason)
 		require.ErrorContains(t, d.Err, "invalid metrics (2 invalid out of 2)")
-		require.ErrorIs(t, d.Err, down)
+		require.ErrorIs(t, d.Err, queueDown)
 		require.Equal(t, int32(1), d.History.ConsecutiveFailures)
 	})
 	t.Run("§9 a metric without a result is no data", func(t *testing.T) {
@@ -484,7 +486,7 @@ func TestFallback(t *testing.T) {
 	c := legacyConfig(1, 100, cpuUtil(50))
 	c.Fallback = &Fallback{FailureThreshold: 3, Replicas: 6}
 	failing := withHistory(cpuAt(c, 4, 500), recs(1, time.Hour))
-	failing.Results = map[string]MetricResult{"cpu": {Err: errors.New("timeout")}}
+	failing.Results = map[string]MetricResult{"cpu": {Err: errors.New(`metric "cpu": timeout`)}}
 
 	h := failing.History
 	for i := 1; i <= 3; i++ {

@@ -66,12 +66,7 @@ func computeMetric(m MetricSpec, res MetricResult, found bool, in Input, tol tol
 		return fail(ErrNoData)
 	}
 	if res.Err != nil {
-		// The collector's errors name their metric already (its callers'
-		// may not).
-		if strings.HasPrefix(res.Err.Error(), fmt.Sprintf("metric %q", m.Name)) {
-			return metricOutcome{}, &metricFailure{reason: failedReason(m.Kind), err: res.Err}
-		}
-		return fail(res.Err)
+		return metricOutcome{}, &metricFailure{reason: failedReason(m.Kind), err: res.Err}
 	}
 	p := in.Config.Params
 	switch {

@@ -199,7 +199,7 @@ func TestMetricRules(t *testing.T) {
 
 		// §9 failures per metric
 		{name: "§9 source error fails the metric", metric: extAvg, pods: four,
-			result: MetricResult{Err: errors.New("throttled")}, spec: 4, status: 4, tol: defaultTol, wantErr: "throttled"},
+			result: MetricResult{Err: errors.New(`metric "queue": throttled`)}, spec: 4, status: 4, tol: defaultTol, wantErr: `metric "queue": throttled`},
 		{name: "§9 external metric without series is no data", metric: extAvg, pods: four,
 			result: MetricResult{}, spec: 4, status: 4, tol: defaultTol, wantErr: "no data"},
 	}

@@ -295,7 +295,9 @@ type PodSample struct {
 // MetricResult is what the collector returned for one metric. A metric with
 // no entry in [Input.Results] counts as failed with "no data".
 type MetricResult struct {
-	// Err is set when the source failed; nothing else is read then.
+	// Err is set when the source failed; nothing else is read then. It
+	// names its metric, as the collector's errors do, and is shown as it
+	// is.
 	Err error
 	// PodValues are the per-pod samples of resource and pods metrics.
 	PodValues map[string]PodSample

@@ -99,7 +99,7 @@ func metricResult(m trimtabv1.ScalingMetric, r collector.Result, window time.Dur
 	case trimtabv1.MetricObject:
 		last, err := r.Latest()
 		if err != nil {
-			return scaler.MetricResult{Err: err}
+			return scaler.MetricResult{Err: fmt.Errorf("metric %q: %w", m.Name, err)}
 		}
 		if math.IsNaN(last.Value) {
 			return notANumber(m)

@@ -3,6 +3,7 @@ package controller
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,6 +66,43 @@ func TestNaNIsMissingData(t *testing.T) {
 			if tc.want == 4 && tc.kind != trimtabv1.MetricPods {
 				require.ErrorContains(t, result.Err, `metric "m" is NaN`)
 			}
+		})
+	}
+}
+
+// TestMetricFailureNamesItsMetricOnce: the scaler shows a metric's error
+// as it is, so the errors the controller finds in an answer name their
+// metric, as the collector's do.
+func TestMetricFailureNamesItsMetricOnce(t *testing.T) {
+	at := time.Unix(1_700_000_000, 0)
+	series := collector.Series{Samples: []collector.Sample{{Time: at, Value: 1}}}
+	cases := []struct {
+		name   string
+		kind   trimtabv1.MetricKind
+		result collector.Result
+		want   string
+	}{
+		{name: "the collector's error", kind: trimtabv1.MetricObject,
+			result: collector.Result{Err: collector.Errorf(collector.ReasonNoData, "metric %q: query returned no series", "m")},
+			want:   `no data: metric "m": query returned no series`},
+		{name: "an object metric of two series", kind: trimtabv1.MetricObject,
+			result: collector.Result{Series: []collector.Series{series, series}},
+			want:   `metric "m": query returned 2 series where one was expected; aggregate it (for example sum(...) or sum by (...))`},
+		{name: "a pods metric without a pod label", kind: trimtabv1.MetricPods,
+			result: collector.Result{Series: []collector.Series{series}},
+			want:   `metric "m" of kind pods needs one series per pod with a "pod" label`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := trimtabv1.ScalingMetric{Metric: trimtabv1.Metric{Name: "m", MetricSource: trimtabv1.MetricSource{Prometheus: &trimtabv1.PrometheusSource{Query: "q"}}},
+				Kind: tc.kind, Target: trimtabv1.MetricTarget{Type: trimtabv1.AverageValueTarget, AverageValue: ptr.To(resource.MustParse("30"))}}
+			cfg, err := scaler.ConfigFromSpec(trimtabv1.ScalingPolicySpec{TargetRef: trimtabv1.ScaleTargetRef{Name: "web"}, MaxReplicas: 50,
+				Metrics: []trimtabv1.ScalingMetric{m}}, scaler.DefaultParams())
+			require.NoError(t, err)
+			d := scaler.Decide(scaler.Input{Config: cfg, SpecReplicas: 4, StatusReplicas: 4,
+				Results: map[string]scaler.MetricResult{"m": metricResult(m, tc.result, time.Minute)}}, at)
+			require.ErrorContains(t, d.Err, "first error is: "+tc.want)
+			require.Equal(t, 1, strings.Count(d.Err.Error(), `metric "m"`), "%v", d.Err)
 		})
 	}
 }
