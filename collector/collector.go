@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -97,6 +99,9 @@ func (c *Collector) Collect(ctx context.Context, qs []Query) []Result {
 		}
 	}
 	for i, q := range qs {
+		if out[i].Err == nil {
+			out[i] = dropNaN(out[i])
+		}
 		if out[i].Err != nil {
 			out[i].Err = named(q.Metric.Name, out[i].Err)
 		}
@@ -116,3 +121,35 @@ func named(metric string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", name, err)
 }
+
+// dropNaN removes NaN samples, and series left without samples, from every
+// provider's answer, and turns an answer left empty into ErrNoData: 0/0 (a
+// ratio without traffic) is missing data, not a value.
+func dropNaN(r Result) Result {
+	if len(r.Series)+len(r.PerPod) == 0 {
+		r.Err = Errorf(ReasonNoData, "query returned no series")
+		return r
+	}
+	r.Series, r.PerPod = withoutNaN(r.Series), withoutNaN(r.PerPod)
+	if len(r.Series)+len(r.PerPod) == 0 {
+		r.Err = Errorf(ReasonNoData, "query returned only NaN (for example 0/0 without traffic)")
+	}
+	return r
+}
+
+// withoutNaN copies rather than filters in place: a provider may hand one
+// answer to several queries and keep it in its cache.
+func withoutNaN(series []Series) []Series {
+	var out []Series
+	for _, s := range series {
+		if slices.ContainsFunc(s.Samples, isNaN) {
+			s.Samples = slices.DeleteFunc(slices.Clone(s.Samples), isNaN)
+		}
+		if len(s.Samples) > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func isNaN(s Sample) bool { return math.IsNaN(s.Value) }

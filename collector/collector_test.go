@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os/exec"
 	"testing"
 	"time"
@@ -20,15 +21,8 @@ import (
 	"github.com/trimtab/trimtab/collector/collectortest"
 )
 
-// providerFunc adapts a function to collector.Provider.
-type providerFunc func(ctx context.Context, qs []collector.Query) []collector.Result
-
-func (f providerFunc) Collect(ctx context.Context, qs []collector.Query) []collector.Result {
-	return f(ctx, qs)
-}
-
 // constant answers every query with value, or err when set.
-func constant(value float64, err error) providerFunc {
+func constant(value float64, err error) collectortest.ProviderFunc {
 	return func(_ context.Context, qs []collector.Query) []collector.Result {
 		out := make([]collector.Result, len(qs))
 		for i := range out {
@@ -58,7 +52,7 @@ var (
 )
 
 func TestCollectorDispatch(t *testing.T) {
-	hang := providerFunc(func(ctx context.Context, qs []collector.Query) []collector.Result {
+	hang := collectortest.ProviderFunc(func(ctx context.Context, qs []collector.Query) []collector.Result {
 		time.Sleep(5 * time.Second) // ignores ctx on purpose
 		return make([]collector.Result, len(qs))
 	})
@@ -145,30 +139,109 @@ func TestRenderVariables(t *testing.T) {
 	}
 }
 
-func TestResultNoDataIsNotZero(t *testing.T) {
+// answer is a provider that answers every query with r, as one answer
+// shared by the queries that ask the same question.
+func answer(r collector.Result) collectortest.ProviderFunc {
+	return func(_ context.Context, qs []collector.Query) []collector.Result {
+		out := make([]collector.Result, len(qs))
+		for i := range out {
+			out[i] = r
+		}
+		return out
+	}
+}
+
+func series(pod string, values ...float64) collector.Series {
+	s := collector.Series{}
+	if pod != "" {
+		s.Labels = map[string]string{"pod": pod}
+	}
+	for i, v := range values {
+		s.Samples = append(s.Samples, collector.Sample{Time: time.Unix(int64(i), 0), Value: v})
+	}
+	return s
+}
+
+// at is s with only its samples at the given indexes: what is left of it
+// once its NaN are dropped.
+func at(s collector.Series, idx ...int) collector.Series {
+	kept := s
+	kept.Samples = nil
+	for _, i := range idx {
+		kept.Samples = append(kept.Samples, s.Samples[i])
+	}
+	return kept
+}
+
+// TestNaNIsNoValue: 0/0 (a ratio without traffic) is missing data, whichever
+// provider answered: NaN samples, and series left without samples, are
+// dropped from Series and PerPod, and an answer left with nothing is no
+// data, never a number.
+func TestNaNIsNoValue(t *testing.T) {
+	nan := math.NaN()
 	cases := []struct {
-		name   string
-		series []collector.Series
-		want   string
+		name                 string
+		answer               collector.Result
+		wantSeries, wantPods []collector.Series
+		wantErr              string
 	}{
-		{"no series", nil, "no series"},
-		{"only NaN", []collector.Series{{Samples: []collector.Sample{{Value: nanValue()}}}}, "only NaN"},
+		{name: "NaN samples are dropped from the series and the pods' series",
+			answer:     collector.Result{Series: []collector.Series{series("", nan, 3)}, PerPod: []collector.Series{series("a", 1, 1), series("b", 2, nan)}},
+			wantSeries: []collector.Series{at(series("", nan, 3), 1)},
+			wantPods:   []collector.Series{series("a", 1, 1), at(series("b", 2, nan), 0)}},
+		{name: "a pod whose every sample is NaN is dropped",
+			answer:     collector.Result{Series: []collector.Series{series("", 1)}, PerPod: []collector.Series{series("a", 1), series("b", nan)}},
+			wantSeries: []collector.Series{series("", 1)},
+			wantPods:   []collector.Series{series("a", 1)}},
+		{name: "a series without samples is dropped",
+			answer:     collector.Result{Series: []collector.Series{series("", 1), series("")}},
+			wantSeries: []collector.Series{series("", 1)}},
+		{name: "only NaN is no data",
+			answer:  collector.Result{Series: []collector.Series{series("", nan)}, PerPod: []collector.Series{series("a", nan), series("b", nan)}},
+			wantErr: `metric "error-ratio": no data: query returned only NaN (for example 0/0 without traffic)`},
+		{name: "no series is no data",
+			answer:  collector.Result{},
+			wantErr: `metric "error-ratio": no data: query returned no series`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := collector.DropNaN(tc.series)
-			require.ErrorIs(t, err, collector.ErrNoData)
-			require.NotErrorIs(t, err, collector.ErrPermanent)
-			require.ErrorContains(t, err, tc.want)
+			c := collector.New(map[collector.Kind]collector.Provider{collector.KindPrometheus: answer(tc.answer)}, collector.Options{})
+			res := c.Collect(context.Background(), []collector.Query{metric("error-ratio", "app", promSrc)})[0]
+			if tc.wantErr != "" {
+				collectortest.RequireError(t, res.Err, collector.ErrNoData, collector.ReasonNoData, tc.wantErr)
+				require.EqualError(t, res.Err, tc.wantErr)
+				return
+			}
+			require.NoError(t, res.Err)
+			require.Equal(t, tc.wantSeries, res.Series)
+			require.Equal(t, tc.wantPods, res.PerPod)
 		})
 	}
-	_, err := collector.Result{Series: []collector.Series{{Samples: []collector.Sample{{}}}, {Samples: []collector.Sample{{}}}}}.Latest()
-	require.ErrorContains(t, err, "aggregate it")
 }
 
-func nanValue() float64 {
-	zero := 0.0
-	return zero / zero
+// TestNaNDropLeavesTheProvidersAnswerAlone: a provider may hand one answer
+// to every query asking the same question, and keep it in its cache (the
+// Prometheus provider does both). Dropping one query's NaN must change
+// neither the other queries' answers nor the cached one.
+func TestNaNDropLeavesTheProvidersAnswerAlone(t *testing.T) {
+	nan := math.NaN()
+	shared := collector.Result{Series: []collector.Series{series("a", nan), series("b", 1, nan, 2)}}
+	c := collector.New(map[collector.Kind]collector.Provider{collector.KindPrometheus: answer(shared)}, collector.Options{})
+	res := c.Collect(context.Background(), []collector.Query{metric("error-ratio", "app", promSrc), metric("latency", "app", promSrc)})
+	for i, r := range res {
+		require.NoError(t, r.Err)
+		require.Equal(t, []collector.Series{at(series("b", 1, nan, 2), 0, 2)}, r.Series, "query %d", i)
+	}
+	require.Len(t, shared.Series, 2)
+	require.Len(t, shared.Series[1].Samples, 3)
+	require.True(t, math.IsNaN(shared.Series[0].Samples[0].Value), "the provider's answer was changed")
+	require.True(t, math.IsNaN(shared.Series[1].Samples[1].Value), "the provider's answer was changed")
+}
+
+func TestSeveralSeriesWhereOneIsExpectedAskToAggregate(t *testing.T) {
+	_, err := collector.Result{Series: []collector.Series{series("", 1), series("", 2)}}.Latest()
+	require.ErrorIs(t, err, collector.ErrPermanent)
+	require.ErrorContains(t, err, "aggregate it")
 }
 
 // exercised returns a registry whose collection metrics all have samples.
@@ -241,7 +314,7 @@ func TestAnswerWithoutOneValueDeletesTheExportedValue(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := collector.NewMetrics(reg)
 	twoSeries := false
-	prov := providerFunc(func(_ context.Context, qs []collector.Query) []collector.Result {
+	prov := collectortest.ProviderFunc(func(_ context.Context, qs []collector.Query) []collector.Result {
 		out := make([]collector.Result, len(qs))
 		s := collector.Series{Samples: []collector.Sample{{Time: time.Unix(1, 0), Value: 0.42}}}
 		out[0].Series = []collector.Series{s}
@@ -268,7 +341,7 @@ func TestAnswerWithoutOneValueDeletesTheExportedValue(t *testing.T) {
 // canceled, not "did not answer within the cycle timeout": the reason label
 // and the message would send an operator after a slow provider.
 func TestCanceledCycleIsNotATimeout(t *testing.T) {
-	block := providerFunc(func(ctx context.Context, qs []collector.Query) []collector.Result {
+	block := collectortest.ProviderFunc(func(ctx context.Context, qs []collector.Query) []collector.Result {
 		<-ctx.Done()
 		time.Sleep(50 * time.Millisecond) // answers late, as a provider may
 		return make([]collector.Result, len(qs))

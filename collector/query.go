@@ -2,7 +2,6 @@ package collector
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"sync"
 	"text/template"
@@ -215,6 +214,7 @@ type Series struct {
 }
 
 // Result answers one query: series, or an error (see the package doc).
+// Collector.Collect hands out no NaN sample and no series without samples.
 type Result struct {
 	// Series is the answer. Aggregating queries return one series.
 	Series []Series
@@ -268,32 +268,6 @@ func (r Result) only() (Series, error) {
 	default:
 		return Series{}, Errorf(ReasonBadQuery, "query returned %d series where one was expected; aggregate it (for example sum(...) or sum by (...))", len(r.Series))
 	}
-}
-
-// DropNaN removes NaN samples and series left empty, and turns an empty
-// answer into ErrNoData: 0/0 (a ratio without traffic) is missing data, not
-// a value.
-func DropNaN(series []Series) ([]Series, error) {
-	out := series[:0]
-	for _, s := range series {
-		kept := s.Samples[:0]
-		for _, p := range s.Samples {
-			if !math.IsNaN(p.Value) {
-				kept = append(kept, p)
-			}
-		}
-		if len(kept) > 0 {
-			s.Samples = kept
-			out = append(out, s)
-		}
-	}
-	if len(out) == 0 {
-		if len(series) == 0 {
-			return nil, Errorf(ReasonNoData, "query returned no series")
-		}
-		return nil, Errorf(ReasonNoData, "query returned only NaN (for example 0/0 without traffic)")
-	}
-	return out, nil
 }
 
 // Fail returns n results carrying err, for a batch that failed as a whole.

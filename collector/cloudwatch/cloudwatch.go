@@ -287,14 +287,18 @@ func (p *Provider) run(ctx context.Context, preps []prepared, idx []int, out []c
 			out[i].Err = res.err
 			continue
 		}
-		out[i].Series, out[i].Err = collector.DropNaN(res.series())
-		if out[i].Err != nil && preps[i].mdq.MetricStat != nil {
+		series := res.series()
+		if preps[i].mdq.MetricStat != nil && !slices.ContainsFunc(series, hasSamples) {
 			if exists, err := p.exists(ctx, a, first.region, preps[i].mdq.MetricStat.Metric); err == nil && !exists {
 				out[i].Err = collector.Errorf(collector.ReasonUnknownMetric, "CloudWatch in %s has no metric %s", first.region, describe(preps[i].mdq.MetricStat.Metric))
+				continue
 			}
 		}
+		out[i].Series = series
 	}
 }
+
+func hasSamples(s collector.Series) bool { return len(s.Samples) > 0 }
 
 // queryID names the j-th query of a request. The prefix keeps a user's
 // expression from naming another consumer's query by accident (ids such as

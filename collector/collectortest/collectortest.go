@@ -13,6 +13,14 @@ import (
 	"github.com/trimtab/trimtab/collector"
 )
 
+// ProviderFunc adapts a function to collector.Provider.
+type ProviderFunc func(ctx context.Context, qs []collector.Query) []collector.Result
+
+// Collect implements collector.Provider.
+func (f ProviderFunc) Collect(ctx context.Context, qs []collector.Query) []collector.Result {
+	return f(ctx, qs)
+}
+
 // ErrorCase is a query that must fail in a given way.
 type ErrorCase struct {
 	Name    string

@@ -18,14 +18,15 @@ import (
 	"github.com/trimtab/trimtab/collector/prometheus"
 )
 
-// emptyAPI answers every query with no series.
-type emptyAPI struct{}
+// rejectingAPI rejects every query, as Prometheus does one it cannot
+// execute: a permanent error, which the provider caches.
+type rejectingAPI struct{}
 
-func (emptyAPI) Query(context.Context, string, time.Time, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
-	return model.Vector{}, nil, nil, nil
+func (rejectingAPI) Query(context.Context, string, time.Time, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
+	return nil, nil, nil, &promv1.Error{Type: promv1.ErrExec, Msg: "found duplicate series for the match group"}
 }
-func (emptyAPI) QueryRange(context.Context, string, promv1.Range, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
-	return model.Matrix{}, nil, nil, nil
+func (rejectingAPI) QueryRange(context.Context, string, promv1.Range, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
+	return nil, nil, nil, &promv1.Error{Type: promv1.ErrExec, Msg: "found duplicate series for the match group"}
 }
 
 func namedQuery(metric, query, ns string) collector.Query {
@@ -40,7 +41,7 @@ func namedQuery(metric, query, ns string) collector.Query {
 func TestCachedErrorNamesItsMetric(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)
 	p := prometheus.New(prometheus.Options{DefaultURL: "http://prom:9090",
-		NewAPI: func(string, *http.Client) (prometheus.API, error) { return emptyAPI{}, nil }, Now: func() time.Time { return now }})
+		NewAPI: func(string, *http.Client) (prometheus.API, error) { return rejectingAPI{}, nil }, Now: func() time.Time { return now }})
 	q := namedQuery("error-rate", `sum(rate(x{namespace="{{.Namespace}}"}[1m]))`, "shop")
 	first := p.Collect(context.Background(), []collector.Query{q})[0].Err
 	require.ErrorContains(t, first, `metric "error-rate"`)

@@ -360,7 +360,7 @@ func (p *Provider) run(ctx context.Context, pr prepared, rendered []string) []co
 				out[i].Err = err
 				return nil
 			}
-			out[i].Series, out[i].Err = collector.DropNaN(series)
+			out[i].Series = series
 			return nil
 		})
 	}
@@ -381,7 +381,7 @@ func splitBatch(b batch, series []collector.Series, warnings []string, n int) []
 	out := make([]collector.Result, n)
 	for i := range out {
 		out[i].Warnings = warnings
-		out[i].Series, out[i].Err = collector.DropNaN(per[i])
+		out[i].Series = per[i]
 	}
 	return out
 }

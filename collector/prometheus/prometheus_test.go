@@ -212,8 +212,6 @@ func TestPrometheusBadInputs(t *testing.T) {
 			Class: collector.ErrPermanent, Reason: collector.ReasonConfig, Message: "can't evaluate field Cluster"},
 		{Name: "execution error from the server", Query: promQuery(`sum(rate(http_requests_total[3s])) / on() http_requests_total`, "shop", "primary", ""),
 			Class: collector.ErrPermanent, Reason: collector.ReasonBadQuery, Message: "rejected the query"},
-		{Name: "no series is no data", Query: promQuery(`nonexistent_metric{namespace="{{.Namespace}}"}`, "shop", "primary", ""),
-			Class: collector.ErrNoData, Reason: collector.ReasonNoData, Message: "no series"},
 		{Name: "unreachable server", Query: down,
 			Class: collector.ErrRetryable, Reason: collector.ReasonUnavailable, Message: "127.0.0.1:1"},
 		{Name: "unreachable server with credentials and a token", Query: downWithSecrets,
@@ -226,7 +224,47 @@ func TestPrometheusBadInputs(t *testing.T) {
 		require.NotContains(t, r.Err.Error(), "s3cret", "case %d", i)
 		require.NotContains(t, r.Err.Error(), "t0ken", "case %d", i)
 	}
-	require.ErrorIs(t, res[4].Err, collector.ErrNoData, "a provider that is down yields no data")
+	require.ErrorIs(t, res[3].Err, collector.ErrNoData, "a provider that is down yields no data")
+}
+
+// TestPrometheusNaNAndEmptyAnswersAreNoData: what Prometheus answers for a
+// ratio without traffic (0/0 is NaN) and for a metric that does not exist
+// reaches consumers through the Collector as no data, and a NaN series
+// beside a number is left out; batched or not.
+func TestPrometheusNaNAndEmptyAnswersAreNoData(t *testing.T) {
+	m, _ := newMetrics()
+	c := collector.New(map[collector.Kind]collector.Provider{collector.KindPrometheus: newProvider(m)}, collector.Options{})
+	cases := []struct {
+		name, tmpl string
+		want       []collector.Series // without their samples' times
+		err        string
+	}{
+		{name: "0/0 without traffic, batched", tmpl: `sum(rate(jobs_total{namespace="{{.Namespace}}"}[{{.Interval}}])) * 0 / 0`,
+			err: `metric "m": no data: query returned only NaN (for example 0/0 without traffic)`},
+		{name: "no series, batched", tmpl: `nonexistent_metric{namespace="{{.Namespace}}"}`,
+			err: `metric "m": no data: query returned no series`},
+		{name: "a NaN series beside a number", tmpl: `label_replace(vector(1), "part", "one", "", "") or label_replace(vector(0) / vector(0), "part", "none", "", "")`,
+			want: []collector.Series{{Labels: map[string]string{"part": "one"}, Samples: []collector.Sample{{Value: 1}}}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := c.Collect(context.Background(), []collector.Query{promQuery(tc.tmpl, "ns-0", "primary", ""), promQuery(tc.tmpl, "ns-1", "primary", "")})
+			for i, r := range res {
+				if tc.err != "" {
+					collectortest.RequireError(t, r.Err, collector.ErrNoData, collector.ReasonNoData, tc.err)
+					require.EqualError(t, r.Err, tc.err)
+					continue
+				}
+				require.NoError(t, r.Err)
+				for j := range r.Series {
+					for k := range r.Series[j].Samples {
+						r.Series[j].Samples[k].Time = time.Time{}
+					}
+				}
+				require.Equal(t, tc.want, r.Series, "query %d", i)
+			}
+		})
+	}
 }
 
 // fleetQueries asks one template about the first n workloads of the fleet.

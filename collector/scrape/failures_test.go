@@ -163,3 +163,40 @@ func TestScrapeURLTokenNotInErrorForUnparsablePath(t *testing.T) {
 	require.NotContains(t, res.Err.Error(), "s3cr3t")
 	require.NotContains(t, strings.Join(res.Warnings, "\n"), "s3cr3t")
 }
+
+// TestNaNGaugeReachesNoConsumer: a pod whose gauge reads NaN (an
+// exporter's 0/0) hands no consumer a NaN through the Collector: not the
+// variant's value, nor a pod's value in a range, which the variant's
+// value at that time (NaN too) does not hide.
+func TestNaNGaugeReachesNoConsumer(t *testing.T) {
+	var ratio atomic.Value
+	ratio.Store("NaN")
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, "# TYPE cache_hit_ratio gauge\ncache_hit_ratio %s\n", ratio.Load())
+	}))
+	defer flaky.Close()
+	steady := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, "# TYPE cache_hit_ratio gauge\ncache_hit_ratio 0.5\n")
+	}))
+	defer steady.Close()
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	p, err := scrape.New(scrape.Options{Pods: podList{leanPod("web-a", flaky), leanPod("web-b", steady)}, Now: clk.now})
+	require.NoError(t, err)
+	c := collector.New(map[collector.Kind]collector.Provider{collector.KindScrape: p}, collector.Options{})
+	q := query("shop", "primary", trimtabv1.ScrapeSource{Metric: "cache_hit_ratio"})
+	t0 := clk.now()
+	res := c.Collect(context.Background(), []collector.Query{q})[0]
+	require.ErrorIs(t, res.Err, collector.ErrNoData, "NaN handed out as a value: %+v", res.Series)
+
+	clk.advance(15 * time.Second)
+	t1 := clk.now()
+	ratio.Store("0.25")
+	q.Range = &collector.Range{Start: t0, End: t1, Step: 15 * time.Second}
+	res = c.Collect(context.Background(), []collector.Query{q})[0]
+	require.NoError(t, res.Err)
+	require.Equal(t, []collector.Series{{Samples: []collector.Sample{{Time: t1, Value: 0.75}}}}, res.Series)
+	require.Equal(t, []collector.Series{
+		{Labels: map[string]string{"pod": "web-a"}, Samples: []collector.Sample{{Time: t1, Value: 0.25}}},
+		{Labels: map[string]string{"pod": "web-b"}, Samples: []collector.Sample{{Time: t0, Value: 0.5}, {Time: t1, Value: 0.5}}},
+	}, res.PerPod)
+}

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -235,10 +234,6 @@ func extract(jp *jsonpath.JSONPath, expr string, doc any) (float64, error) {
 		return v, nil
 	case string:
 		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			if math.IsNaN(f) {
-				// 0/0 formatted by the application: missing data, not a value.
-				return 0, collector.Errorf(collector.ReasonNoData, "web.jsonPath %s selects %q", expr, v)
-			}
 			return f, nil
 		}
 		return 0, collector.Errorf(collector.ReasonBadQuery, "web.jsonPath %s selects the string %q, not a number", expr, truncate(v))
