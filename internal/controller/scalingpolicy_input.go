@@ -70,7 +70,7 @@ func milliRequests(rs kube.MilliRequests) scaler.Requests {
 // core's shape. resource and pods metrics need one series per pod, labelled
 // "pod" (as cAdvisor's and most exporters' series are); object metrics one
 // series; external metrics any number, which the core sums. Values are
-// scaled to milli-units; a NaN value is a missing one.
+// scaled to milli-units.
 func metricResult(m trimtabv1.ScalingMetric, r collector.Result, window time.Duration) scaler.MetricResult {
 	if r.Err != nil {
 		return scaler.MetricResult{Err: r.Err}
@@ -90,9 +90,6 @@ func metricResult(m trimtabv1.ScalingMetric, r collector.Result, window time.Dur
 					m.Name, m.Kind, s.Labels)}
 			}
 			last := s.Samples[len(s.Samples)-1]
-			if math.IsNaN(last.Value) {
-				continue // no sample: the pod counts as missing
-			}
 			pods[pod] = scaler.PodSample{Milli: milli(last.Value), Timestamp: last.Time, Window: window}
 		}
 		return scaler.MetricResult{PodValues: pods}
@@ -101,29 +98,14 @@ func metricResult(m trimtabv1.ScalingMetric, r collector.Result, window time.Dur
 		if err != nil {
 			return scaler.MetricResult{Err: fmt.Errorf("metric %q: %w", m.Name, err)}
 		}
-		if math.IsNaN(last.Value) {
-			return notANumber(m)
-		}
 		return scaler.MetricResult{Values: []int64{milli(last.Value)}}
 	default:
-		values := make([]int64, 0, len(r.Series))
-		for _, s := range r.Series {
-			if v := s.Samples[len(s.Samples)-1].Value; !math.IsNaN(v) {
-				values = append(values, milli(v))
-			}
-		}
-		if len(values) == 0 && len(r.Series) > 0 {
-			return notANumber(m)
+		values := make([]int64, len(r.Series))
+		for i, s := range r.Series {
+			values[i] = milli(s.Samples[len(s.Samples)-1].Value)
 		}
 		return scaler.MetricResult{Values: values}
 	}
-}
-
-// notANumber is the result of a metric whose every value is NaN: no data,
-// as the collector's providers read it (0/0 without traffic), never a
-// number (int64(NaN) is whatever the CPU makes of it).
-func notANumber(m trimtabv1.ScalingMetric) scaler.MetricResult {
-	return scaler.MetricResult{Err: collector.Errorf(collector.ReasonNoData, "metric %q is NaN (for example 0/0 without traffic)", m.Name)}
 }
 
 // milli converts a sample to milli-units, saturating.

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"errors"
 	"math"
 	"strings"
@@ -14,16 +15,15 @@ import (
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/collector"
+	"github.com/trimtab/trimtab/collector/collectortest"
 	"github.com/trimtab/trimtab/scaler"
 )
 
-// TestNaNIsMissingData: the collector's providers read NaN as no data
-// (0/0 without traffic), and Prometheus and CloudWatch drop it, but a value
-// that reaches the controller as NaN anyway (a web source whose JSON holds
-// "NaN") must not become a number: int64(NaN) is MinInt64 on amd64, which
-// an external AverageValue sum reads as an overflow (scale to
-// maxReplicas) and a Value target as a negative load (scale to
-// minReplicas). The policy holds instead, as on any missing data.
+// TestNaNIsMissingData: a NaN a source answers (0/0 without traffic) must
+// not become a number: int64(NaN) is MinInt64 on amd64, which an external
+// AverageValue sum reads as an overflow (scale to maxReplicas) and a Value
+// target as a negative load (scale to minReplicas). Through the Collector
+// the policy holds instead, as on any missing data.
 func TestNaNIsMissingData(t *testing.T) {
 	at := time.Unix(1_700_000_000, 0)
 	sample := func(pod string, v float64) collector.Series {
@@ -59,12 +59,17 @@ func TestNaNIsMissingData(t *testing.T) {
 				pods = append(pods, scaler.Pod{Name: name, Phase: scaler.PodRunning, Created: at.Add(-time.Hour),
 					Ready: &scaler.PodReady{Status: scaler.ConditionTrue, LastTransitionTime: at.Add(-time.Hour)}})
 			}
-			result := metricResult(m, collector.Result{Series: tc.series}, time.Minute)
+			source := collectortest.ProviderFunc(func(context.Context, []collector.Query) []collector.Result {
+				return []collector.Result{{Series: tc.series}}
+			})
+			answer := collector.New(map[collector.Kind]collector.Provider{collector.KindPrometheus: source}, collector.Options{}).
+				Collect(context.Background(), []collector.Query{{Metric: m.Metric}})[0]
+			result := metricResult(m, answer, time.Minute)
 			d := scaler.Decide(scaler.Input{Config: cfg, SpecReplicas: 4, StatusReplicas: 4, Pods: pods,
 				Results: map[string]scaler.MetricResult{"m": result}}, at)
 			require.Equal(t, tc.want, d.Replicas, "reason %q, metrics %+v", d.Reason, d.Metrics)
 			if tc.want == 4 && tc.kind != trimtabv1.MetricPods {
-				require.ErrorContains(t, result.Err, `metric "m" is NaN`)
+				require.EqualError(t, result.Err, `metric "m": no data: query returned only NaN (for example 0/0 without traffic)`)
 			}
 		})
 	}
