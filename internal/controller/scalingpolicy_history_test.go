@@ -79,3 +79,32 @@ func TestHistoryIsLearntWhereTheLiveModelLearnt(t *testing.T) {
 		})
 	}
 }
+
+// TestHistoryOfNaNIsNoHistory: NaN points are not observations, so a
+// history of nothing else counts as empty, not as loaded.
+func TestHistoryOfNaNIsNoHistory(t *testing.T) {
+	cfg := predict.DefaultConfig(time.Hour)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	points := func(values ...float64) collector.Series {
+		var s collector.Series
+		for i, v := range values {
+			s.Samples = append(s.Samples, collector.Sample{Time: start.Add(time.Duration(i) * cfg.Step), Value: v})
+		}
+		return s
+	}
+	cases := []struct {
+		name     string
+		history  collector.Series
+		wantBins int
+	}{
+		{"only NaN", points(math.NaN(), math.NaN(), math.NaN()), 0},
+		{"NaN between numbers", points(3, math.NaN(), 4), 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, bins, err := modelFromHistory(cfg, 30*time.Second, []collector.Series{c.history})
+			require.NoError(t, err)
+			require.Equal(t, c.wantBins, bins)
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -167,10 +168,18 @@ func modelFromHistory(cfg predict.Config, window time.Duration, series []collect
 	if len(series) == 0 {
 		return m, 0, nil
 	}
+	bins := 0
 	for _, s := range series[0].Samples {
+		// The history provider is read directly, not through a Collector,
+		// so NaN (a bin whose syncs had no demand) reaches here: it is no
+		// observation, and a history of nothing else is no history.
+		if math.IsNaN(s.Value) {
+			continue
+		}
 		m.Observe(scaler.DemandTime(s.Time.Add(-cfg.Step/2), window), s.Value)
+		bins++
 	}
-	return m, len(series[0].Samples), nil
+	return m, bins, nil
 }
 
 // takeWarm swaps in a model built from history, if one arrived for the
