@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,33 +44,18 @@ as underscores (--log.level → TRIMTAB_LOG_LEVEL). A flag given on the command
 line wins over the environment.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyEnv(cmd.Flags(), os.LookupEnv); err != nil {
-				return usageError{err}
-			}
-			if r := opts.FalseRollbackRate; !(r > 0 && r < 1) {
-				return newUsageError("--analysis.false-rollback-rate %v: must be between 0 and 1, e.g. 0.01", r)
-			}
-			if opts.PrometheusMaxBatch < 1 {
-				return newUsageError("--prometheus.max-batch %d: must be at least 1, e.g. 10000", opts.PrometheusMaxBatch)
-			}
-			if opts.PrometheusHeadersFile != "" {
-				if _, err := secretheaders.OpenFile(opts.PrometheusHeadersFile); err != nil {
-					return newUsageError("--prometheus.headers-file: %v", err)
-				}
-			}
-			if err := checkHistoryURL(opts.PredictiveHistoryURL); err != nil {
-				return usageError{err}
-			}
-			if err := checkDurations(opts); err != nil {
-				return usageError{err}
-			}
-			if err := checkEndpoints(opts); err != nil {
-				return usageError{err}
-			}
-			logger, err := logging.New(cmd.ErrOrStderr(), logLevel, logFormat)
+			from, err := applyEnv(cmd.Flags(), os.LookupEnv)
 			if err != nil {
 				return usageError{err}
 			}
+			if err := checkFlags(opts, from); err != nil {
+				return usageError{err}
+			}
+			level, format, err := logSettings(logLevel, logFormat, from)
+			if err != nil {
+				return usageError{err}
+			}
+			logger := logging.New(cmd.ErrOrStderr(), level, format)
 			setMemoryLimit(logger)
 			cfg, err := restConfig(kubeconfig)
 			if err != nil {
@@ -140,22 +126,63 @@ func envName(flag string) string {
 	return "TRIMTAB_" + strings.NewReplacer(".", "_", "-", "_").Replace(strings.ToUpper(flag))
 }
 
+// origins are the flags whose value came from the environment. Errors
+// name what the user set: the variable, not a flag they never typed.
+type origins map[string]bool
+
+// name is how an error calls a flag: --scaling.sync-period, or
+// TRIMTAB_SCALING_SYNC_PERIOD (--scaling.sync-period) when the environment
+// set it.
+func (o origins) name(flag string) string {
+	if o[flag] {
+		return envName(flag) + " (--" + flag + ")"
+	}
+	return "--" + flag
+}
+
+// setting is a flag and its value as an error quotes them, as they were
+// set: --scaling.sync-period 0s, or TRIMTAB_SCALING_SYNC_PERIOD=0s
+// (--scaling.sync-period).
+func (o origins) setting(flag string, value any) string {
+	if o[flag] {
+		return fmt.Sprintf("%s=%v (--%s)", envName(flag), value, flag)
+	}
+	return fmt.Sprintf("--%s %v", flag, value)
+}
+
 // applyEnv sets every flag not given on the command line from its
-// environment variable, and names both in the error when a value is bad.
-func applyEnv(fs *pflag.FlagSet, lookup func(string) (string, bool)) error {
+// environment variable, and returns the flags it set. The value is set on
+// the flag's Value rather than through the FlagSet, which would mark it
+// given on the command line and word its error as a bad command-line
+// argument.
+func applyEnv(fs *pflag.FlagSet, lookup func(string) (string, bool)) (origins, error) {
+	from := origins{}
 	var err error
 	fs.VisitAll(func(f *pflag.Flag) {
 		if err != nil || f.Changed {
 			return
 		}
-		name := envName(f.Name)
-		if v, ok := lookup(name); ok {
-			if setErr := fs.Set(f.Name, v); setErr != nil {
-				err = fmt.Errorf("environment variable %s (for --%s): %w", name, f.Name, setErr)
+		if v, ok := lookup(envName(f.Name)); ok {
+			from[f.Name] = true
+			if setErr := f.Value.Set(v); setErr != nil {
+				err = fmt.Errorf("%s: %w", from.setting(f.Name, v), setErr)
 			}
 		}
 	})
-	return err
+	return from, err
+}
+
+// logSettings reads --log.level and --log.format.
+func logSettings(level, format string, from origins) (slog.Level, logging.Format, error) {
+	lvl, err := logging.ParseLevel(level)
+	if err != nil {
+		return 0, "", fmt.Errorf("%s: %w", from.setting("log.level", strconv.Quote(level)), err)
+	}
+	f, err := logging.ParseFormat(format)
+	if err != nil {
+		return 0, "", fmt.Errorf("%s: %w", from.setting("log.format", strconv.Quote(format)), err)
+	}
+	return lvl, f, nil
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {
@@ -181,79 +208,97 @@ func ownNamespace() string {
 	return "default"
 }
 
-// checkDurations refuses durations the controller cannot run with, naming
-// the flag, before anything connects: zero or negative periods would
-// otherwise be replaced by the defaults without a word, and lease timings
-// the leader election refuses would fail only once the manager starts.
-func checkDurations(opts manager.Options) error {
+// checkFlags refuses values the controller cannot run with, naming each
+// as it was set (see origins), before anything connects.
+func checkFlags(opts manager.Options, from origins) error {
+	if r := opts.FalseRollbackRate; !(r > 0 && r < 1) {
+		return fmt.Errorf("%s: must be between 0 and 1, e.g. 0.01", from.setting("analysis.false-rollback-rate", r))
+	}
+	if opts.PrometheusMaxBatch < 1 {
+		return fmt.Errorf("%s: must be at least 1, e.g. 10000", from.setting("prometheus.max-batch", opts.PrometheusMaxBatch))
+	}
+	if opts.PrometheusHeadersFile != "" {
+		if _, err := secretheaders.OpenFile(opts.PrometheusHeadersFile); err != nil {
+			return fmt.Errorf("%s: %w", from.name("prometheus.headers-file"), err)
+		}
+	}
+	if err := checkURL(from, "predictive.history-url", opts.PredictiveHistoryURL, "must be the http(s) URL of a Prometheus that scrapes this controller, e.g. http://prometheus.monitoring:9090"); err != nil {
+		return err
+	}
+	if err := checkDurations(opts, from); err != nil {
+		return err
+	}
+	return checkEndpoints(opts, from)
+}
+
+// checkDurations refuses durations the controller cannot run with: zero
+// or negative periods would otherwise be replaced by the defaults without
+// a word, and lease timings the leader election refuses would fail only
+// once the manager starts.
+func checkDurations(opts manager.Options, from origins) error {
 	for _, d := range []struct {
 		flag, example string
 		v             time.Duration
 	}{
-		{"--scaling.sync-period", "15s", opts.ScalingSyncPeriod},
-		{"--scaling.metric-interval", "1m", opts.ScalingMetricInterval},
-		{"--shutdown-timeout", "30s", opts.ShutdownTimeout},
-		{"--leader-elect.lease-duration", "15s", opts.LeaseDuration},
-		{"--leader-elect.renew-deadline", "10s", opts.RenewDeadline},
-		{"--leader-elect.retry-period", "2s", opts.RetryPeriod},
+		{"scaling.sync-period", "15s", opts.ScalingSyncPeriod},
+		{"scaling.metric-interval", "1m", opts.ScalingMetricInterval},
+		{"shutdown-timeout", "30s", opts.ShutdownTimeout},
+		{"leader-elect.lease-duration", "15s", opts.LeaseDuration},
+		{"leader-elect.renew-deadline", "10s", opts.RenewDeadline},
+		{"leader-elect.retry-period", "2s", opts.RetryPeriod},
 	} {
 		if d.v <= 0 {
-			return fmt.Errorf("%s %s: must be positive, e.g. %s", d.flag, d.v, d.example)
+			return fmt.Errorf("%s: must be positive, e.g. %s", from.setting(d.flag, d.v), d.example)
 		}
 	}
 	if opts.LeaseDuration <= opts.RenewDeadline {
-		return fmt.Errorf("--leader-elect.lease-duration %s: must be longer than --leader-elect.renew-deadline (%s)", opts.LeaseDuration, opts.RenewDeadline)
+		return fmt.Errorf("%s: must be longer than %s",
+			from.setting("leader-elect.lease-duration", opts.LeaseDuration), from.setting("leader-elect.renew-deadline", opts.RenewDeadline))
 	}
 	if float64(opts.RenewDeadline) <= 1.2*float64(opts.RetryPeriod) {
-		return fmt.Errorf("--leader-elect.renew-deadline %s: must be longer than 1.2 × --leader-elect.retry-period (%s)", opts.RenewDeadline, opts.RetryPeriod)
+		return fmt.Errorf("%s: must be longer than 1.2 × %s",
+			from.setting("leader-elect.renew-deadline", opts.RenewDeadline), from.setting("leader-elect.retry-period", opts.RetryPeriod))
 	}
 	return nil
 }
 
-// checkHistoryURL accepts an empty value (no warm start) or an absolute
-// http(s) URL. The value is not echoed when it does not parse: it may
-// carry credentials.
-func checkHistoryURL(raw string) error {
-	return checkURL("--predictive.history-url", raw, "must be the http(s) URL of a Prometheus that scrapes this controller, e.g. http://prometheus.monitoring:9090")
-}
-
 // checkURL accepts an empty value (unset) or an absolute http(s) URL. The
 // value is not echoed when it does not parse: it may carry credentials.
-func checkURL(flag, raw, hint string) error {
+func checkURL(from origins, flag, raw, hint string) error {
 	if raw == "" {
 		return nil
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("%s: not a URL: %s", flag, hint)
+		return fmt.Errorf("%s: not a URL: %s", from.name(flag), hint)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%s %s: %s", flag, u.Redacted(), hint)
+		return fmt.Errorf("%s: %s", from.setting(flag, u.Redacted()), hint)
 	}
 	return nil
 }
 
 // checkEndpoints refuses the URLs, addresses and namespaces the controller
 // could only fail on later (a listener at start-up, a query at the first
-// sync), naming the flag.
-func checkEndpoints(opts manager.Options) error {
+// sync).
+func checkEndpoints(opts manager.Options, from origins) error {
 	var errs []error
 	errs = append(errs,
-		checkURL("--prometheus.url", opts.PrometheusURL, "must be the http(s) URL of a Prometheus, e.g. http://prometheus.monitoring:9090"),
-		checkURL("--cloudwatch.endpoint", opts.CloudWatchEndpoint, "must be an http(s) URL, e.g. https://monitoring.eu-west-1.amazonaws.com"))
+		checkURL(from, "prometheus.url", opts.PrometheusURL, "must be the http(s) URL of a Prometheus, e.g. http://prometheus.monitoring:9090"),
+		checkURL(from, "cloudwatch.endpoint", opts.CloudWatchEndpoint, "must be an http(s) URL, e.g. https://monitoring.eu-west-1.amazonaws.com"))
 	for _, a := range []struct{ flag, value string }{
-		{"--metrics.address", opts.MetricsAddress}, {"--api.address", opts.APIAddress}, {"--pprof.address", opts.PprofAddress},
+		{"metrics.address", opts.MetricsAddress}, {"api.address", opts.APIAddress}, {"pprof.address", opts.PprofAddress},
 	} {
-		if a.value == "" && a.flag == "--pprof.address" {
+		if a.value == "" && a.flag == "pprof.address" {
 			continue // off
 		}
 		if _, port, err := net.SplitHostPort(a.value); err != nil || port == "" {
-			errs = append(errs, fmt.Errorf("%s %q: want host:port or :port, e.g. :9090 or 127.0.0.1:9090", a.flag, a.value))
+			errs = append(errs, fmt.Errorf("%s: want host:port or :port, e.g. :9090 or 127.0.0.1:9090", from.setting(a.flag, strconv.Quote(a.value))))
 		}
 	}
 	for _, ns := range opts.Namespaces {
 		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
-			errs = append(errs, fmt.Errorf("--namespaces: %q is not a namespace name: %s", ns, strings.Join(msgs, "; ")))
+			errs = append(errs, fmt.Errorf("%s: %q is not a namespace name: %s", from.name("namespaces"), ns, strings.Join(msgs, "; ")))
 		}
 	}
 	return errors.Join(errs...)

@@ -54,9 +54,7 @@ func startController(t *testing.T, leaseNamespace string, tweaks ...func(*manage
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("TRIMTAB_TEST_LOG") != "" {
-		var err error
-		logger, err = logging.New(os.Stderr, "debug", "logfmt")
-		require.NoError(t, err)
+		logger = logging.New(os.Stderr, slog.LevelDebug, logging.Logfmt)
 	}
 	opts := manager.Options{
 		MetricsAddress: "127.0.0.1:0", APIAddress: "127.0.0.1:0", ShutdownTimeout: 10 * time.Second,

@@ -5,7 +5,7 @@ package logging
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -15,28 +15,48 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 )
 
-// New returns a logger writing level and above to w in format "json" or
-// "logfmt", and makes it the sink of klog and controller-runtime.
-func New(w io.Writer, level, format string) (*slog.Logger, error) {
+// Format is a log output format.
+type Format string
+
+// The formats New writes.
+const (
+	JSON   Format = "json"
+	Logfmt Format = "logfmt"
+)
+
+// ParseLevel reads a log level. Its error does not name the setting: the
+// caller knows whether the value came from a flag or the environment.
+func ParseLevel(s string) (slog.Level, error) {
 	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log.level %q: want debug, info, warn or error", level)
+	if err := lvl.UnmarshalText([]byte(s)); err != nil {
+		return 0, errors.New("want debug, info, warn or error")
 	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	var h slog.Handler
-	switch strings.ToLower(format) {
-	case "json":
-		h = slog.NewJSONHandler(w, opts)
-	case "logfmt":
+	return lvl, nil
+}
+
+// ParseFormat reads a log format, in any case. Its error does not name the
+// setting, as ParseLevel's.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(s)); f {
+	case JSON, Logfmt:
+		return f, nil
+	}
+	return "", errors.New("want json or logfmt")
+}
+
+// New returns a logger writing level and above to w in format, and makes
+// it the sink of klog and controller-runtime.
+func New(w io.Writer, level slog.Level, format Format) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
+	if format == Logfmt {
 		h = slog.NewTextHandler(w, opts)
-	default:
-		return nil, fmt.Errorf("--log.format %q: want json or logfmt", format)
 	}
 	logger := slog.New(h)
 	lr := libraryLogger(h)
 	klog.SetLogger(lr)
 	ctrl.SetLogger(lr)
-	return logger, nil
+	return logger
 }
 
 func libraryLogger(h slog.Handler) logr.Logger { return logr.FromSlogHandler(libraryHandler{h}) }
