@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -30,7 +31,9 @@ mode off (exact Kubernetes HPA semantics) and as given. Each ready replica serve
 --capacity requests per second at the policy's utilization target, a new replica
 is ready after --startup, and the controller syncs every --sync (by default the
 policy's spec.syncPeriodSeconds, else 15s). The policy's
-first Utilization metric is driven with the utilization of ready capacity.
+first Utilization metric is driven with the utilization of ready capacity; its
+other metrics have no simulated source and are left out, as a note on stderr
+says.
 
 For each run it prints replica-seconds (cost), SLO-violation seconds (offered
 load above ready capacity), scale events, peak replicas, and the ratios
@@ -58,10 +61,11 @@ at --capacity is busy the policy's utilization target's share of the time).`,
 			if err != nil {
 				return newUsageError("--policy: %w", err)
 			}
-			cfg, err := sim.ReadPolicy(data)
+			cfg, dropped, err := sim.ReadPolicy(data)
 			if err != nil {
 				return newUsageError("--policy %s: %w", policyPath, err)
 			}
+			fmt.Fprint(cmd.ErrOrStderr(), droppedMetricsNote(cfg.Metrics[0].Name, dropped))
 			opt := sim.DefaultOptions()
 			opt.Capacity, opt.Startup = capacity, startup
 			if opt.Latency, err = latencyObjective(cmd, sloLatency, concurrency, serviceTime); err != nil {
@@ -145,6 +149,21 @@ func missingRowsNote(tr sim.Trace) string {
 	}
 	return fmt.Sprintf("note: the trace's step is %d s (the smallest gap between rows, before line %d); %d of its %d steps have no row and count as 0 rps\n",
 		tr.Step, tr.StepLine, missing, len(tr.RPS))
+}
+
+// droppedMetricsNote names the policy's metrics that replay leaves out:
+// the controller would scale on them too, so the replay understates what
+// the policy does when they are the ones that bind. Empty when none was.
+func droppedMetricsNote(driven string, dropped []string) string {
+	if len(dropped) == 0 {
+		return ""
+	}
+	quoted := make([]string, len(dropped))
+	for i, name := range dropped {
+		quoted[i] = strconv.Quote(name)
+	}
+	return fmt.Sprintf("note: replay drives only the policy's first Utilization metric, %q, with the utilization of ready capacity; it leaves out %s, which it has no simulated source for\n",
+		driven, strings.Join(quoted, ", "))
 }
 
 func writeReplayTable(w io.Writer, c sim.Comparison) error {

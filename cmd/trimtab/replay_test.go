@@ -279,3 +279,61 @@ func TestReplayNotesMissingRows(t *testing.T) {
 		})
 	}
 }
+
+// TestReplayNotesDroppedMetrics: replay drives the policy's first
+// Utilization metric only; it names the others on stderr, and its results
+// are those of the policy without them.
+func TestReplayNotesDroppedMetrics(t *testing.T) {
+	trace := hourlySurgeTrace(t)
+	const (
+		cpu = `    - name: cpu
+      kind: resource
+      resource: cpu
+      prometheus:
+        query: up
+      target:
+        type: Utilization
+        averageUtilization: 70
+`
+		memory = `    - name: memory
+      kind: resource
+      resource: memory
+      prometheus:
+        query: up
+      target:
+        type: Utilization
+        averageUtilization: 80
+`
+		queue = `    - name: queue-length
+      kind: external
+      prometheus:
+        query: up
+      target:
+        type: AverageValue
+        averageValue: "30"
+`
+	)
+	require.Contains(t, replayPolicy, cpu)
+	withMetrics := func(metrics ...string) string {
+		return writeFile(t, "policy.yaml", strings.Replace(replayPolicy, cpu, strings.Join(metrics, ""), 1))
+	}
+	_, alone, _ := runReplay(t, "--trace", trace, "--policy", withMetrics(cpu), "--format", "json")
+	for _, tc := range []struct {
+		name    string
+		metrics []string
+		want    string
+	}{
+		{"one metric: no note", []string{cpu}, ""},
+		{"the metrics after the driven one", []string{cpu, memory, queue},
+			`note: replay drives only the policy's first Utilization metric, "cpu", with the utilization of ready capacity; it leaves out "memory", "queue-length", which it has no simulated source for` + "\n"},
+		{"a metric before the driven one", []string{queue, cpu},
+			`note: replay drives only the policy's first Utilization metric, "cpu", with the utilization of ready capacity; it leaves out "queue-length", which it has no simulated source for` + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := runReplay(t, "--trace", trace, "--policy", withMetrics(tc.metrics...), "--format", "json")
+			require.Equal(t, 0, code, stderr)
+			require.Equal(t, tc.want, stderr)
+			require.JSONEq(t, alone, out, "the metrics left out change the replay")
+		})
+	}
+}

@@ -13,11 +13,12 @@ import (
 )
 
 // ReadPolicy decodes a ScalingPolicy manifest strictly (unknown fields are
-// errors) and returns its replayable configuration.
-func ReadPolicy(data []byte) (scaler.Config, error) {
+// errors) and returns its replayable configuration and the metrics replay
+// leaves out (see ReplayConfig).
+func ReadPolicy(data []byte) (cfg scaler.Config, dropped []string, err error) {
 	js, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
-		return scaler.Config{}, fmt.Errorf("policy is not valid YAML: %w", err)
+		return scaler.Config{}, nil, fmt.Errorf("policy is not valid YAML: %w", err)
 	}
 	// The kind first: another object (a Release) would otherwise fail
 	// field by field.
@@ -25,7 +26,7 @@ func ReadPolicy(data []byte) (scaler.Config, error) {
 		Kind string `json:"kind"`
 	}
 	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(js, &kind); err == nil && kind.Kind != "" && kind.Kind != "ScalingPolicy" {
-		return scaler.Config{}, fmt.Errorf("kind: want \"ScalingPolicy\", got %q: replay takes a ScalingPolicy manifest", kind.Kind)
+		return scaler.Config{}, nil, fmt.Errorf("kind: want \"ScalingPolicy\", got %q: replay takes a ScalingPolicy manifest", kind.Kind)
 	}
 	var sp v1alpha1.ScalingPolicy
 	// sigs.k8s.io/json names the full path of an unknown field, as the
@@ -37,23 +38,23 @@ func ReadPolicy(data []byte) (scaler.Config, error) {
 			// mode: on for mode: true.
 			err = fmt.Errorf("%w (YAML reads an unquoted on, off, yes or no as true or false: quote it, e.g. mode: \"on\")", err)
 		}
-		return scaler.Config{}, fmt.Errorf("policy is not a valid ScalingPolicy manifest: %w", err)
+		return scaler.Config{}, nil, fmt.Errorf("policy is not a valid ScalingPolicy manifest: %w", err)
 	}
 	if err := errors.Join(strict...); err != nil {
-		return scaler.Config{}, fmt.Errorf("policy is not a valid ScalingPolicy manifest: %w", err)
+		return scaler.Config{}, nil, fmt.Errorf("policy is not a valid ScalingPolicy manifest: %w", err)
 	}
 	if want := v1alpha1.GroupVersion.String(); sp.APIVersion != want {
-		return scaler.Config{}, fmt.Errorf("apiVersion: want %q, got %q", want, sp.APIVersion)
+		return scaler.Config{}, nil, fmt.Errorf("apiVersion: want %q, got %q", want, sp.APIVersion)
 	}
 	if sp.Kind != "ScalingPolicy" {
-		return scaler.Config{}, fmt.Errorf("kind: want \"ScalingPolicy\", got %q", sp.Kind)
+		return scaler.Config{}, nil, fmt.Errorf("kind: want \"ScalingPolicy\", got %q", sp.Kind)
 	}
 	if sp.Spec.TargetRef.Name == "" {
-		return scaler.Config{}, errors.New("spec.targetRef.name: is required (the Deployment to scale)")
+		return scaler.Config{}, nil, errors.New("spec.targetRef.name: is required (the Deployment to scale)")
 	}
-	cfg, err := scaler.ConfigFromSpec(sp.Spec, scaler.DefaultParams())
+	cfg, err = scaler.ConfigFromSpec(sp.Spec, scaler.DefaultParams())
 	if err != nil {
-		return scaler.Config{}, err
+		return scaler.Config{}, nil, err
 	}
 	return ReplayConfig(cfg)
 }

@@ -80,15 +80,22 @@ type Result struct {
 
 // ReplayConfig narrows a policy's configuration to what the simulator can
 // drive: its first Utilization metric, fed with the utilization of ready
-// capacity. Other metrics have no simulated source and are dropped.
-func ReplayConfig(cfg scaler.Config) (scaler.Config, error) {
-	for _, m := range cfg.Metrics {
+// capacity. Other metrics have no simulated source and are dropped; their
+// names are returned, in the policy's order, for the caller to tell the
+// user, whose replay would otherwise silently differ from the controller.
+func ReplayConfig(cfg scaler.Config) (replayed scaler.Config, dropped []string, err error) {
+	for i, m := range cfg.Metrics {
 		if m.Kind == scaler.KindResource && m.Target.Type == scaler.Utilization {
+			for j, other := range cfg.Metrics {
+				if j != i {
+					dropped = append(dropped, other.Name)
+				}
+			}
 			cfg.Metrics = []scaler.MetricSpec{m}
-			return cfg, nil
+			return cfg, dropped, nil
 		}
 	}
-	return scaler.Config{}, errors.New("spec.metrics: replay needs a metric of kind resource with target.type Utilization; it drives it with the utilization of ready capacity")
+	return scaler.Config{}, nil, errors.New("spec.metrics: replay needs a metric of kind resource with target.type Utilization; it drives it with the utilization of ready capacity")
 }
 
 func (o Options) validate(cfg scaler.Config) error {

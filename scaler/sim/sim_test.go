@@ -181,12 +181,20 @@ func TestReplayConfig(t *testing.T) {
 	c := cpuConfig(1, 5, v1alpha1.PredictiveOff)
 	queue := scaler.MetricSpec{Name: "queue", Kind: scaler.KindExternal, Target: scaler.Target{Type: scaler.AverageValue, AverageMilli: 1}}
 	c.Metrics = append([]scaler.MetricSpec{queue}, c.Metrics...)
-	got, err := ReplayConfig(c)
+	memory := scaler.MetricSpec{Name: "memory", Kind: scaler.KindResource, Resource: "memory", Target: scaler.Target{Type: scaler.Utilization, Utilization: 80}}
+	c.Metrics = append(c.Metrics, memory)
+	got, dropped, err := ReplayConfig(c)
 	require.NoError(t, err)
 	require.Equal(t, []scaler.MetricSpec{c.Metrics[1]}, got.Metrics)
+	require.Equal(t, []string{"queue", "memory"}, dropped, "every metric but the first Utilization one, in the policy's order")
+
+	c.Metrics = c.Metrics[1:2]
+	_, dropped, err = ReplayConfig(c)
+	require.NoError(t, err)
+	require.Empty(t, dropped)
 
 	c.Metrics = []scaler.MetricSpec{queue}
-	_, err = ReplayConfig(c)
+	_, _, err = ReplayConfig(c)
 	require.ErrorContains(t, err, "spec.metrics: replay needs a metric of kind resource with target.type Utilization")
 }
 

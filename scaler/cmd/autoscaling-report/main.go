@@ -164,7 +164,9 @@ func run(tracesDir, outDir, policyPath string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := sim.ReadPolicy(data)
+	// Metrics replay cannot drive are left out as `trimtab replay` leaves
+	// them out (the default policy has none); the report quotes the policy.
+	cfg, _, err := sim.ReadPolicy(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", policyPath, err)
 	}
