@@ -907,7 +907,7 @@ func (c *ScalingPolicyController) apply(ctx context.Context, s *policySync, repl
 // from the API server and mutates again. The reconciler and the cycle each mutate only the
 // fields they own, so neither undoes the other. A changed Ready reason or a
 // ScalingActive that turns False gets an Event, as does a horizon found
-// shorter than the pods' start-up.
+// shorter than the pods' start-up (conditionEvents).
 func (c *ScalingPolicyController) writeStatus(ctx context.Context, pol *trimtabv1.ScalingPolicy, mutate func(*trimtabv1.ScalingPolicyStatus)) error {
 	cur := pol
 	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
@@ -946,16 +946,23 @@ func (c *ScalingPolicyController) writeStatus(ctx context.Context, pol *trimtabv
 // policy that is Ready from its first status gets no Event for it, as an
 // HPA gets none: at a fresh install of thousands of policies, the Events
 // would only be noise, and client-go keeps each in memory for minutes.
+//
+// A policy that is not admitted has ScalingActive False with Ready's
+// reason and message (notScaling), written with Ready by whichever of the
+// reconciler and the cycle saw the change first: Ready's Event tells it,
+// and ScalingActive's would say the same thing twice.
 func (c *ScalingPolicyController) conditionEvents(pol *trimtabv1.ScalingPolicy, before, after []metav1.Condition) {
-	if now, was := meta.FindStatusCondition(after, trimtabv1.ConditionReady), meta.FindStatusCondition(before, trimtabv1.ConditionReady); now != nil &&
-		(was != nil && was.Reason != now.Reason || was == nil && now.Status != metav1.ConditionTrue) {
+	ready := meta.FindStatusCondition(after, trimtabv1.ConditionReady)
+	if was := meta.FindStatusCondition(before, trimtabv1.ConditionReady); ready != nil &&
+		(was != nil && was.Reason != ready.Reason || was == nil && ready.Status != metav1.ConditionTrue) {
 		typ := corev1.EventTypeNormal
-		if now.Status != metav1.ConditionTrue {
+		if ready.Status != metav1.ConditionTrue {
 			typ = corev1.EventTypeWarning
 		}
-		c.Events.Eventf(pol, nil, typ, now.Reason, "Reconcile", "%s", now.Message)
+		c.Events.Eventf(pol, nil, typ, ready.Reason, "Reconcile", "%s", ready.Message)
 	}
-	if now, was := meta.FindStatusCondition(after, scaler.ScalingActive), meta.FindStatusCondition(before, scaler.ScalingActive); now != nil && now.Status == metav1.ConditionFalse && (was == nil || was.Reason != now.Reason) {
+	if now, was := meta.FindStatusCondition(after, scaler.ScalingActive), meta.FindStatusCondition(before, scaler.ScalingActive); now != nil && now.Status == metav1.ConditionFalse && (was == nil || was.Reason != now.Reason) &&
+		(ready == nil || ready.Status == metav1.ConditionTrue || ready.Reason != now.Reason) {
 		c.Events.Eventf(pol, nil, corev1.EventTypeWarning, now.Reason, "Scale", "%s", now.Message)
 	}
 	if now, was := meta.FindStatusCondition(after, scaler.Forecasting), meta.FindStatusCondition(before, scaler.Forecasting); now != nil && now.Reason == scaler.ReasonHorizonBelowStartup && (was == nil || was.Reason != now.Reason) {

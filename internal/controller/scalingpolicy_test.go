@@ -260,6 +260,15 @@ func (w *workload) policy(p *trimtabv1.ScalingPolicy) *trimtabv1.ScalingPolicy {
 	return p
 }
 
+// create creates p in the workload's namespace as it is, targetRef and all.
+func (w *workload) create(p *trimtabv1.ScalingPolicy) *trimtabv1.ScalingPolicy {
+	w.t.Helper()
+	p.Namespace = w.ns
+	require.NoError(w.t, env.Client.Create(context.Background(), p))
+	w.t.Cleanup(func() { _ = env.Client.Delete(context.Background(), p) })
+	return p
+}
+
 func (w *workload) get(p *trimtabv1.ScalingPolicy) *trimtabv1.ScalingPolicy {
 	w.t.Helper()
 	require.NoError(w.t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(p), p))
@@ -306,6 +315,32 @@ func (w *workload) events(reason string) []string {
 	return out
 }
 
+// eventCount counts the Events of reason about the policy name, including
+// the repeats the recorder folded into an event series.
+func (w *workload) eventCount(name, reason string) int {
+	var evs eventsv1.EventList
+	require.NoError(w.t, env.Client.List(context.Background(), &evs, client.InNamespace(w.ns)))
+	n := 0
+	for _, e := range evs.Items {
+		if e.Regarding.Kind != "ScalingPolicy" || e.Regarding.Name != name || e.Reason != reason {
+			continue
+		}
+		n++
+		if e.Series != nil {
+			n += int(e.Series.Count) - 1
+		}
+	}
+	return n
+}
+
+// waitEventCount waits until the policy name has at least n Events of
+// reason.
+func (w *workload) waitEventCount(name, reason string, n int) {
+	w.t.Helper()
+	require.Eventually(w.t, func() bool { return w.eventCount(name, reason) >= n }, 10*time.Second, 50*time.Millisecond,
+		"%s: fewer than %d %s Events", name, n, reason)
+}
+
 func condition(p *trimtabv1.ScalingPolicy, typ string) metav1.Condition {
 	if c := meta.FindStatusCondition(p.Status.Conditions, typ); c != nil {
 		return *c
@@ -323,6 +358,13 @@ func cpuMetric(address string) trimtabv1.ScalingMetric {
 		Kind: trimtabv1.MetricResource, Resource: "cpu",
 		Target: trimtabv1.MetricTarget{Type: trimtabv1.UtilizationTarget, AverageUtilization: ptr.To[int32](70)},
 	}
+}
+
+// cpuPolicy is a policy named name on CPU alone, between 1 and 10 replicas.
+func cpuPolicy(address, name string) *trimtabv1.ScalingPolicy {
+	return &trimtabv1.ScalingPolicy{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: trimtabv1.ScalingPolicySpec{
+		MaxReplicas: 10, Metrics: []trimtabv1.ScalingMetric{cpuMetric(address)},
+	}}
 }
 
 // fastBehavior lets scale-ups through at once and stabilizes scale-downs
@@ -564,6 +606,67 @@ func TestScalingPolicy(t *testing.T) {
 		require.Eventually(t, func() bool { return wl.replicas() == 5 }, 15*time.Second, 100*time.Millisecond, "never scaled once the other policy was gone")
 		require.Equal(t, metav1.ConditionTrue, condition(wl.get(big), trimtabv1.ConditionReady).Status)
 	})
+
+	// The reconciler and the cycle both write a refused policy's status,
+	// and Ready and ScalingActive both say why: the user must get one
+	// Event per refusal, not one per writer or per condition.
+	for _, tc := range []struct {
+		name, reason string
+		// refuse creates what the policy (made by policy) is refused for.
+		refuse func(t *testing.T, wl *workload)
+		policy func(wl *workload) []*trimtabv1.ScalingPolicy
+	}{
+		{name: "an HPA on the target: one TargetHasHPA Event", reason: trimtabv1.ReasonTargetHasHPA,
+			refuse: func(t *testing.T, wl *workload) {
+				require.NoError(t, env.Client.Create(context.Background(), &autoscalingv2.HorizontalPodAutoscaler{
+					ObjectMeta: metav1.ObjectMeta{Namespace: wl.ns, Name: "web-hpa"},
+					Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MaxReplicas: 5,
+						ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}},
+				}))
+			},
+			policy: func(wl *workload) []*trimtabv1.ScalingPolicy {
+				return []*trimtabv1.ScalingPolicy{wl.policy(cpuPolicy(w.prom.URL, "web"))}
+			}},
+		{name: "two policies on the target: one TargetHasPolicy Event each", reason: trimtabv1.ReasonTargetHasPolicy,
+			policy: func(wl *workload) []*trimtabv1.ScalingPolicy {
+				return []*trimtabv1.ScalingPolicy{wl.policy(cpuPolicy(w.prom.URL, "one")), wl.policy(cpuPolicy(w.prom.URL, "two"))}
+			}},
+		{name: "a missing target: one TargetNotFound Event", reason: trimtabv1.ReasonTargetNotFound,
+			policy: func(wl *workload) []*trimtabv1.ScalingPolicy {
+				p := cpuPolicy(w.prom.URL, "web")
+				p.Spec.TargetRef = trimtabv1.ScaleTargetRef{Name: "missing"}
+				return []*trimtabv1.ScalingPolicy{wl.create(p)}
+			}},
+		{name: "a kind the API server does not serve: one TargetUnsupported Event", reason: trimtabv1.ReasonTargetUnsupported,
+			policy: func(wl *workload) []*trimtabv1.ScalingPolicy {
+				p := cpuPolicy(w.prom.URL, "web")
+				p.Spec.TargetRef = trimtabv1.ScaleTargetRef{APIVersion: "example.com/v1", Kind: "Widget", Name: "web"}
+				return []*trimtabv1.ScalingPolicy{wl.create(p)}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			wl := newWorkload(t, 1)
+			w.app.set(wl.ns, load{cpuCores: 0.1})
+			if tc.refuse != nil {
+				tc.refuse(t, wl)
+			}
+			for _, p := range tc.policy(wl) {
+				require.EventuallyWithT(t, func(c *assert.CollectT) {
+					wl.get(p)
+					assert.Equal(c, tc.reason, condition(p, trimtabv1.ConditionReady).Reason, "%s: %+v", p.Name, p.Status)
+					assert.Equal(c, tc.reason, condition(p, "ScalingActive").Reason, "%s: %+v", p.Name, p.Status)
+				}, 15*time.Second, 100*time.Millisecond)
+				// Every cycle writes the refused policy's status again.
+				time.Sleep(5 * testSyncPeriod)
+				wl.waitEventCount(p.Name, tc.reason, 1)
+				// Events are sent in the background: a second would be
+				// here by now.
+				time.Sleep(2 * time.Second)
+				require.Equal(t, 1, wl.eventCount(p.Name, tc.reason), "%s: %s Events", p.Name, tc.reason)
+			}
+		})
+	}
 
 	for _, tc := range []struct {
 		name     string
