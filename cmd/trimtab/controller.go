@@ -83,7 +83,9 @@ line wins over the environment.`,
 	f.DurationVar(&opts.LeaseDuration, "leader-elect.lease-duration", 15*time.Second, "how long followers wait before taking over a silent leader's Lease")
 	f.DurationVar(&opts.RenewDeadline, "leader-elect.renew-deadline", 10*time.Second, "how long the leader retries renewing before giving up leadership")
 	f.DurationVar(&opts.RetryPeriod, "leader-elect.retry-period", 2*time.Second, "interval between leader election attempts")
-	f.StringVar(&opts.MetricsAddress, "metrics.address", ":9090", "address serving /metrics, /livez, /readyz and /healthz")
+	// Every interface: Prometheus and the kubelet's probes reach the pod's
+	// IP. Port 8080, controller-runtime's, leaves Prometheus its own 9090.
+	f.StringVar(&opts.MetricsAddress, "metrics.address", ":8080", "address serving /metrics, /livez, /readyz and /healthz")
 	f.StringVar(&opts.APIAddress, "api.address", ":8081", "address serving trimtab's /api/v1")
 	f.StringVar(&opts.PprofAddress, "pprof.address", "", "address serving Go's profiles under /debug/pprof/, e.g. 127.0.0.1:6060 to reach through kubectl port-forward (default: off)")
 	f.DurationVar(&opts.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown may take")
@@ -293,7 +295,7 @@ func checkEndpoints(opts manager.Options, from origins) error {
 			continue // off
 		}
 		if _, port, err := net.SplitHostPort(a.value); err != nil || port == "" {
-			errs = append(errs, fmt.Errorf("%s: want host:port or :port, e.g. :9090 or 127.0.0.1:9090", from.setting(a.flag, strconv.Quote(a.value))))
+			errs = append(errs, fmt.Errorf("%s: want host:port or :port, e.g. :8080 or 127.0.0.1:8080", from.setting(a.flag, strconv.Quote(a.value))))
 		}
 	}
 	for _, ns := range opts.Namespaces {

@@ -102,6 +102,9 @@ func TestCLI(t *testing.T) {
 		{name: "unknown command", args: []string{"deploy"}, code: exitUsage, stderr: []string{"unknown command \"deploy\""}},
 		{name: "controller help", args: []string{"controller", "--help"}, code: 0,
 			stdout: []string{"TRIMTAB_LOG_LEVEL", "--leader-elect", "--metrics.address"}, emptyError: true},
+		// Not Prometheus's own :9090, which a local Prometheus holds.
+		{name: "metrics and probes default to every interface's port 8080", args: []string{"controller", "--help"}, code: 0,
+			stdout: []string{`/healthz (default ":8080")`, `/api/v1 (default ":8081")`}, emptyError: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
