@@ -325,11 +325,12 @@ type ReleaseStatus struct {
 	// again until the target changes or a retry is requested.
 	// +optional
 	FailedRevision string `json:"failedRevision,omitempty"`
-	// RetriedRevision is the revision the standing retry request has
-	// released again: the request acts once, and acts again only when it
-	// is removed and made anew.
+	// HandledRequest is the trimtab.dev/request value this Release has
+	// acted on, or reported in a RequestIgnored Event because it could
+	// not act. A request acts (or is reported) once: to make the same
+	// request again, remove the annotation and make it anew.
 	// +optional
-	RetriedRevision string `json:"retriedRevision,omitempty"`
+	HandledRequest string `json:"handledRequest,omitempty"`
 	// History of past analysis looks, newest first, bounded.
 	// +optional
 	// +kubebuilder:validation:MaxItems=50

@@ -800,10 +800,13 @@ func TestSteeringThroughAnnotations(t *testing.T) {
 	s.annotate(rel, release.AnnotationPaused, "")
 	s.waitState(rel, release.StateWaitingApproval, 40*time.Second)
 
-	// An approval for a step that is not waiting changes nothing.
+	// An approval for a step that is not waiting changes nothing, and is
+	// reported once however many reconciles (one a second here) see it.
 	s.annotate(rel, release.AnnotationRequest, fmt.Sprintf("approve:%s:2", rev))
-	time.Sleep(2 * time.Second)
+	s.eventually(func() bool { return s.eventCounts("web")[release.ReasonRequestIgnored] == 1 }, 10*time.Second, rel)
+	time.Sleep(3 * time.Second)
 	require.Equal(t, release.StateWaitingApproval, s.get(rel).Status.State)
+	require.Equal(t, 1, s.eventCounts("web")[release.ReasonRequestIgnored], "events: %v", s.eventCounts("web"))
 	s.annotate(rel, release.AnnotationRequest, fmt.Sprintf("approve:%s:1", rev))
 	s.eventually(func() bool { return s.get(rel).Status.Weight == 50 }, 10*time.Second, rel)
 

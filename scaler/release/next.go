@@ -175,6 +175,7 @@ type Decision struct {
 func Next(p Plan, st trimtabv1.ReleaseStatus, o Observed, now time.Time) Decision {
 	m := &machine{p: p, o: o, now: now, st: st.DeepCopy()}
 	m.decide()
+	m.settleRequest(st.HandledRequest)
 	m.st.ExpectedCompletionTime = m.expectedCompletion()
 	return Decision{
 		Status: *m.st, World: m.world(), Need: m.need, NeedHook: m.needHook,
@@ -191,6 +192,8 @@ type machine struct {
 	needHook trimtabv1.HookPhase
 	events   []Event
 	requeue  time.Duration
+	// acted: this decision acted on the request.
+	acted bool
 }
 
 func (m *machine) decide() {
@@ -223,15 +226,8 @@ func (m *machine) initialize() {
 }
 
 func (m *machine) idle() {
-	// A retry request retries its revision once: left in place, it would
-	// release the revision again after every rollback. Taken away, it can
-	// be made again.
-	retry := m.o.Request.is(VerbRetry, m.st.FailedRevision)
-	if !retry {
-		m.st.RetriedRevision = ""
-	}
-	if m.st.State == StateRolledBack && retry && m.o.TargetRevision == m.st.FailedRevision && m.st.RetriedRevision != m.st.FailedRevision {
-		m.st.RetriedRevision, m.st.FailedRevision = m.st.FailedRevision, ""
+	if m.st.State == StateRolledBack && m.o.TargetRevision == m.st.FailedRevision && m.take(Request{Verb: VerbRetry, Revision: m.st.FailedRevision}) {
+		m.st.FailedRevision = ""
 	}
 	switch m.o.TargetRevision {
 	case m.st.StableRevision, m.st.FailedRevision:
@@ -260,16 +256,15 @@ func (m *machine) restartStep() {
 }
 
 func (m *machine) progress() {
-	r := m.o.Request
 	if m.o.TargetRevision != m.st.CanaryRevision {
 		m.supersede()
 		return
 	}
 	switch {
-	case r.is(VerbAbort, m.st.CanaryRevision):
+	case m.take(Request{Verb: VerbAbort, Revision: m.st.CanaryRevision}):
 		m.rollback("aborted on request")
 		return
-	case r.is(VerbPromote, m.st.CanaryRevision):
+	case m.take(Request{Verb: VerbPromote, Revision: m.st.CanaryRevision}):
 		m.startPromotion("promoted on request, skipping the remaining steps")
 		return
 	case m.o.Frozen:
@@ -328,7 +323,7 @@ func (m *machine) progress() {
 		m.wait(pollInterval)
 		return
 	}
-	if m.st.State == StateWaitingApproval && r.is(VerbApprove, m.st.CanaryRevision) && r.Step == m.st.Step {
+	if m.st.State == StateWaitingApproval && m.take(Request{Verb: VerbApprove, Revision: m.st.CanaryRevision, Step: m.st.Step}) {
 		m.st.ApprovedStep = m.st.Step
 		m.event(corev1.EventTypeNormal, ReasonApproved, "Step %d approved", m.st.Step)
 		m.advance()
@@ -449,15 +444,13 @@ func (m *machine) promote() {
 			m.supersede()
 			return
 		}
-		if m.o.Request.is(VerbAbort, m.st.CanaryRevision) {
+		if m.take(Request{Verb: VerbAbort, Revision: m.st.CanaryRevision}) {
 			m.rollback("aborted on request")
 			return
 		}
 		if m.hookPending(trimtabv1.HookPrePromotion) {
 			return
 		}
-	} else if m.o.Request.is(VerbAbort, m.st.CanaryRevision) {
-		m.event(corev1.EventTypeWarning, ReasonRequestIgnored, "Abort of %s ignored: the primary already runs it; release the previous template instead", m.st.CanaryRevision)
 	}
 	if primaryHasCanary && m.o.PrimaryReady {
 		m.st.State = StatePromoted
@@ -534,13 +527,19 @@ func (m *machine) addRevision(outcome, reason string) {
 	m.st.Revisions = bounded(append([]trimtabv1.RevisionRecord{rec}, m.st.Revisions...), maxRevisions)
 }
 
+// step is the current step; the spec may have lost steps since the
+// release began.
+func (m *machine) step() Step {
+	return m.p.Steps[min(max(m.st.Step, 1), int32(len(m.p.Steps)))-1]
+}
+
 // world derives the objects' state from the status.
 func (m *machine) world() World {
 	w := World{PrimaryRevision: m.st.StableRevision, Sizing: m.p.Sizing}
 	switch m.st.State {
 	case StateProgressing, StateWaitingApproval, StatePaused, StateFrozen:
 		w.Canary, w.Baseline, w.Weight = true, m.p.Baseline, m.st.Weight
-		w.SizeWeight = max(w.Weight, m.p.Steps[min(max(m.st.Step, 1), int32(len(m.p.Steps)))-1].Weight)
+		w.SizeWeight = max(w.Weight, m.step().Weight)
 	case StatePromoting:
 		// The canary keeps its share until the primary runs its template.
 		w.Canary, w.Baseline, w.Weight, w.SizeWeight = true, m.p.Baseline, m.st.Weight, m.st.Weight

@@ -32,7 +32,10 @@ type sim struct {
 	frozen   bool
 	// refused: the router refused the weight at the last reconcile.
 	refused bool
-	request *Request
+	// primaryRollingOut: the primary's rollout of its template is not
+	// complete.
+	primaryRollingOut bool
+	request           *Request
 	// look decides the analysis of each look; nil means "Continue until the
 	// step's duration, then Pass".
 	look func(s *sim) LookAction
@@ -55,7 +58,7 @@ func (s *sim) tick() Decision {
 	if s.canaryUp {
 		ready = 100
 	}
-	o := Observed{TargetRevision: s.target, PrimaryRevision: s.primary, PrimaryReady: s.primary != "",
+	o := Observed{TargetRevision: s.target, PrimaryRevision: s.primary, PrimaryReady: s.primary != "" && !s.primaryRollingOut,
 		CanaryReadyWeight: ready, RouteRefused: s.refused, Paused: s.paused, Frozen: s.frozen, Request: s.request}
 	var d Decision
 	for range 4 {
@@ -573,6 +576,175 @@ func TestPromoteRequestSkipsRemainingSteps(t *testing.T) {
 	s.request = &Request{Verb: VerbPromote, Revision: "rev2"}
 	s.runUntil(StatePromoted, time.Second, 10*time.Second)
 	require.Equal(t, "rev2", s.primary)
+}
+
+// TestIgnoredRequestsAreReportedOnceAndNeverAct: a request that cannot act
+// (another revision, another step, nothing left to do) gets one
+// RequestIgnored Warning saying what was asked, why it is ignored and what
+// to do instead, however many reconciles see it standing, and changes
+// nothing then or later: a twin release without the request goes exactly
+// the same way.
+func TestIgnoredRequestsAreReportedOnceAndNeverAct(t *testing.T) {
+	// Step 1 has no gate, steps 2 and 3 have one.
+	spec := canarySpec(trimtabv1.CanaryStep{Weight: 10, AnalysisSeconds: 60}, trimtabv1.CanaryStep{Weight: 30, AnalysisSeconds: 60, ManualGate: true},
+		trimtabv1.CanaryStep{Weight: 50, AnalysisSeconds: 60, ManualGate: true})
+	progressing := func(t *testing.T) *sim {
+		s := newSim(t, spec)
+		s.adopt()
+		s.target = "rev2"
+		s.runFor(30*time.Second, 10*time.Second)
+		require.Equal(t, StateProgressing, s.st.State)
+		require.Equal(t, int32(1), s.st.Step)
+		return s
+	}
+	waitingAtStep3 := func(t *testing.T) *sim {
+		s := progressing(t)
+		s.runUntil(StateWaitingApproval, 10*time.Second, 10*time.Minute)
+		s.request = &Request{Verb: VerbApprove, Revision: "rev2", Step: 2}
+		s.tick()
+		s.request = nil
+		s.runUntil(StateWaitingApproval, 10*time.Second, 10*time.Minute)
+		require.Equal(t, int32(3), s.st.Step)
+		return s
+	}
+	promoting := func(t *testing.T) *sim {
+		s := progressing(t)
+		s.primaryRollingOut = true
+		s.request = &Request{Verb: VerbPromote, Revision: "rev2"}
+		s.tick()
+		s.request = nil
+		s.tick()
+		require.Equal(t, StatePromoting, s.st.State)
+		require.Equal(t, "rev2", s.primary)
+		return s
+	}
+	promoted := func(t *testing.T) *sim {
+		s := promoting(t)
+		s.primaryRollingOut = false
+		s.tick()
+		require.Equal(t, StatePromoted, s.st.State)
+		return s
+	}
+	rolledBack := func(t *testing.T) *sim {
+		s := progressing(t)
+		s.request = &Request{Verb: VerbAbort, Revision: "rev2"}
+		s.tick()
+		s.request = nil
+		s.tick()
+		require.Equal(t, StateRolledBack, s.st.State)
+		return s
+	}
+	idle := func(t *testing.T) *sim {
+		s := newSim(t, spec)
+		s.adopt()
+		return s
+	}
+	const req = "Request trimtab.dev/request="
+	cases := []struct {
+		name  string
+		setup func(*testing.T) *sim
+		req   Request
+		want  string
+	}{
+		{"abort of another revision mid-release", progressing, Request{Verb: VerbAbort, Revision: "rev9"},
+			req + "abort:rev9 ignored: the release in progress is of revision rev2, not rev9; to abort it, annotate trimtab.dev/request=abort:rev2"},
+		{"promotion of another revision mid-release", progressing, Request{Verb: VerbPromote, Revision: "rev1"},
+			req + "promote:rev1 ignored: the release in progress is of revision rev2, not rev1; to promote it, annotate trimtab.dev/request=promote:rev2"},
+		{"approval of another revision", waitingAtStep3, Request{Verb: VerbApprove, Revision: "rev9", Step: 3},
+			req + "approve:rev9:3 ignored: the release in progress is of revision rev2, not rev9; " + approveWhenAsked},
+		{"approval of a step that has passed", waitingAtStep3, Request{Verb: VerbApprove, Revision: "rev2", Step: 1},
+			req + "approve:rev2:1 ignored: step 1 has passed and the release is at step 3; " + approveWhenAsked},
+		{"approval of a later step, which would otherwise pass its gate unseen", progressing, Request{Verb: VerbApprove, Revision: "rev2", Step: 2},
+			req + "approve:rev2:2 ignored: the release is at step 1, and a step is approved after its analysis has passed; " + approveWhenAsked},
+		{"approval of a step without a gate", progressing, Request{Verb: VerbApprove, Revision: "rev2", Step: 1},
+			req + "approve:rev2:1 ignored: step 1 has no manual gate: it goes on when its analysis passes; to end the release early, annotate trimtab.dev/request=promote:rev2 or annotate trimtab.dev/request=abort:rev2"},
+		{"retry of the revision being released", progressing, Request{Verb: VerbRetry, Revision: "rev2"},
+			req + "retry:rev2 ignored: revision rev2 is being released now; nothing is left to do"},
+		{"abort once the primary runs the revision", promoting, Request{Verb: VerbAbort, Revision: "rev2"},
+			req + "abort:rev2 ignored: the primary runs revision rev2 already; to go back, apply the previous template to the target, which releases it"},
+		{"promotion of the revision being promoted", promoting, Request{Verb: VerbPromote, Revision: "rev2"},
+			req + "promote:rev2 ignored: revision rev2 is being promoted; nothing is left to do"},
+		{"abort of the stable revision", promoted, Request{Verb: VerbAbort, Revision: "rev2"},
+			req + "abort:rev2 ignored: revision rev2 is the stable one, which the primary serves; to go back, apply the previous template to the target, which releases it"},
+		{"promotion of the stable revision", promoted, Request{Verb: VerbPromote, Revision: "rev2"},
+			req + "promote:rev2 ignored: revision rev2 is the stable one already; nothing is left to do"},
+		{"approval with no release in progress", promoted, Request{Verb: VerbApprove, Revision: "rev2", Step: 2},
+			req + "approve:rev2:2 ignored: no release is in progress, so no step waits for approval; " + approveWhenAsked},
+		{"abort of a revision never released", idle, Request{Verb: VerbAbort, Revision: "rev9"},
+			req + "abort:rev9 ignored: no release of revision rev9 is in progress (the primary serves rev1); nothing is left to do"},
+		{"promotion of a revision never released", idle, Request{Verb: VerbPromote, Revision: "rev9"},
+			req + "promote:rev9 ignored: no release of revision rev9 is in progress (the primary serves rev1); apply its template to the target, which releases it"},
+		{"retry with nothing rolled back", idle, Request{Verb: VerbRetry, Revision: "rev1"},
+			req + "retry:rev1 ignored: no revision is rolled back; nothing is left to do"},
+		{"promotion of a rolled-back revision", rolledBack, Request{Verb: VerbPromote, Revision: "rev2"},
+			req + "promote:rev2 ignored: revision rev2 was rolled back; to release rev2 again, annotate trimtab.dev/request=retry:rev2"},
+		{"abort of a rolled-back revision", rolledBack, Request{Verb: VerbAbort, Revision: "rev2"},
+			req + "abort:rev2 ignored: revision rev2 was rolled back already; nothing is left to do"},
+		{"retry of a revision that was not rolled back", rolledBack, Request{Verb: VerbRetry, Revision: "rev1"},
+			req + "retry:rev1 ignored: revision rev1 is not the one last rolled back (rev2); to release rev2 again, annotate trimtab.dev/request=retry:rev2"},
+		{"retry once the target is back at the stable template", func(t *testing.T) *sim {
+			s := rolledBack(t)
+			s.target = "rev1"
+			return s
+		}, Request{Verb: VerbRetry, Revision: "rev2"},
+			req + "retry:rev2 ignored: the target's template is no longer that of revision rev2; apply it to the target again, then remove this request (trimtab.dev/request-) and make it anew"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			with, without := tc.setup(t), tc.setup(t)
+			seen := len(with.events)
+			with.request = &tc.req
+			for range 60 {
+				with.tick()
+				without.tick()
+				with.now, without.now = with.now.Add(10*time.Second), without.now.Add(10*time.Second)
+			}
+			var ignored []Event
+			others := []Event{}
+			for _, e := range with.events[seen:] {
+				if e.Reason == ReasonRequestIgnored {
+					ignored = append(ignored, e)
+				} else {
+					others = append(others, e)
+				}
+			}
+			require.Equal(t, []Event{{Type: "Warning", Reason: ReasonRequestIgnored, Message: tc.want}}, ignored)
+			require.Equal(t, append([]Event{}, without.events[seen:]...), others, "the ignored request changed what happened")
+			require.Equal(t, tc.req.String(), with.st.HandledRequest)
+			with.st.HandledRequest = ""
+			require.Equal(t, without.st, with.st, "the ignored request changed the release")
+			require.Equal(t, without.world, with.world)
+		})
+	}
+}
+
+// TestRequestsThatActAreNotReported: a request that acted stays in its
+// annotation; it is never reported as ignored. An approval of the current
+// step made before the step waits for it acts when it does.
+func TestRequestsThatActAreNotReported(t *testing.T) {
+	cases := []struct {
+		name  string
+		req   Request
+		state string
+	}{
+		{"abort", Request{Verb: VerbAbort, Revision: "rev2"}, StateRolledBack},
+		{"promotion", Request{Verb: VerbPromote, Revision: "rev2"}, StatePromoted},
+		{"approval made while the step's analysis runs", Request{Verb: VerbApprove, Revision: "rev2", Step: 1}, StatePromoted},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 10, AnalysisSeconds: 60, ManualGate: true}))
+			s.adopt()
+			s.target = "rev2"
+			s.tick()
+			s.request = &tc.req
+			s.runUntil(tc.state, 10*time.Second, 10*time.Minute)
+			s.runFor(10*time.Minute, 10*time.Second)
+			require.Equal(t, tc.state, s.st.State)
+			require.NotContains(t, s.reasons(), ReasonRequestIgnored)
+			require.Equal(t, tc.req.String(), s.st.HandledRequest)
+		})
+	}
 }
 
 func TestNextIsDeterministic(t *testing.T) {
