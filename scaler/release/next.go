@@ -226,7 +226,9 @@ func (m *machine) initialize() {
 }
 
 func (m *machine) idle() {
-	if m.st.State == StateRolledBack && m.o.TargetRevision == m.st.FailedRevision && m.take(Request{Verb: VerbRetry, Revision: m.st.FailedRevision}) {
+	// Between any two releases, not only right after the rollback: the
+	// template may come back after another revision was promoted.
+	if m.o.TargetRevision == m.st.FailedRevision && m.take(Request{Verb: VerbRetry, Revision: m.st.FailedRevision}) {
 		m.st.FailedRevision = ""
 	}
 	switch m.o.TargetRevision {

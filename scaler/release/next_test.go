@@ -747,6 +747,31 @@ func TestRequestsThatActAreNotReported(t *testing.T) {
 	}
 }
 
+// TestRetryReleasesARolledBackRevisionAfterAnotherWasPromoted: a revision
+// rolled back, then another promoted, then the first template applied
+// again: it waits as a rolled-back revision, and a retry releases it. The
+// retry acted only in state RolledBack, right after the rollback.
+func TestRetryReleasesARolledBackRevisionAfterAnotherWasPromoted(t *testing.T) {
+	s := newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 10, AnalysisSeconds: 60}))
+	s.adopt()
+	s.target = "rev2"
+	s.tick()
+	s.request = &Request{Verb: VerbAbort, Revision: "rev2"}
+	s.tick()
+	require.Equal(t, StateRolledBack, s.st.State)
+	s.request = nil
+	s.target = "rev3"
+	s.runUntil(StatePromoted, 10*time.Second, 10*time.Minute)
+
+	s.target = "rev2"
+	s.runFor(time.Minute, 10*time.Second)
+	require.Equal(t, StatePromoted, s.st.State, "a rolled-back revision waits for a retry")
+	s.request = &Request{Verb: VerbRetry, Revision: "rev2"}
+	s.tick()
+	require.Equal(t, StateProgressing, s.st.State)
+	require.Equal(t, "rev2", s.st.CanaryRevision)
+}
+
 func TestNextIsDeterministic(t *testing.T) {
 	s := newSim(t, canarySpec())
 	s.adopt()
