@@ -318,6 +318,11 @@ type ReleaseStatus struct {
 	// +optional
 	// +listType=set
 	HooksCompleted []HookPhase `json:"hooksCompleted,omitempty"`
+	// PromotionReason says, while CanaryRevision is promoted, why: every
+	// step passed, or a promote request, which it names. The Promoted
+	// record in Revisions keeps it.
+	// +optional
+	PromotionReason string `json:"promotionReason,omitempty"`
 	// ApprovedStep is the last manual gate approved for CanaryRevision.
 	// +optional
 	ApprovedStep int32 `json:"approvedStep,omitempty"`

@@ -262,12 +262,14 @@ func (m *machine) progress() {
 		m.supersede()
 		return
 	}
+	// The spec may have lost steps since the release began.
+	m.st.Step = min(max(m.st.Step, 1), int32(len(m.p.Steps)))
 	switch {
 	case m.take(Request{Verb: VerbAbort, Revision: m.st.CanaryRevision}):
 		m.rollback("aborted on request")
 		return
 	case m.take(Request{Verb: VerbPromote, Revision: m.st.CanaryRevision}):
-		m.startPromotion("promoted on request, skipping the remaining steps")
+		m.startPromotion(fmt.Sprintf("promoted on request (%s=%s) at step %d of %d", AnnotationRequest, m.o.Request, m.st.Step, len(m.p.Steps)))
 		return
 	case m.o.Frozen:
 		m.hold(StateFrozen, ReasonFrozen, "Release frozen at step %d (%d%%): weights hold and nothing rolls back until the freeze is lifted")
@@ -280,8 +282,6 @@ func (m *machine) progress() {
 		m.restartStep()
 		m.event(corev1.EventTypeNormal, ReasonResumed, "Release resumed at step %d (%d%%); the step's analysis starts again", m.st.Step, m.st.Weight)
 	}
-	// The spec may have lost steps since the release began.
-	m.st.Step = min(max(m.st.Step, 1), int32(len(m.p.Steps)))
 	step := m.p.Steps[m.st.Step-1]
 
 	if m.o.CanaryReadyWeight < step.Weight || m.o.CanaryReadyWeight < 0 {
@@ -433,6 +433,8 @@ func (m *machine) advance() {
 func (m *machine) startPromotion(reason string) {
 	m.st.State = StatePromoting
 	m.st.StepStartTime = m.time()
+	// Kept for the Promoted record: the primary's rollout takes reconciles.
+	m.st.PromotionReason = reason
 	m.event(corev1.EventTypeNormal, ReasonPromoting, "Promoting revision %s: %s", m.st.CanaryRevision, reason)
 	m.promote()
 }
@@ -458,7 +460,8 @@ func (m *machine) promote() {
 		m.st.State = StatePromoted
 		m.st.StableRevision = m.st.CanaryRevision
 		m.st.Weight = 0
-		m.addRevision(OutcomePromoted, "all steps passed")
+		m.addRevision(OutcomePromoted, m.st.PromotionReason)
+		m.st.PromotionReason = ""
 		m.event(corev1.EventTypeNormal, ReasonPromoted, "Revision %s promoted; the primary serves all traffic", m.st.CanaryRevision)
 		m.hookPending(trimtabv1.HookPostRollout)
 		return

@@ -578,6 +578,41 @@ func TestPromoteRequestSkipsRemainingSteps(t *testing.T) {
 	require.Equal(t, "rev2", s.primary)
 }
 
+// TestThePromotedRecordSaysWhyItWasPromoted: the revision record of a
+// promotion a person asked for says so, and names the request and the
+// step it skipped from, not "all steps passed"; the reason outlasts a
+// primary that takes reconciles to roll out.
+func TestThePromotedRecordSaysWhyItWasPromoted(t *testing.T) {
+	cases := []struct {
+		name       string
+		request    *Request
+		rollingOut bool
+		want       string
+	}{
+		{"every step passed", nil, false, "every step passed"},
+		{"a promote request", &Request{Verb: VerbPromote, Revision: "rev2"}, false,
+			"promoted on request (trimtab.dev/request=promote:rev2) at step 1 of 2"},
+		{"a promote request, the primary rolling out for a minute", &Request{Verb: VerbPromote, Revision: "rev2"}, true,
+			"promoted on request (trimtab.dev/request=promote:rev2) at step 1 of 2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSim(t, canarySpec(trimtabv1.CanaryStep{Weight: 10, AnalysisSeconds: 60}, trimtabv1.CanaryStep{Weight: 50, AnalysisSeconds: 60}))
+			s.adopt()
+			s.target = "rev2"
+			s.tick()
+			s.request, s.primaryRollingOut = tc.request, tc.rollingOut
+			s.runUntil(StatePromoting, 10*time.Second, 10*time.Minute)
+			s.runFor(time.Minute, 10*time.Second)
+			s.primaryRollingOut = false
+			s.runUntil(StatePromoted, 10*time.Second, time.Minute)
+			require.Equal(t, OutcomePromoted, s.st.Revisions[0].Outcome)
+			require.Equal(t, tc.want, s.st.Revisions[0].Reason)
+			require.Empty(t, s.st.PromotionReason, "kept only while the promotion runs")
+		})
+	}
+}
+
 // TestIgnoredRequestsAreReportedOnceAndNeverAct: a request that cannot act
 // (another revision, another step, nothing left to do) gets one
 // RequestIgnored Warning saying what was asked, why it is ignored and what
