@@ -266,13 +266,18 @@ type ReleaseStatus struct {
 	// should read Conditions.
 	// +optional
 	State string `json:"state,omitempty"`
-	// Step is the index of the current canary step, from 1.
+	// Step is the index of the current canary step, from 1; once the
+	// release has ended, the step it ended at.
 	// +optional
 	Step int32 `json:"step,omitempty"`
 	// Weight is the canary's current share of traffic in percent.
 	// +optional
 	Weight int32 `json:"weight,omitempty"`
-	// Score of the last analysis look, 0–100, as a decimal string.
+	// Score of the last analysis look, 0–100, as a decimal string. Once
+	// the release has ended it stays only when a look's verdict ended it
+	// (a failing look, or the last look before a promotion after every
+	// step passed): after a request, a hook, a canary that was never
+	// ready, a step without a verdict or a cancellation it is empty.
 	// +optional
 	Score string `json:"score,omitempty"`
 	// CanaryRevision is the hash of the pod template being released.

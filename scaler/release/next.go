@@ -266,9 +266,11 @@ func (m *machine) progress() {
 	m.st.Step = min(max(m.st.Step, 1), int32(len(m.p.Steps)))
 	switch {
 	case m.take(Request{Verb: VerbAbort, Revision: m.st.CanaryRevision}):
-		m.rollback("aborted on request")
+		m.rollback("aborted on request", false)
 		return
 	case m.take(Request{Verb: VerbPromote, Revision: m.st.CanaryRevision}):
+		// A person promotes it, not the last look's score.
+		m.st.Score = ""
 		m.startPromotion(fmt.Sprintf("promoted on request (%s=%s) at step %d of %d", AnnotationRequest, m.o.Request, m.st.Step, len(m.p.Steps)))
 		return
 	case m.o.Frozen:
@@ -289,7 +291,7 @@ func (m *machine) progress() {
 			m.st.CanaryUnreadySince = m.time()
 		}
 		if m.now.Sub(m.st.CanaryUnreadySince.Time) >= m.p.ProgressDeadline {
-			m.rollback(fmt.Sprintf("the canary was not ready within the progress deadline (%v)", m.p.ProgressDeadline))
+			m.rollback(fmt.Sprintf("the canary was not ready within the progress deadline (%v)", m.p.ProgressDeadline), false)
 			return
 		}
 		m.wait(pollInterval)
@@ -367,7 +369,7 @@ func (m *machine) look(step Step) {
 	m.wait(m.p.Interval)
 	switch {
 	case l.Action == LookRollback:
-		m.rollback(l.Reason)
+		m.rollback(l.Reason, true)
 	case m.st.State == StateWaitingApproval:
 		// Only a regression matters while a person decides; keep watching
 		// with a fresh analysis once one ends.
@@ -382,7 +384,7 @@ func (m *machine) look(step Step) {
 		// deadline the Hold announced.
 		deadline := m.st.StepStartTime.Add(step.Analysis + m.p.ProgressDeadline)
 		if !m.now.Before(deadline) {
-			m.rollback(fmt.Sprintf("no verdict within the step's analysis plus the progress deadline (%v): %s", step.Analysis+m.p.ProgressDeadline, l.Reason))
+			m.rollback(fmt.Sprintf("no verdict within the step's analysis plus the progress deadline (%v): %s", step.Analysis+m.p.ProgressDeadline, l.Reason), false)
 			return
 		}
 		if l.Action == LookHold {
@@ -449,7 +451,7 @@ func (m *machine) promote() {
 			return
 		}
 		if m.take(Request{Verb: VerbAbort, Revision: m.st.CanaryRevision}) {
-			m.rollback("aborted on request")
+			m.rollback("aborted on request", false)
 			return
 		}
 		if m.hookPending(trimtabv1.HookPrePromotion) {
@@ -475,10 +477,15 @@ func (m *machine) promote() {
 }
 
 // rollback sends all traffic back to the primary and stops the canary and
-// baseline; World applies both in the same reconcile.
-func (m *machine) rollback(reason string) {
+// baseline; World applies both in the same reconcile. judged: a look's
+// verdict rolls it back, and its score, kept, explains the rollback; any
+// other score would read as the reason (kubectl get shows it).
+func (m *machine) rollback(reason string, judged bool) {
 	m.st.State = StateRolledBack
 	m.st.Weight = 0
+	if !judged {
+		m.st.Score = ""
+	}
 	m.st.FailedRevision = m.st.CanaryRevision
 	m.addRevision(OutcomeRolledBack, reason)
 	m.event(corev1.EventTypeWarning, ReasonRolledBack, "Rolled back revision %s at step %d: %s", m.st.CanaryRevision, m.st.Step, reason)
@@ -490,7 +497,7 @@ func (m *machine) rollback(reason string) {
 func (m *machine) supersede() {
 	m.addRevision(OutcomeSuperseded, "the target changed to "+m.o.TargetRevision)
 	if m.o.TargetRevision == m.st.StableRevision {
-		m.st.State, m.st.Weight = StateIdle, 0
+		m.st.State, m.st.Weight, m.st.Score = StateIdle, 0, ""
 		m.event(corev1.EventTypeNormal, ReasonReleaseCancelled, "Release of %s cancelled: the target is back at the stable revision", m.st.CanaryRevision)
 		return
 	}
@@ -523,7 +530,7 @@ func (m *machine) hookPending(phase trimtabv1.HookPhase) bool {
 		m.event(corev1.EventTypeWarning, ReasonHookFailed, "Post-rollout hooks of %s failed: %s", m.st.CanaryRevision, h.Message)
 		return false
 	}
-	m.rollback(fmt.Sprintf("%s hook failed: %s", phase, h.Message))
+	m.rollback(fmt.Sprintf("%s hook failed: %s", phase, h.Message), false)
 	return true
 }
 

@@ -103,7 +103,11 @@ func (s *sim) answerLook(st trimtabv1.ReleaseStatus) *Look {
 	} else if st.StepStartTime != nil && !s.now.Before(st.StepStartTime.Add(step.Analysis)) {
 		action = LookPass
 	}
-	return &Look{Action: action, Score: 100, Verdict: "Pass", Reason: "look says " + string(action),
+	score := 100.0
+	if action == LookRollback {
+		score = 12.5
+	}
+	return &Look{Action: action, Score: score, Verdict: "Pass", Reason: "look says " + string(action),
 		Analysis: trimtabv1.AnalysisProgress{Looks: 1}}
 }
 
@@ -805,6 +809,88 @@ func TestRetryReleasesARolledBackRevisionAfterAnotherWasPromoted(t *testing.T) {
 	s.tick()
 	require.Equal(t, StateProgressing, s.st.State)
 	require.Equal(t, "rev2", s.st.CanaryRevision)
+}
+
+// TestAnEndedReleaseKeepsItsStepAndTheScoreThatDecidedIt: once a release
+// ends, kubectl get shows the step it ended at, weight 0, and a score
+// only when a look's verdict decided the end; after a person's request, a
+// hook, a canary that never became ready, a step without a verdict or a
+// cancellation, the last look's score would read as the reason.
+func TestAnEndedReleaseKeepsItsStepAndTheScoreThatDecidedIt(t *testing.T) {
+	hooks := []trimtabv1.Hook{{Name: "confirm", Phase: trimtabv1.HookPrePromotion, URL: "http://127.0.0.1/"}}
+	cases := []struct {
+		name   string
+		run    func(s *sim)
+		state  string
+		step   int32
+		score  string
+		reason string
+	}{
+		{"every step passed", func(s *sim) {}, StatePromoted, 2, "100.0", "every step passed"},
+		{"a failing look rolls back", func(s *sim) {
+			s.look = func(s *sim) LookAction {
+				if s.st.Step == 2 {
+					return LookRollback
+				}
+				return LookPass
+			}
+		}, StateRolledBack, 2, "12.5", "look says Rollback"},
+		{"aborted on request", func(s *sim) {
+			s.runUntil(StateProgressing, 10*time.Second, time.Minute)
+			s.runFor(time.Minute, 10*time.Second) // looks give step 1 a score
+			s.request = &Request{Verb: VerbAbort, Revision: "rev2"}
+		}, StateRolledBack, 1, "", "aborted on request"},
+		{"promoted on request", func(s *sim) {
+			s.runFor(time.Minute, 10*time.Second)
+			s.request = &Request{Verb: VerbPromote, Revision: "rev2"}
+		}, StatePromoted, 1, "", "promoted on request (trimtab.dev/request=promote:rev2) at step 1 of 2"},
+		{"a pre-promotion hook fails", func(s *sim) {
+			s.hook = func(trimtabv1.HookPhase) bool { return false }
+		}, StateRolledBack, 2, "", "pre-promotion hook failed: smoke test returned 503"},
+		{"the canary is not ready in step 2", func(s *sim) {
+			s.look = func(s *sim) LookAction {
+				if s.st.Step == 2 {
+					s.canaryUp = false
+					return LookContinue
+				}
+				return LookPass
+			}
+		}, StateRolledBack, 2, "", "the canary was not ready within the progress deadline (2m0s)"},
+		{"no verdict by the deadline", func(s *sim) {
+			s.look = func(s *sim) LookAction {
+				if s.st.Step == 2 {
+					return LookContinue
+				}
+				return LookPass
+			}
+		}, StateRolledBack, 2, "", "no verdict within the step's analysis plus the progress deadline (3m0s): look says Continue"},
+		{"cancelled: the target is back at the stable template", func(s *sim) {
+			s.look = func(s *sim) LookAction {
+				if s.st.Step == 2 {
+					s.target = "rev1"
+				}
+				return LookPass
+			}
+		}, StateIdle, 2, "", "the target changed to rev1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := canarySpec(trimtabv1.CanaryStep{Weight: 10, AnalysisSeconds: 60}, trimtabv1.CanaryStep{Weight: 50, AnalysisSeconds: 60})
+			spec.Analysis.Hooks = hooks
+			s := newSim(t, spec)
+			s.adopt()
+			s.target = "rev2"
+			tc.run(s)
+			s.runUntil(tc.state, 10*time.Second, 20*time.Minute)
+			s.runFor(time.Minute, 10*time.Second)
+			require.Equal(t, tc.state, s.st.State)
+			require.Equal(t, tc.reason, s.st.Revisions[0].Reason)
+			require.Equal(t, tc.step, s.st.Step, "the step it ended at")
+			require.Zero(t, s.st.Weight)
+			require.Equal(t, tc.score, s.st.Score)
+			require.NotEmpty(t, s.st.History, "every look stays in the history")
+		})
+	}
 }
 
 func TestNextIsDeterministic(t *testing.T) {
