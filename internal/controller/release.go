@@ -24,11 +24,13 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/scaler/release"
@@ -67,6 +69,9 @@ type ReleaseReconciler struct {
 	// Publisher, when set, receives every analysis look's score.
 	Publisher DecisionPublisher
 	Log       *slog.Logger
+	// RetryPeriod is how often a Release whose setup the user must fix is
+	// reconciled again when no watched object changes.
+	RetryPeriod time.Duration
 }
 
 // releaseWorkers is how many Releases are reconciled at once; one Release
@@ -217,8 +222,9 @@ func (r *ReleaseReconciler) reportProblem(ctx context.Context, rel *trimtabv1.Re
 		}
 	}
 	// A problem is fixed by a change that our watches see; the periodic
-	// retry covers the ones they do not (an Ingress or HTTPRoute).
-	return reconcile.Result{RequeueAfter: time.Minute}, cause
+	// retry covers the ones they do not (an HPA deleted, an HTTPRoute in a
+	// cluster that got the Gateway API after the controller started).
+	return reconcile.Result{RequeueAfter: r.RetryPeriod}, cause
 }
 
 // problem is something only the user can fix.
@@ -419,25 +425,46 @@ func hasHPA(ctx context.Context, c client.Reader, namespace string, kind schema.
 	return "", nil
 }
 
-// serviceIndex maps a Service name to the Releases in front of which it stands.
-const serviceIndex = "trimtab.dev/service"
+// Field indexes of Releases: the names of the user's Service in front of
+// the target, and of the Ingress or HTTPRoute their router routes through.
+const (
+	serviceIndex   = "trimtab.dev/service"
+	ingressIndex   = "trimtab.dev/ingress"
+	httpRouteIndex = "trimtab.dev/httproute"
+)
 
 // SetupWithManager registers the controller: Releases, the objects it owns,
-// and the target Deployments and user Services mapped back to their
-// Releases, so a fix to either is acted on at once.
+// and the target Deployments, user Services, Ingresses and HTTPRoutes
+// mapped back to their Releases, so a change to any is acted on at once.
+// HTTPRoutes are watched only where the Gateway API is installed: a watch
+// of a kind the cluster does not serve would keep the controller from
+// starting.
 func (r *ReleaseReconciler) SetupWithManager(mgr manager.Manager) error {
 	indexes := map[string]func(*trimtabv1.Release) string{
 		targetIndex:  func(rel *trimtabv1.Release) string { return rel.Spec.TargetRef.Name },
 		serviceIndex: router.ServiceName,
+		ingressIndex: func(rel *trimtabv1.Release) string {
+			return routedThrough(rel, trimtabv1.RouterNGINX, rel.Spec.Traffic.Ingress)
+		},
+		httpRouteIndex: func(rel *trimtabv1.Release) string {
+			return routedThrough(rel, trimtabv1.RouterGatewayAPI, rel.Spec.Traffic.HTTPRoute)
+		},
 	}
 	for field, key := range indexes {
 		if err := mgr.GetFieldIndexer().IndexField(context.Background(), &trimtabv1.Release{}, field, func(o client.Object) []string {
-			return []string{key(o.(*trimtabv1.Release))}
+			if k := key(o.(*trimtabv1.Release)); k != "" {
+				return []string{k}
+			}
+			return nil
 		}); err != nil {
 			return fmt.Errorf("index releases by %s: %w", field, err)
 		}
 	}
-	return ctrl.ControllerManagedBy(mgr).
+	// Status updates (a load balancer's address, a Gateway's acceptance)
+	// change nothing a router reads; annotations can (an ingress class,
+	// the saved backendRefs).
+	routeChanged := ctrl.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))
+	b := ctrl.ControllerManagedBy(mgr).
 		Named("release").
 		// A reconcile can wait on a hook (up to its retries × timeout):
 		// one slow hook must not hold up other Releases' rollbacks.
@@ -445,15 +472,51 @@ func (r *ReleaseReconciler) SetupWithManager(mgr manager.Manager) error {
 		For(&trimtabv1.Release{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
+		// The nginx router's canary Ingress.
+		Owns(&networkingv1.Ingress{}, routeChanged).
 		Watches(&appsv1.Deployment{}, r.releasesBy(targetIndex, client.Object.GetName)).
 		Watches(&corev1.Service{}, r.releasesBy(serviceIndex, client.Object.GetName)).
+		Watches(&networkingv1.Ingress{}, r.releasesBy(ingressIndex, client.Object.GetName), routeChanged).
 		// A ScalingPolicy's coming and going decides whether the Release
 		// takes its size from the policy's annotation (observe); an
 		// update maps both the old and the new target.
 		Watches(&trimtabv1.ScalingPolicy{}, r.releasesBy(targetIndex, func(o client.Object) string {
 			return o.(*trimtabv1.ScalingPolicy).Spec.TargetRef.Name
-		}), ctrl.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Complete(r)
+		}), ctrl.WithPredicates(predicate.GenerationChangedPredicate{}))
+	route := &gatewayv1.HTTPRoute{}
+	served, err := serves(mgr, route)
+	if err != nil {
+		return err
+	}
+	if served {
+		b = b.Watches(route, r.releasesBy(httpRouteIndex, client.Object.GetName), routeChanged)
+	}
+	return b.Complete(r)
+}
+
+// routedThrough is name when the Release's router is kind, else "": a
+// name the router does not use leads nowhere.
+func routedThrough(rel *trimtabv1.Release, kind trimtabv1.Router, name string) string {
+	if rel.Spec.Traffic.Router != kind {
+		return ""
+	}
+	return name
+}
+
+// serves says whether the cluster serves obj's kind.
+func serves(mgr manager.Manager, obj client.Object) (bool, error) {
+	gvk, err := apiutil.GVKForObject(obj, mgr.GetScheme())
+	if err != nil {
+		return false, fmt.Errorf("kind of %T: %w", obj, err)
+	}
+	_, err = mgr.GetRESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+	switch {
+	case meta.IsNoMatchError(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("find out whether the cluster serves %s: %w", gvk, err)
+	}
+	return true, nil
 }
 
 // releasesBy maps an object to the Releases whose field index holds

@@ -26,9 +26,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -52,6 +55,12 @@ type controllerProcess struct {
 
 func startController(t *testing.T, leaseNamespace string, tweaks ...func(*manager.Options)) *controllerProcess {
 	t.Helper()
+	return startControllerOn(t, env.Config, leaseNamespace, tweaks...)
+}
+
+// startControllerOn runs a trimtab manager against the API server cfg reaches.
+func startControllerOn(t *testing.T, cfg *rest.Config, leaseNamespace string, tweaks ...func(*manager.Options)) *controllerProcess {
+	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("TRIMTAB_TEST_LOG") != "" {
 		logger = logging.New(os.Stderr, slog.LevelDebug, logging.Logfmt)
@@ -66,7 +75,7 @@ func startController(t *testing.T, leaseNamespace string, tweaks ...func(*manage
 	for _, tweak := range tweaks {
 		tweak(&opts)
 	}
-	m, err := manager.New(env.Config, opts, logger)
+	m, err := manager.New(cfg, opts, logger)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &controllerProcess{cancel: cancel, done: make(chan error, 1)}
@@ -1057,8 +1066,8 @@ func TestARefusedStepHoldsUntilTheRouteTakesIt(t *testing.T) {
 	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(ing), ing))
 	ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name = "web-primary"
 	require.NoError(t, env.Client.Update(context.Background(), ing))
-	// The problem is retried once a minute (the Ingress is not watched).
-	s.eventually(func() bool { return canaryWeight() == "50" }, 90*time.Second, rel)
+	// The Ingress is watched: the fix is acted on at once.
+	s.eventually(func() bool { return canaryWeight() == "50" }, 20*time.Second, rel)
 	s.eventually(func() bool {
 		return meta.IsStatusConditionTrue(s.get(rel).Status.Conditions, trimtabv1.ConditionReady)
 	}, 10*time.Second, rel)
@@ -1087,4 +1096,151 @@ func TestBaselineHasAServiceOfItsOwn(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return apierrors.IsNotFound(env.Client.Get(context.Background(), client.ObjectKeyFromObject(&svc), &corev1.Service{}))
 	}, 20*time.Second, 100*time.Millisecond, "the baseline Service outlived its Release")
+}
+
+// TestRouteChangesAreActedOnAtOnce: the controller watches the Ingresses
+// and HTTPRoutes Releases route through, so a change to them is repaired
+// or reported at once. The retry of a reported problem, the only other
+// way it was noticed, is set far beyond the test's waits here, and a
+// Release at rest is not reconciled at all without a change it sees.
+func TestRouteChangesAreActedOnAtOnce(t *testing.T) {
+	t.Parallel()
+	slowRetry := func(o *manager.Options) { o.ReleaseRetryPeriod = time.Hour }
+	nginx := func(r *trimtabv1.Release) {
+		r.Spec.Traffic = trimtabv1.Traffic{Router: trimtabv1.RouterNGINX, Ingress: "web"}
+	}
+	canaryIngress := func(s *scenario) string {
+		var c networkingv1.Ingress
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web-canary"}, &c); err != nil {
+			require.True(t, apierrors.IsNotFound(err), "%v", err)
+			return "none"
+		}
+		return c.Annotations["nginx.ingress.kubernetes.io/canary-weight"]
+	}
+	readyReason := func(s *scenario, rel *trimtabv1.Release) string {
+		c := meta.FindStatusCondition(s.get(rel).Status.Conditions, trimtabv1.ConditionReady)
+		if c == nil {
+			return ""
+		}
+		return c.Reason
+	}
+	// atRest waits until the adoption's last changes (the target scaled
+	// to 0, its pods gone) are behind the controller: from then on, only
+	// a change it watches reconciles an idle Release.
+	atRest := func(s *scenario, rel *trimtabv1.Release) {
+		s.eventually(func() bool { return s.replicas("web") == 0 && s.deployment("web").Status.Replicas == 0 }, 10*time.Second, rel)
+		time.Sleep(2 * time.Second)
+	}
+	cases := []struct {
+		name string
+		run  func(t *testing.T, s *scenario)
+	}{
+		{"the user reapplies their HTTPRoute without trimtab's backends: the split is set again", func(t *testing.T, s *scenario) {
+			route := &gatewayv1.HTTPRoute{
+				ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "web"},
+				Spec: gatewayv1.HTTPRouteSpec{
+					CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "public"}}},
+					Rules: []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
+						BackendObjectReference: gatewayv1.BackendObjectReference{Name: "web", Port: ptr.To(gatewayv1.PortNumber(80))}}}}}},
+				},
+			}
+			require.NoError(t, env.Client.Create(context.Background(), route))
+			startController(t, s.ns, slowRetry)
+			rel := s.release(func(r *trimtabv1.Release) {
+				r.Spec.Traffic = trimtabv1.Traffic{Router: trimtabv1.RouterGatewayAPI, HTTPRoute: "web"}
+			})
+			s.waitState(rel, release.StateIdle, 20*time.Second)
+			split := map[string]int32{"web-primary": 100, "web-canary": 0}
+			s.waitRoute(rel, "web", split, 10*time.Second)
+			atRest(s, rel)
+
+			require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(route), route))
+			route.Spec.Rules[0].BackendRefs = []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
+				BackendObjectReference: gatewayv1.BackendObjectReference{Name: "web", Port: ptr.To(gatewayv1.PortNumber(80))}}}}
+			require.NoError(t, env.Client.Update(context.Background(), route))
+			s.waitRoute(rel, "web", split, 15*time.Second)
+		}},
+		{"the user's Ingress stops leading to the primary: reported, and once fixed, routed again", func(t *testing.T, s *scenario) {
+			ing := s.userIngress()
+			startController(t, s.ns, slowRetry)
+			rel := s.release(nginx)
+			s.waitState(rel, release.StateIdle, 20*time.Second)
+			s.eventually(func() bool { return canaryIngress(s) == "0" }, 10*time.Second, rel)
+			atRest(s, rel)
+
+			require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(ing), ing))
+			ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name = "web"
+			require.NoError(t, env.Client.Update(context.Background(), ing))
+			s.eventually(func() bool { return readyReason(s, rel) == trimtabv1.ReasonTrafficMisconfigured }, 15*time.Second, rel)
+			require.Equal(t, "none", canaryIngress(s), "a canary Ingress the user's no longer validates")
+
+			require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(ing), ing))
+			ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name = "web-primary"
+			require.NoError(t, env.Client.Update(context.Background(), ing))
+			s.eventually(func() bool { return readyReason(s, rel) == trimtabv1.ReasonReconciled && canaryIngress(s) == "0" }, 15*time.Second, rel)
+		}},
+		{"the canary Ingress is deleted: it is made again", func(t *testing.T, s *scenario) {
+			s.userIngress()
+			startController(t, s.ns, slowRetry)
+			rel := s.release(nginx)
+			s.waitState(rel, release.StateIdle, 20*time.Second)
+			s.eventually(func() bool { return canaryIngress(s) == "0" }, 10*time.Second, rel)
+			atRest(s, rel)
+
+			require.NoError(t, env.Client.Delete(context.Background(), &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "web-canary"}}))
+			s.eventually(func() bool { return canaryIngress(s) == "0" }, 15*time.Second, rel)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.run(t, newScenario(t))
+		})
+	}
+}
+
+// TestTheControllerRunsWithoutTheGatewayAPI: on a cluster that does not
+// serve HTTPRoutes, the controller starts (it watches HTTPRoutes only
+// where they are served), and a Release that asks for the gatewayAPI
+// router is told why it cannot have it.
+func TestTheControllerRunsWithoutTheGatewayAPI(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	bare := testenv.Start(t)
+	crd := &unstructured.Unstructured{}
+	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	crd.SetName("httproutes.gateway.networking.k8s.io")
+	require.NoError(t, bare.Client.Delete(ctx, crd))
+	require.Eventually(t, func() bool {
+		// A new client discovers afresh.
+		c, err := client.New(bare.Config, client.Options{Scheme: bare.Client.Scheme()})
+		require.NoError(t, err)
+		return meta.IsNoMatchError(c.List(ctx, &gatewayv1.HTTPRouteList{}))
+	}, 30*time.Second, 200*time.Millisecond, "the API server still serves HTTPRoutes")
+
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "rel-"}}
+	require.NoError(t, bare.Client.Create(ctx, ns))
+	p := startControllerOn(t, bare.Config, ns.Name)
+	require.NoError(t, bare.Client.Create(ctx, userDeployment(ns.Name, "web", "example.invalid/web:1", 2)))
+	require.NoError(t, bare.Client.Create(ctx, userService(ns.Name, "web")))
+	rel := &trimtabv1.Release{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "web"},
+		Spec: trimtabv1.ReleaseSpec{TargetRef: trimtabv1.TargetRef{Name: "web"}, Strategy: trimtabv1.Strategy{Canary: &trimtabv1.CanaryStrategy{}},
+			Traffic: trimtabv1.Traffic{Router: trimtabv1.RouterGatewayAPI, HTTPRoute: "web"}},
+	}
+	require.NoError(t, bare.Client.Create(ctx, rel))
+	var ready *metav1.Condition
+	for deadline := time.Now().Add(30 * time.Second); ready == nil || ready.Reason != trimtabv1.ReasonTrafficMisconfigured; time.Sleep(100 * time.Millisecond) {
+		select {
+		case err := <-p.done:
+			t.Fatalf("the controller stopped: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Release was not told why it cannot be routed; Ready: %+v", ready)
+		}
+		require.NoError(t, bare.Client.Get(ctx, client.ObjectKeyFromObject(rel), rel))
+		ready = meta.FindStatusCondition(rel.Status.Conditions, trimtabv1.ConditionReady)
+	}
+	require.Contains(t, ready.Message, "this cluster does not serve HTTPRoute")
 }

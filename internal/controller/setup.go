@@ -37,6 +37,9 @@ type Deps struct {
 	// scrapes the controller; a new forecast model reads its policy's past
 	// demand from it. Nil: models learn from the first sync.
 	PredictiveHistory Collector
+	// ReleaseRetryPeriod is how often a Release whose setup the user must
+	// fix is reconciled again when no watched object changes (default 1 min).
+	ReleaseRetryPeriod time.Duration
 	// Log receives the scaling cycle's errors (default: discarded).
 	Log *slog.Logger
 	// Publisher, when set, receives every release judgement and scale.
@@ -54,6 +57,9 @@ func Setup(mgr ctrl.Manager, deps Deps) error {
 	if deps.FalseRollbackRate == 0 {
 		deps.FalseRollbackRate = 0.01
 	}
+	if deps.ReleaseRetryPeriod == 0 {
+		deps.ReleaseRetryPeriod = time.Minute
+	}
 	if deps.HTTPClient == nil {
 		deps.HTTPClient = &http.Client{}
 	}
@@ -62,7 +68,7 @@ func Setup(mgr ctrl.Manager, deps Deps) error {
 		Client: mgr.GetClient(), Targets: mgr.GetAPIReader(), Events: events, Metrics: deps.Metrics, Now: deps.Now,
 		Analyst:   &ReleaseAnalyst{Collector: deps.Collector, FalseRollbackRate: deps.FalseRollbackRate},
 		Hooks:     &HTTPHooks{Client: deps.HTTPClient},
-		Publisher: deps.Publisher, Log: deps.Log,
+		Publisher: deps.Publisher, Log: deps.Log, RetryPeriod: deps.ReleaseRetryPeriod,
 	}
 	if err := rel.SetupWithManager(mgr); err != nil {
 		return err

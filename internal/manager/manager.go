@@ -83,6 +83,11 @@ type Options struct {
 	// ScalingMetricInterval the window of its queries (defaults 15 s, 1 min).
 	ScalingSyncPeriod     time.Duration
 	ScalingMetricInterval time.Duration
+	// ReleaseRetryPeriod is how often a Release whose setup the user must
+	// fix is reconciled again when none of the objects the controller
+	// watches changes (default 1 min); tests lengthen it to show that a
+	// watch, not the retry, noticed a change.
+	ReleaseRetryPeriod time.Duration
 	// PredictiveHistoryURL is a Prometheus that scrapes this controller's
 	// metrics, from which a new forecast model reads its policy's past
 	// demand (--predictive.history-url; empty: no warm start).
@@ -207,7 +212,7 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 	if err := controller.Setup(mgr, controller.Deps{
 		Metrics: metrics, Collector: coll, Pods: pods, HTTPClient: httpClient, FalseRollbackRate: opts.FalseRollbackRate,
 		ScalingSyncPeriod: opts.ScalingSyncPeriod, ScalingMetricInterval: opts.ScalingMetricInterval, PredictiveHistory: history, Log: logger,
-		Publisher: publisher,
+		Publisher: publisher, ReleaseRetryPeriod: opts.ReleaseRetryPeriod,
 	}); err != nil {
 		return nil, fmt.Errorf("set up controllers: %w", err)
 	}
