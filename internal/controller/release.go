@@ -303,7 +303,7 @@ func (r *ReleaseReconciler) finalize(ctx context.Context, rel *trimtabv1.Release
 			// Keep the primary serving until the target can take over.
 			return reconcile.Result{RequeueAfter: 2 * time.Second}, nil
 		}
-		if rt, err := router.New(rel.Spec.Traffic.Router, r.Client); err == nil {
+		if rt, err := router.New(rel.Spec.Traffic.Router, r.Client, r.Targets); err == nil {
 			if err := rt.Restore(ctx, rel); err != nil && !errors.Is(err, router.ErrMisconfigured) {
 				return reconcile.Result{}, fmt.Errorf("restore traffic: %w", err)
 			}

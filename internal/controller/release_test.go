@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -1243,4 +1244,41 @@ func TestTheControllerRunsWithoutTheGatewayAPI(t *testing.T) {
 		ready = meta.FindStatusCondition(rel.Status.Conditions, trimtabv1.ConditionReady)
 	}
 	require.Contains(t, ready.Message, "this cluster does not serve HTTPRoute")
+}
+
+// TestDeletingAGatewayAPIReleaseHandsTheRouteBack: routing made trimtab the
+// manager of the HTTPRoute's rules (one atomic list), so the user's
+// server-side apply of their own manifest conflicts while the Release
+// lives. Once it is deleted, the route is as the user applied it and the
+// same apply succeeds.
+func TestDeletingAGatewayAPIReleaseHandsTheRouteBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newScenario(t)
+	apply := func() error {
+		var u unstructured.Unstructured
+		require.NoError(t, json.Unmarshal([]byte(`{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute",
+			"metadata":{"namespace":"`+s.ns+`","name":"web"},
+			"spec":{"parentRefs":[{"name":"public"}],"rules":[{"backendRefs":[{"name":"web","port":80}]}]}}`), &u.Object))
+		return env.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(&u), client.FieldOwner("kubectl"))
+	}
+	require.NoError(t, apply())
+	var applied gatewayv1.HTTPRoute
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: "web"}, &applied))
+	startController(t, s.ns)
+	rel := s.release(func(r *trimtabv1.Release) {
+		r.Spec.Traffic = trimtabv1.Traffic{Router: trimtabv1.RouterGatewayAPI, HTTPRoute: "web"}
+	})
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+	s.waitRoute(rel, "web", map[string]int32{"web-primary": 100, "web-canary": 0}, 10*time.Second)
+	require.True(t, apierrors.IsConflict(apply()), "trimtab manages the rules while the Release lives")
+
+	require.NoError(t, env.Client.Delete(ctx, rel))
+	require.Eventually(t, func() bool {
+		return apierrors.IsNotFound(env.Client.Get(ctx, client.ObjectKeyFromObject(rel), &trimtabv1.Release{}))
+	}, 20*time.Second, 100*time.Millisecond, "the finalizer did not finish")
+	var restored gatewayv1.HTTPRoute
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(&applied), &restored))
+	require.Equal(t, applied.Spec, restored.Spec)
+	require.NoError(t, apply(), "the user's unchanged manifest, applied again")
 }

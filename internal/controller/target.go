@@ -22,10 +22,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/internal/kube"
 )
 
-// fieldOwner is the field manager of every write trimtab makes.
-const fieldOwner = client.FieldOwner("trimtab")
+// fieldOwner names trimtab as the field manager of a write, as the routers
+// do: the gatewayAPI router finds its claims by that name to give them up.
+const fieldOwner = kube.FieldOwner
 
 // targetIndex is the field index from a target Deployment's name to the
 // objects that reference it, so a Deployment event wakes exactly those.

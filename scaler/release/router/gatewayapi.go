@@ -9,12 +9,14 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/internal/kube"
 )
 
 // originalBackendRefsAnnotation keeps, on the HTTPRoute, the backendRefs of
@@ -38,6 +40,9 @@ const originalBackendRefsAnnotation = "trimtab.dev/original-backend-refs"
 // the mixed rule, having taken every route it wrote away from the canary.
 type GatewayAPI struct {
 	Client client.Client
+	// Reader reads the route for Restore from the API server: a cached
+	// route lacks its field managers, and Restore gives up trimtab's.
+	Reader client.Reader
 }
 
 // savedRule is one rule's backendRefs before trimtab changed them.
@@ -56,7 +61,7 @@ func (g *GatewayAPI) Route(ctx context.Context, rel *trimtabv1.Release, weight i
 		return err
 	}
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		route, err := g.route(ctx, rel)
+		route, err := readRoute(ctx, g.Client, rel)
 		if err != nil {
 			return err
 		}
@@ -126,7 +131,7 @@ func (g *GatewayAPI) Route(ctx context.Context, rel *trimtabv1.Release, weight i
 		route.Annotations[originalBackendRefsAnnotation] = string(raw)
 		// route carries the resourceVersion it was read at, so a concurrent
 		// edit fails with a conflict and is retried from a fresh read.
-		if err := g.Client.Update(ctx, route); err != nil {
+		if err := g.Client.Update(ctx, route, kube.FieldOwner); err != nil {
 			return fmt.Errorf("update HTTPRoute %s/%s: %w", route.Namespace, route.Name, err)
 		}
 		return errors.Join(mixed...)
@@ -145,7 +150,7 @@ func (g *GatewayAPI) takeCanaryOut(ctx context.Context, rel *trimtabv1.Release, 
 	if !changed {
 		return nil
 	}
-	if err := g.Client.Update(ctx, route); err != nil {
+	if err := g.Client.Update(ctx, route, kube.FieldOwner); err != nil {
 		return fmt.Errorf("update HTTPRoute %s/%s: %w", route.Namespace, route.Name, err)
 	}
 	return nil
@@ -168,15 +173,16 @@ func withoutCanary(rel *trimtabv1.Release, ns string, refs []gatewayv1.HTTPBacke
 	return out
 }
 
-// Restore puts back the backendRefs saved by Route and removes the
-// annotation. A rule the user has changed since (it no longer leads only to
-// the variant Services) or removed keeps what the user made of it.
+// Restore puts back the backendRefs saved by Route, removes the annotation
+// and gives up trimtab's claim on the route's fields. A rule the user has
+// changed since (it no longer leads only to the variant Services) or
+// removed keeps what the user made of it.
 func (g *GatewayAPI) Restore(ctx context.Context, rel *trimtabv1.Release) error {
 	if rel.Spec.Traffic.HTTPRoute == "" {
 		return nil
 	}
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		route, err := g.route(ctx, rel)
+		route, err := readRoute(ctx, g.Reader, rel)
 		if errors.Is(err, ErrMisconfigured) {
 			// The route is gone (the name was checked above): there is
 			// nothing left to restore.
@@ -185,34 +191,66 @@ func (g *GatewayAPI) Restore(ctx context.Context, rel *trimtabv1.Release) error 
 		if err != nil {
 			return err
 		}
-		if _, ok := route.Annotations[originalBackendRefsAnnotation]; !ok {
-			return nil
-		}
-		saved, err := savedRules(route)
-		if err != nil {
-			return err
-		}
-		for _, s := range saved {
-			i := findRule(route.Spec.Rules, s)
-			if i >= 0 && onlyVariants(rel, route.Namespace, route.Spec.Rules[i].BackendRefs) {
-				route.Spec.Rules[i].BackendRefs = s.BackendRefs
+		if _, ok := route.Annotations[originalBackendRefsAnnotation]; ok {
+			if err := g.putBack(ctx, rel, route); err != nil {
+				return err
 			}
 		}
-		// Refs to the variant Services left in a rule are trimtab's: an
-		// unnamed rule that moved (its saved refs not found), or a rule
-		// the user mixed with other backends since. Those Services go with
-		// the Release, so the refs become one to the release's Service, on
-		// the port and with the filters they had, with their weight in a
-		// mixed rule.
-		for i := range route.Spec.Rules {
-			route.Spec.Rules[i].BackendRefs = mergedToService(rel, route.Namespace, route.Spec.Rules[i].BackendRefs)
-		}
-		delete(route.Annotations, originalBackendRefsAnnotation)
-		if err := g.Client.Update(ctx, route); err != nil {
-			return fmt.Errorf("restore HTTPRoute %s/%s: %w", route.Namespace, route.Name, err)
-		}
-		return nil
+		return g.disown(ctx, route)
 	})
+}
+
+// putBack writes route with the saved backendRefs back in its rules and
+// without the annotation that saved them.
+func (g *GatewayAPI) putBack(ctx context.Context, rel *trimtabv1.Release, route *gatewayv1.HTTPRoute) error {
+	saved, err := savedRules(route)
+	if err != nil {
+		return err
+	}
+	for _, s := range saved {
+		i := findRule(route.Spec.Rules, s)
+		if i >= 0 && onlyVariants(rel, route.Namespace, route.Spec.Rules[i].BackendRefs) {
+			route.Spec.Rules[i].BackendRefs = s.BackendRefs
+		}
+	}
+	// Refs to the variant Services left in a rule are trimtab's: an
+	// unnamed rule that moved (its saved refs not found), or a rule the
+	// user mixed with other backends since. Those Services go with the
+	// Release, so the refs become one to the release's Service, on the
+	// port and with the filters they had, with their weight in a mixed
+	// rule.
+	for i := range route.Spec.Rules {
+		route.Spec.Rules[i].BackendRefs = mergedToService(rel, route.Namespace, route.Spec.Rules[i].BackendRefs)
+	}
+	delete(route.Annotations, originalBackendRefsAnnotation)
+	if err := g.Client.Update(ctx, route, kube.FieldOwner); err != nil {
+		return fmt.Errorf("restore HTTPRoute %s/%s: %w", route.Namespace, route.Name, err)
+	}
+	return nil
+}
+
+// disown removes trimtab from the route's field managers. The Gateway API
+// makes a route's rules one atomic list, so trimtab's writes, the one that
+// restores them too, made it the manager of all of them: the user's next
+// server-side apply of their own route would conflict with a Release that
+// is gone. It takes a write of its own, which changes nothing but the
+// managers; what trimtab managed then has no manager until someone writes
+// it.
+func (g *GatewayAPI) disown(ctx context.Context, route *gatewayv1.HTTPRoute) error {
+	kept := slices.DeleteFunc(slices.Clone(route.ManagedFields), func(m metav1.ManagedFieldsEntry) bool {
+		return m.Manager == string(kube.FieldOwner)
+	})
+	// A route that no one else manages (one without parentRefs) stays
+	// trimtab's: one that no one manages, the API server gives a manager
+	// that the next apply conflicts with, named less helpfully.
+	if len(kept) == len(route.ManagedFields) || len(kept) == 0 {
+		return nil
+	}
+	route.ManagedFields = kept
+	if err := g.Client.Update(ctx, route, kube.FieldOwner); err != nil {
+		return fmt.Errorf("give up the fields of HTTPRoute %s/%s: %w", route.Namespace, route.Name, err)
+	}
+	return nil
 }
 
 // Replicas keeps the primary whole: the Gateway weighs requests, not pods.
@@ -220,11 +258,11 @@ func (*GatewayAPI) Replicas(total, weight int32, s Sizing) Split {
 	return separate(total, weight, s)
 }
 
-// route reads the user's HTTPRoute; an empty name or a missing route is
-// ErrMisconfigured.
-func (g *GatewayAPI) route(ctx context.Context, rel *trimtabv1.Release) (*gatewayv1.HTTPRoute, error) {
+// readRoute reads the user's HTTPRoute through c; an empty name or a
+// missing route is ErrMisconfigured.
+func readRoute(ctx context.Context, c client.Reader, rel *trimtabv1.Release) (*gatewayv1.HTTPRoute, error) {
 	var route gatewayv1.HTTPRoute
-	if err := getUsers(ctx, g.Client, rel, &route, "HTTPRoute", "spec.traffic.httpRoute", rel.Spec.Traffic.HTTPRoute, ServiceName(rel)); err != nil {
+	if err := getUsers(ctx, c, rel, &route, "HTTPRoute", "spec.traffic.httpRoute", rel.Spec.Traffic.HTTPRoute, ServiceName(rel)); err != nil {
 		return nil, err
 	}
 	return &route, nil

@@ -2,6 +2,8 @@ package router
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -62,7 +65,7 @@ func storeRoute(ns string) *gatewayv1.HTTPRoute {
 func routedSetup(t *testing.T, weight int32) (*trimtabv1.Release, *GatewayAPI) {
 	t.Helper()
 	rel := gatewaySetup(t)
-	g := &GatewayAPI{Client: env.Client}
+	g := &GatewayAPI{Client: env.Client, Reader: env.Client}
 	require.NoError(t, g.Route(t.Context(), rel, weight))
 	return rel, g
 }
@@ -97,7 +100,8 @@ func TestGatewayAPIRouteSequence(t *testing.T) {
 	ns := rel.Namespace
 	original := get(t, storeRoute(ns))
 	var w writes
-	r, err := New(trimtabv1.RouterGatewayAPI, w.client(t))
+	c := w.client(t)
+	r, err := New(trimtabv1.RouterGatewayAPI, c, c)
 	require.NoError(t, err)
 
 	for i, weight := range steps {
@@ -126,6 +130,81 @@ func TestGatewayAPIRouteSequence(t *testing.T) {
 	writesBefore := w.n.Load()
 	require.NoError(t, r.Restore(ctx, rel), "Restore with nothing left to undo")
 	require.Equal(t, writesBefore, w.n.Load(), "a second Restore writes nothing")
+}
+
+// TestGatewayAPIRestoreHandsTheRouteBack: after Restore the route is as
+// the user applied it and trimtab manages none of its fields, so the user
+// applies their unchanged manifest server-side again without a conflict.
+// The Gateway API makes a route's rules one atomic list: the release's
+// writes made trimtab the manager of all of them, and a Release long gone
+// stood in the way of the user's next apply.
+func TestGatewayAPIRestoreHandsTheRouteBack(t *testing.T) {
+	ctx := t.Context()
+	rel := gatewayRelease(t, newNamespace(t))
+	apply := func() error {
+		var u unstructured.Unstructured
+		require.NoError(t, json.Unmarshal([]byte(`{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute",
+			"metadata":{"namespace":"`+rel.Namespace+`","name":"shop"},
+			"spec":{"parentRefs":[{"name":"public"}],"rules":[{"backendRefs":[{"name":"store","port":8080}]}]}}`), &u.Object))
+		return env.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(&u), client.FieldOwner("kubectl"))
+	}
+	require.NoError(t, apply())
+	applied := get(t, &gatewayv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: rel.Namespace, Name: "shop"}})
+
+	g := &GatewayAPI{Client: env.Client, Reader: env.Client}
+	for _, weight := range steps {
+		require.NoError(t, g.Route(ctx, rel, weight))
+	}
+	require.NoError(t, g.Restore(ctx, rel))
+	restored := get(t, applied)
+	require.Equal(t, applied.Spec, restored.Spec)
+	for _, m := range restored.ManagedFields {
+		require.NotEqual(t, "trimtab", m.Manager, "trimtab still manages %s", m.FieldsV1.GetRawString())
+	}
+
+	require.NoError(t, apply(), "the user's unchanged manifest, applied again")
+	reapplied := get(t, applied)
+	i := slices.IndexFunc(reapplied.ManagedFields, func(m metav1.ManagedFieldsEntry) bool { return m.Manager == "kubectl" })
+	require.GreaterOrEqual(t, i, 0, "managers: %v", reapplied.ManagedFields)
+	require.Contains(t, reapplied.ManagedFields[i].FieldsV1.GetRawString(), `"f:rules"`, "the user manages their rules again")
+	require.Equal(t, applied.Spec, reapplied.Spec)
+}
+
+// TestGatewayAPIRestoreFinishesAnInterruptedRestore: a Restore stopped
+// between putting the backendRefs back and giving up trimtab's fields (a
+// restart, a failed write) is finished by the next one, which finds no
+// saved refs left. It reads the route's field managers from Reader: the
+// controller's Client reads through a cache that drops them.
+func TestGatewayAPIRestoreFinishesAnInterruptedRestore(t *testing.T) {
+	ctx := t.Context()
+	rel, _ := routedSetup(t, 25)
+	c, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Client.Scheme()})
+	require.NoError(t, err)
+	updates := 0
+	interrupted := interceptor.NewClient(c, interceptor.Funcs{
+		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+			if updates++; updates == 2 {
+				return errors.New("connection reset by peer")
+			}
+			return c.Update(ctx, obj, opts...)
+		},
+	})
+	require.ErrorContains(t, (&GatewayAPI{Client: interrupted, Reader: interrupted}).Restore(ctx, rel), "connection reset by peer")
+	route := get(t, storeRoute(rel.Namespace))
+	require.NotContains(t, route.Annotations, originalBackendRefsAnnotation, "the refs were put back")
+	require.True(t, slices.ContainsFunc(route.ManagedFields, func(m metav1.ManagedFieldsEntry) bool { return m.Manager == "trimtab" }))
+
+	cached := interceptor.NewClient(c, interceptor.Funcs{
+		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			err := c.Get(ctx, key, obj, opts...)
+			obj.SetManagedFields(nil)
+			return err
+		},
+	})
+	require.NoError(t, (&GatewayAPI{Client: cached, Reader: env.Client}).Restore(ctx, rel))
+	route = get(t, route)
+	require.False(t, slices.ContainsFunc(route.ManagedFields, func(m metav1.ManagedFieldsEntry) bool { return m.Manager == "trimtab" }),
+		"trimtab still manages %v", route.ManagedFields)
 }
 
 func TestGatewayAPISavesWhatTheUserAppliedLast(t *testing.T) {
@@ -289,7 +368,7 @@ func TestGatewayAPIRestoresNamedRulesAfterReorder(t *testing.T) {
 	}
 	require.NoError(t, env.Client.Create(ctx, route))
 	original := get(t, route)
-	g := &GatewayAPI{Client: env.Client}
+	g := &GatewayAPI{Client: env.Client, Reader: env.Client}
 	require.NoError(t, g.Route(ctx, rel, 10))
 
 	// The user moves rule root to the front during the release.

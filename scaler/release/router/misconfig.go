@@ -32,7 +32,7 @@ func checkWeight(weight int32) error {
 // getUsers reads into obj the user's object of kind that field (for
 // example spec.traffic.ingress) names and that should send traffic to
 // Service service. An empty name or a missing object is ErrMisconfigured.
-func getUsers(ctx context.Context, c client.Client, rel *trimtabv1.Release, obj client.Object, kind, field, name, service string) error {
+func getUsers(ctx context.Context, c client.Reader, rel *trimtabv1.Release, obj client.Object, kind, field, name, service string) error {
 	if name == "" {
 		return misconfigured("%s is empty: name the %s that sends traffic to Service %s", field, kind, service)
 	}

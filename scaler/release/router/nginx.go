@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/internal/kube"
 )
 
 // ingress-nginx annotations that make an Ingress a canary of the Ingress
@@ -74,7 +75,7 @@ func (n *NGINX) route(ctx context.Context, rel *trimtabv1.Release, weight int32)
 		var have networkingv1.Ingress
 		switch err := n.Client.Get(ctx, key, &have); {
 		case apierrors.IsNotFound(err):
-			if err := n.Client.Create(ctx, want); err != nil {
+			if err := n.Client.Create(ctx, want, kube.FieldOwner); err != nil {
 				return fmt.Errorf("create canary Ingress %s: %w", key, err)
 			}
 			return nil
@@ -89,7 +90,7 @@ func (n *NGINX) route(ctx context.Context, rel *trimtabv1.Release, weight int32)
 		}
 		// have carries the resourceVersion read above, so a concurrent
 		// change fails with a conflict and is retried from a fresh read.
-		if err := n.Client.Update(ctx, &have); err != nil {
+		if err := n.Client.Update(ctx, &have, kube.FieldOwner); err != nil {
 			return fmt.Errorf("update canary Ingress %s: %w", key, err)
 		}
 		return nil

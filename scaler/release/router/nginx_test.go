@@ -72,7 +72,7 @@ func TestNGINXRouteSequence(t *testing.T) {
 	rel, user := nginxSetup(t)
 	ns := rel.Namespace
 	var w writes
-	r, err := New(trimtabv1.RouterNGINX, w.client(t))
+	r, err := New(trimtabv1.RouterNGINX, w.client(t), env.Client)
 	require.NoError(t, err)
 
 	wantSpec := networkingv1.IngressSpec{
@@ -253,7 +253,7 @@ func TestNGINXMisconfigured(t *testing.T) {
 
 func TestRouteRejectsWeightsOutside0To100(t *testing.T) {
 	rel := &trimtabv1.Release{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"}}
-	for _, r := range []Router{&NGINX{Client: env.Client}, &GatewayAPI{Client: env.Client}} {
+	for _, r := range []Router{&NGINX{Client: env.Client}, &GatewayAPI{Client: env.Client, Reader: env.Client}} {
 		for _, w := range []int32{-1, 101} {
 			err := r.Route(t.Context(), rel, w)
 			require.ErrorContains(t, err, "outside 0–100")

@@ -65,15 +65,16 @@ type Split struct {
 	Primary, Canary, Baseline int32
 }
 
-// New returns the router the Release asks for.
-func New(kind trimtabv1.Router, c client.Client) (Router, error) {
+// New returns the router the Release asks for, writing through c and
+// reading what must be read whole from the API server through reader.
+func New(kind trimtabv1.Router, c client.Client, reader client.Reader) (Router, error) {
 	switch kind {
 	case "", trimtabv1.RouterReplicas:
 		return Replicas{}, nil
 	case trimtabv1.RouterNGINX:
 		return &NGINX{Client: c}, nil
 	case trimtabv1.RouterGatewayAPI:
-		return &GatewayAPI{Client: c}, nil
+		return &GatewayAPI{Client: c, Reader: reader}, nil
 	}
 	return nil, fmt.Errorf("spec.traffic.router %q: unknown router; use replicas, nginx or gatewayAPI", kind)
 }
