@@ -462,8 +462,7 @@ func (m *machine) promote() {
 		m.st.State = StatePromoted
 		m.st.StableRevision = m.st.CanaryRevision
 		m.st.Weight = 0
-		m.addRevision(OutcomePromoted, m.st.PromotionReason)
-		m.st.PromotionReason = ""
+		m.end(OutcomePromoted, m.st.PromotionReason)
 		m.event(corev1.EventTypeNormal, ReasonPromoted, "Revision %s promoted; the primary serves all traffic", m.st.CanaryRevision)
 		m.hookPending(trimtabv1.HookPostRollout)
 		return
@@ -487,7 +486,7 @@ func (m *machine) rollback(reason string, judged bool) {
 		m.st.Score = ""
 	}
 	m.st.FailedRevision = m.st.CanaryRevision
-	m.addRevision(OutcomeRolledBack, reason)
+	m.end(OutcomeRolledBack, reason)
 	m.event(corev1.EventTypeWarning, ReasonRolledBack, "Rolled back revision %s at step %d: %s", m.st.CanaryRevision, m.st.Step, reason)
 }
 
@@ -495,7 +494,7 @@ func (m *machine) rollback(reason string, judged bool) {
 // again: back to idle when the user reverted, otherwise a new release of the
 // newest revision.
 func (m *machine) supersede() {
-	m.addRevision(OutcomeSuperseded, "the target changed to "+m.o.TargetRevision)
+	m.end(OutcomeSuperseded, "the target changed to "+m.o.TargetRevision)
 	if m.o.TargetRevision == m.st.StableRevision {
 		m.st.State, m.st.Weight, m.st.Score = StateIdle, 0, ""
 		m.event(corev1.EventTypeNormal, ReasonReleaseCancelled, "Release of %s cancelled: the target is back at the stable revision", m.st.CanaryRevision)
@@ -534,7 +533,9 @@ func (m *machine) hookPending(phase trimtabv1.HookPhase) bool {
 	return true
 }
 
-func (m *machine) addRevision(outcome, reason string) {
+// end records how the release of CanaryRevision ended.
+func (m *machine) end(outcome, reason string) {
+	m.st.PromotionReason = ""
 	rec := trimtabv1.RevisionRecord{Revision: m.st.CanaryRevision, Outcome: outcome, Time: *m.time(), Reason: reason}
 	m.st.Revisions = bounded(append([]trimtabv1.RevisionRecord{rec}, m.st.Revisions...), maxRevisions)
 }

@@ -893,6 +893,34 @@ func TestAnEndedReleaseKeepsItsStepAndTheScoreThatDecidedIt(t *testing.T) {
 	}
 }
 
+// TestAPromotionsReasonGoesWithItsRelease: a promotion that ends otherwise
+// than promoted leaves no reason behind for a revision it did not promote.
+func TestAPromotionsReasonGoesWithItsRelease(t *testing.T) {
+	cases := []struct {
+		name    string
+		hook    func(s *sim) bool
+		outcome string
+	}{
+		{"a pre-promotion hook fails", func(*sim) bool { return false }, OutcomeRolledBack},
+		{"the target changes before the primary takes the template", func(s *sim) bool { s.target = "rev3"; return true }, OutcomeSuperseded},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := canarySpec(trimtabv1.CanaryStep{Weight: 10, AnalysisSeconds: 60})
+			spec.Analysis.Hooks = []trimtabv1.Hook{{Name: "confirm", Phase: trimtabv1.HookPrePromotion, URL: "http://127.0.0.1/"}}
+			s := newSim(t, spec)
+			s.adopt()
+			s.target = "rev2"
+			s.hook = func(trimtabv1.HookPhase) bool { return tc.hook(s) }
+			s.runFor(5*time.Minute, 10*time.Second)
+			require.Contains(t, s.reasons(), ReasonPromoting)
+			i := slices.IndexFunc(s.st.Revisions, func(r trimtabv1.RevisionRecord) bool { return r.Revision == "rev2" })
+			require.Equal(t, tc.outcome, s.st.Revisions[i].Outcome)
+			require.Empty(t, s.st.PromotionReason)
+		})
+	}
+}
+
 func TestNextIsDeterministic(t *testing.T) {
 	s := newSim(t, canarySpec())
 	s.adopt()
