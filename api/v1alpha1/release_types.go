@@ -261,9 +261,9 @@ type ReleaseStatus struct {
 	// +patchStrategy=merge
 	// +patchMergeKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
-	// State is a one-word summary for people (Idle, Progressing, Promoting,
-	// Promoted, RollingBack, RolledBack, Paused, Frozen, Failed); machines
-	// should read Conditions.
+	// State is a one-word summary for people (Initializing, Idle,
+	// Progressing, WaitingApproval, Paused, Frozen, Promoting, Promoted,
+	// RolledBack); machines should read Conditions.
 	// +optional
 	State string `json:"state,omitempty"`
 	// Step is the index of the current canary step, from 1; once the
