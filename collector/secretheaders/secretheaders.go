@@ -150,7 +150,10 @@ func ParseFile(data []byte) (Headers, error) {
 		case !ok:
 			return nil, fmt.Errorf("line %d: want `Name: value`", i+1)
 		case !httpguts.ValidHeaderFieldName(name):
-			return nil, fmt.Errorf("line %d: %q is not a valid header name", i+1, name)
+			// Not quoted: on a line that is not `Name: value` (a space
+			// for the colon), what comes before the first colon may be
+			// part of the secret.
+			return nil, fmt.Errorf("line %d: the text before the first colon is not a valid header name (letters, digits and !#$%%&'*+-.^_`|~, no spaces)", i+1)
 		case !httpguts.ValidHeaderFieldValue(value):
 			return nil, fmt.Errorf("line %d: the value of %s is not a valid header value (a control character?)", i+1, name)
 		case seen[http.CanonicalHeaderKey(name)]:

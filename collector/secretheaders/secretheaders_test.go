@@ -31,7 +31,8 @@ func TestParseFile(t *testing.T) {
 		{name: "a value with a colon", in: "X-Token: a:b:c", want: secretheaders.Headers{{Name: "X-Token", Value: "a:b:c"}}},
 		{name: "empty file", in: "", want: nil},
 		{name: "line without a colon", in: "Authorization Bearer s3cret\n", wantErr: "line 1: want `Name: value`"},
-		{name: "invalid name", in: "\nBad Name: s3cret", wantErr: `line 2: "Bad Name" is not a valid header name`},
+		{name: "invalid name", in: "\nBad Name: s3cret", wantErr: "line 2: the text before the first colon is not a valid header name"},
+		{name: "a space for the colon, the secret holding one", in: "Authorization Bearer s3cret:x", wantErr: "line 1: the text before the first colon is not a valid header name"},
 		{name: "control character in the value", in: "X-Token: s3\x01cret", wantErr: "line 1: the value of X-Token is not a valid header value"},
 		{name: "a header given twice, in any case", in: "X-Token: a\nx-token: s3cret", wantErr: "line 2: x-token is given twice"},
 	}
