@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -124,4 +128,57 @@ func TestHeadersFileReachesTheDefaultPrometheus(t *testing.T) {
 	res := p.Collect(context.Background(), []collector.Query{q})[0]
 	require.NoError(t, res.Err)
 	require.Equal(t, 1.0, res.Series[0].Samples[0].Value)
+}
+
+// countingSecrets counts the reads of each namespace's headers Secret.
+type countingSecrets struct {
+	namespaceSecrets
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+func (s *countingSecrets) SecretData(ctx context.Context, namespace, name string) (map[string][]byte, error) {
+	s.mu.Lock()
+	s.reads[namespace]++
+	s.mu.Unlock()
+	return s.namespaceSecrets.SecretData(ctx, namespace, name)
+}
+
+// oneAPI answers every query with one series.
+type oneAPI struct{}
+
+func (oneAPI) Query(context.Context, string, time.Time, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
+	return model.Vector{{Value: 1}}, nil, nil, nil
+}
+
+func (oneAPI) QueryRange(context.Context, string, promv1.Range, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
+	return model.Matrix{}, nil, nil, nil
+}
+
+// TestASecretIsReadOncePerCollect: the workloads of a namespace share its
+// headers Secret, which one Collect reads once, not once per query (a
+// copy out of the cache and a check of every value each), and a missing
+// one fails each query that names it.
+func TestASecretIsReadOncePerCollect(t *testing.T) {
+	secrets := &countingSecrets{namespaceSecrets: namespaceSecrets{"team-a": {"Authorization": []byte("Bearer a")}}, reads: map[string]int{}}
+	p := prometheus.New(prometheus.Options{DefaultURL: "http://127.0.0.1:9", Secrets: secrets,
+		NewAPI: func(string, *http.Client) (prometheus.API, error) { return oneAPI{}, nil }})
+	var qs []collector.Query
+	for _, ns := range []string{"team-a", "team-b"} {
+		for i := range 50 {
+			q := promQuery(`up{namespace="{{.Namespace}}", pod=~"{{.PodRegex}}"}`, ns, fmt.Sprintf("v%d", i), "")
+			q.Target.Name = fmt.Sprintf("w%d", i)
+			q.Metric.Prometheus.HeadersSecretRef = &trimtabv1.LocalObjectReference{Name: "prometheus-auth"}
+			qs = append(qs, q)
+		}
+	}
+	res := p.Collect(context.Background(), qs)
+	for i, r := range res {
+		if i < 50 {
+			require.NoError(t, r.Err)
+			continue
+		}
+		require.ErrorContains(t, r.Err, "Secret team-b/prometheus-auth not found")
+	}
+	require.Equal(t, map[string]int{"team-a": 1, "team-b": 1}, secrets.reads)
 }

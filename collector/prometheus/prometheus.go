@@ -158,8 +158,9 @@ func (p *Provider) Collect(ctx context.Context, qs []collector.Query) []collecto
 	groups := map[string]map[string][]int{} // group -> rendered -> query indexes
 	preps := make([]prepared, len(qs))
 	hits := 0
+	heads := &headerReads{secrets: map[[2]string]headerRead{}}
 	for i, q := range qs {
-		pr, err := p.prepare(ctx, q, now)
+		pr, err := p.prepare(ctx, q, now, heads)
 		if err != nil {
 			out[i].Err = err
 			continue
@@ -212,7 +213,39 @@ func (p *Provider) Collect(ctx context.Context, qs []collector.Query) []collecto
 	return out
 }
 
-func (p *Provider) prepare(ctx context.Context, q collector.Query, now time.Time) (prepared, error) {
+// headerReads are the headers one Collect call has read: thousands of
+// queries share the headers file and a few Secrets, which are read once
+// per call rather than once per query (a stat, or a Secret copied out of
+// the cache and checked, each).
+type headerReads struct {
+	file    *headerRead
+	secrets map[[2]string]headerRead // namespace and name
+}
+
+type headerRead struct {
+	headers secretheaders.Headers
+	err     error
+}
+
+func (p *Provider) defaultHeaders(heads *headerReads) (secretheaders.Headers, error) {
+	if heads.file == nil {
+		h, err := p.opts.DefaultHeaders.Headers()
+		heads.file = &headerRead{h, err}
+	}
+	return heads.file.headers, heads.file.err
+}
+
+func (p *Provider) secretHeaders(ctx context.Context, heads *headerReads, namespace, name string) (secretheaders.Headers, error) {
+	key := [2]string{namespace, name}
+	r, ok := heads.secrets[key]
+	if !ok {
+		r.headers, r.err = secretheaders.Read(ctx, p.opts.Secrets, "prometheus.headersSecretRef", namespace, name)
+		heads.secrets[key] = r
+	}
+	return r.headers, r.err
+}
+
+func (p *Provider) prepare(ctx context.Context, q collector.Query, now time.Time, heads *headerReads) (prepared, error) {
 	src := q.Metric.Prometheus
 	if src == nil {
 		return prepared{}, collector.Errorf(collector.ReasonConfig, "prometheus provider got a metric without a prometheus source")
@@ -221,7 +254,7 @@ func (p *Provider) prepare(ctx context.Context, q collector.Query, now time.Time
 	if pr.address == "" {
 		pr.address = p.opts.DefaultURL
 		if p.opts.DefaultHeaders != nil {
-			h, err := p.opts.DefaultHeaders.Headers()
+			h, err := p.defaultHeaders(heads)
 			if err != nil {
 				return prepared{}, collector.Errorf(collector.ReasonConfig, "--prometheus.headers-file: %w", err)
 			}
@@ -232,7 +265,7 @@ func (p *Provider) prepare(ctx context.Context, q collector.Query, now time.Time
 		return prepared{}, collector.Errorf(collector.ReasonConfig, "prometheus.address is empty and the controller has no --prometheus.url")
 	}
 	if ref := src.HeadersSecretRef; ref != nil {
-		h, err := secretheaders.Read(ctx, p.opts.Secrets, "prometheus.headersSecretRef", q.Target.Namespace, ref.Name)
+		h, err := p.secretHeaders(ctx, heads, q.Target.Namespace, ref.Name)
 		if err != nil {
 			return prepared{}, err
 		}
