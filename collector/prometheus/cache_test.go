@@ -60,3 +60,33 @@ func TestCacheKeepsOnlyTheCurrentStep(t *testing.T) {
 		})
 	}
 }
+
+// TestRotatedCredentialsDoNotPileUpClients: every new token makes a new
+// client; those no query used for clientIdle are dropped, while one in use
+// every cycle stays.
+func TestRotatedCredentialsDoNotPileUpClients(t *testing.T) {
+	now := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	token := 0
+	secrets := secretFunc(func() map[string][]byte { return map[string][]byte{"Authorization": []byte(fmt.Sprintf("Bearer t%d", token))} })
+	p := New(Options{DefaultURL: "http://127.0.0.1:9", Secrets: secrets, NewAPI: func(string, *http.Client) (API, error) { return answerAPI{}, nil },
+		Step: 15 * time.Second, Now: func() time.Time { return now }})
+	rotating := collector.Query{Metric: trimtabv1.Metric{Name: "m", MetricSource: trimtabv1.MetricSource{Prometheus: &trimtabv1.PrometheusSource{
+		Query: `scalar(up)`, HeadersSecretRef: &trimtabv1.LocalObjectReference{Name: "token"}}}}, Target: collector.Target{Namespace: "shop"}}
+	steady := collector.Query{Metric: trimtabv1.Metric{Name: "m", MetricSource: trimtabv1.MetricSource{Prometheus: &trimtabv1.PrometheusSource{
+		Query: `scalar(up)`}}}}
+	for range 200 { // a new token every minute for over three hours
+		for _, r := range p.Collect(context.Background(), []collector.Query{rotating, steady}) {
+			require.NoError(t, r.Err)
+		}
+		token++
+		now = now.Add(time.Minute)
+	}
+	require.LessOrEqual(t, len(p.apis), int(2*clientIdle/time.Minute)+1, "clients kept")
+	require.Contains(t, p.apis, "http://127.0.0.1:9\x00", "the client used every cycle is kept")
+}
+
+type secretFunc func() map[string][]byte
+
+func (f secretFunc) SecretData(context.Context, string, string) (map[string][]byte, error) {
+	return f(), nil
+}

@@ -86,7 +86,9 @@ type Provider struct {
 	inflight chan struct{}
 
 	mu    sync.Mutex
-	apis  map[string]API
+	apis  map[string]*server
+	// apisSwept is when clients unused for clientIdle were last dropped.
+	apisSwept time.Time
 	cache map[string]cached
 	swept time.Time // when expired answers were last removed
 }
@@ -136,7 +138,7 @@ func New(opts Options) *Provider {
 	}
 	return &Provider{opts: opts, metrics: opts.Metrics.Provider(string(collector.KindPrometheus)),
 		inflight: make(chan struct{}, opts.MaxConcurrent),
-		apis:     map[string]API{}, cache: map[string]cached{}}
+		apis:     map[string]*server{}, cache: map[string]cached{}}
 }
 
 // prepared is one query ready to send.
@@ -339,11 +341,34 @@ func (p *Provider) store(key string, res collector.Result, now time.Time) {
 	p.cache[key] = cached{res: res, expires: now.Add(p.opts.Step)}
 }
 
+// server is the client of one address with one set of headers.
+type server struct {
+	api  API
+	used time.Time
+}
+
+// clientIdle is how long a client may go unused before it is dropped: each
+// rotated token (a new headers file, a Secret updated in any namespace) makes
+// a new client, and the old ones must not pile up for the life of the
+// controller. A dropped client is rebuilt at its next query; connections
+// live in the shared transport, so nothing else is lost.
+const clientIdle = 10 * time.Minute
+
 func (p *Provider) api(pr prepared) (API, error) {
+	now := p.opts.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if a := p.apis[pr.server]; a != nil {
-		return a, nil
+	if now.Sub(p.apisSwept) >= clientIdle {
+		p.apisSwept = now
+		for k, s := range p.apis {
+			if now.Sub(s.used) >= clientIdle {
+				delete(p.apis, k)
+			}
+		}
+	}
+	if s := p.apis[pr.server]; s != nil {
+		s.used = now
+		return s.api, nil
 	}
 	u, err := url.Parse(pr.address)
 	if err != nil {
@@ -353,7 +378,7 @@ func (p *Provider) api(pr prepared) (API, error) {
 	if err != nil {
 		return nil, collector.Errorf(collector.ReasonConfig, "prometheus.address %q: %w", collector.RedactURL(pr.address), collector.RedactURLError(err))
 	}
-	p.apis[pr.server] = a
+	p.apis[pr.server] = &server{api: a, used: now}
 	return a, nil
 }
 
