@@ -323,9 +323,9 @@ type ReleaseStatus struct {
 	// +optional
 	// +listType=set
 	HooksCompleted []HookPhase `json:"hooksCompleted,omitempty"`
-	// PromotionReason says, while CanaryRevision is promoted, why: every
-	// step passed, or a promote request, which it names. The Promoted
-	// record in Revisions keeps it.
+	// PromotionReason says, while CanaryRevision is being promoted (state
+	// Promoting), why: every step passed, or a promote request, which it
+	// names. The Promoted record in Revisions keeps it after.
 	// +optional
 	PromotionReason string `json:"promotionReason,omitempty"`
 	// ApprovedStep is the last manual gate approved for CanaryRevision.
