@@ -67,7 +67,9 @@ func TestCacheKeepsOnlyTheCurrentStep(t *testing.T) {
 func TestRotatedCredentialsDoNotPileUpClients(t *testing.T) {
 	now := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 	token := 0
-	secrets := secretFunc(func() map[string][]byte { return map[string][]byte{"Authorization": []byte(fmt.Sprintf("Bearer t%d", token))} })
+	secrets := secretFunc(func() map[string][]byte {
+		return map[string][]byte{"Authorization": []byte(fmt.Sprintf("Bearer t%d", token))}
+	})
 	p := New(Options{DefaultURL: "http://127.0.0.1:9", Secrets: secrets, NewAPI: func(string, *http.Client) (API, error) { return answerAPI{}, nil },
 		Step: 15 * time.Second, Now: func() time.Time { return now }})
 	rotating := collector.Query{Metric: trimtabv1.Metric{Name: "m", MetricSource: trimtabv1.MetricSource{Prometheus: &trimtabv1.PrometheusSource{

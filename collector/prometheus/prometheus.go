@@ -85,12 +85,12 @@ type Provider struct {
 	// batch of every Collect call (Options.MaxConcurrent).
 	inflight chan struct{}
 
-	mu    sync.Mutex
-	apis  map[string]*server
+	mu   sync.Mutex
+	apis map[string]*server
 	// apisSwept is when clients unused for clientIdle were last dropped.
 	apisSwept time.Time
-	cache map[string]cached
-	swept time.Time // when expired answers were last removed
+	cache     map[string]cached
+	swept     time.Time // when expired answers were last removed
 }
 
 type cached struct {
