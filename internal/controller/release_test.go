@@ -725,14 +725,7 @@ func TestBlueGreenWithGatewayAPI(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newScenario(t)
-			route := &gatewayv1.HTTPRoute{
-				ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "web"},
-				Spec: gatewayv1.HTTPRouteSpec{
-					CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "public"}}},
-					Rules: []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
-						BackendObjectReference: gatewayv1.BackendObjectReference{Name: "web", Port: ptr.To(gatewayv1.PortNumber(80))}}}}}},
-				},
-			}
+			route := userHTTPRoute(s.ns)
 			require.NoError(t, env.Client.Create(context.Background(), route))
 			startController(t, s.ns)
 			rel := s.release(func(r *trimtabv1.Release) {
@@ -1137,14 +1130,7 @@ func TestRouteChangesAreActedOnAtOnce(t *testing.T) {
 		run  func(t *testing.T, s *scenario)
 	}{
 		{"the user reapplies their HTTPRoute without trimtab's backends: the split is set again", func(t *testing.T, s *scenario) {
-			route := &gatewayv1.HTTPRoute{
-				ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "web"},
-				Spec: gatewayv1.HTTPRouteSpec{
-					CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "public"}}},
-					Rules: []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
-						BackendObjectReference: gatewayv1.BackendObjectReference{Name: "web", Port: ptr.To(gatewayv1.PortNumber(80))}}}}}},
-				},
-			}
+			route := userHTTPRoute(s.ns)
 			require.NoError(t, env.Client.Create(context.Background(), route))
 			startController(t, s.ns, slowRetry)
 			rel := s.release(func(r *trimtabv1.Release) {
@@ -1281,4 +1267,17 @@ func TestDeletingAGatewayAPIReleaseHandsTheRouteBack(t *testing.T) {
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(&applied), &restored))
 	require.Equal(t, applied.Spec, restored.Spec)
 	require.NoError(t, apply(), "the user's unchanged manifest, applied again")
+}
+
+// userHTTPRoute is the user's route to their Service "web", as they would
+// apply it.
+func userHTTPRoute(ns string) *gatewayv1.HTTPRoute {
+	return &gatewayv1.HTTPRoute{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+		Spec: gatewayv1.HTTPRouteSpec{
+			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "public"}}},
+			Rules: []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
+				BackendObjectReference: gatewayv1.BackendObjectReference{Name: "web", Port: ptr.To(gatewayv1.PortNumber(80))}}}}}},
+		},
+	}
 }
