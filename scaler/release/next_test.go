@@ -828,12 +828,7 @@ func TestAnEndedReleaseKeepsItsStepAndTheScoreThatDecidedIt(t *testing.T) {
 	}{
 		{"every step passed", func(s *sim) {}, StatePromoted, 2, "100.0", "every step passed"},
 		{"a failing look rolls back", func(s *sim) {
-			s.look = func(s *sim) LookAction {
-				if s.st.Step == 2 {
-					return LookRollback
-				}
-				return LookPass
-			}
+			s.look = passUntilStep2(func(*sim) LookAction { return LookRollback })
 		}, StateRolledBack, 2, "12.5", "look says Rollback"},
 		{"aborted on request", func(s *sim) {
 			s.runUntil(StateProgressing, 10*time.Second, time.Minute)
@@ -848,29 +843,13 @@ func TestAnEndedReleaseKeepsItsStepAndTheScoreThatDecidedIt(t *testing.T) {
 			s.hook = func(trimtabv1.HookPhase) bool { return false }
 		}, StateRolledBack, 2, "", "pre-promotion hook failed: smoke test returned 503"},
 		{"the canary is not ready in step 2", func(s *sim) {
-			s.look = func(s *sim) LookAction {
-				if s.st.Step == 2 {
-					s.canaryUp = false
-					return LookContinue
-				}
-				return LookPass
-			}
+			s.look = passUntilStep2(func(s *sim) LookAction { s.canaryUp = false; return LookContinue })
 		}, StateRolledBack, 2, "", "the canary was not ready within the progress deadline (2m0s)"},
 		{"no verdict by the deadline", func(s *sim) {
-			s.look = func(s *sim) LookAction {
-				if s.st.Step == 2 {
-					return LookContinue
-				}
-				return LookPass
-			}
+			s.look = passUntilStep2(func(*sim) LookAction { return LookContinue })
 		}, StateRolledBack, 2, "", "no verdict within the step's analysis plus the progress deadline (3m0s): look says Continue"},
 		{"cancelled: the target is back at the stable template", func(s *sim) {
-			s.look = func(s *sim) LookAction {
-				if s.st.Step == 2 {
-					s.target = "rev1"
-				}
-				return LookPass
-			}
+			s.look = passUntilStep2(func(s *sim) LookAction { s.target = "rev1"; return LookPass })
 		}, StateIdle, 2, "", "the target changed to rev1"},
 	}
 	for _, tc := range cases {
@@ -1021,4 +1000,14 @@ func FuzzParseRequest(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, r, again)
 	})
+}
+
+// passUntilStep2 passes every look of step 1 and answers step 2's with step2.
+func passUntilStep2(step2 func(*sim) LookAction) func(*sim) LookAction {
+	return func(s *sim) LookAction {
+		if s.st.Step == 2 {
+			return step2(s)
+		}
+		return LookPass
+	}
 }
