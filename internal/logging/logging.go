@@ -62,15 +62,20 @@ func New(w io.Writer, level slog.Level, format Format) *slog.Logger {
 func libraryLogger(h slog.Handler) logr.Logger { return logr.FromSlogHandler(libraryHandler{h}) }
 
 // libraryHandler passes the Kubernetes libraries' records on, except that
-// controller-runtime's report of the leader Lease released on a graceful
-// stop becomes Info: releasing the Lease on the way out calls
-// OnStoppedLeading, which reports "leader election lost" after the stop
-// began (kubernetes-sigs/controller-runtime#3535). Logged as an error on
-// every rollout, it would page whoever alerts on the controller's errors.
+// two reports of a graceful stop become Info, since logged as errors on
+// every rollout they would page whoever alerts on the controller's errors:
+//   - controller-runtime's report of the leader Lease released: releasing
+//     it on the way out calls OnStoppedLeading, which reports "leader
+//     election lost" after the stop began
+//     (kubernetes-sigs/controller-runtime#3535);
+//   - an error caused by a cancelled context: the libraries' contexts are
+//     cancelled only when the process stops, and a request cut short then
+//     (the Lease renewal that was in flight at SIGTERM: "Error retrieving
+//     lease lock … context canceled") failed because it was asked to.
 type libraryHandler struct{ slog.Handler }
 
 func (h libraryHandler) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level == slog.LevelError && isLeaseReleasedOnStop(r) {
+	if r.Level == slog.LevelError && (isLeaseReleasedOnStop(r) || isCancelled(r)) {
 		if !h.Handler.Enabled(ctx, slog.LevelInfo) {
 			return nil
 		}
@@ -91,12 +96,22 @@ func isLeaseReleasedOnStop(r slog.Record) bool {
 	if r.Message != "error received after stop sequence was engaged" {
 		return false
 	}
-	released := false
+	err := recordError(r)
+	return err != nil && err.Error() == "leader election lost"
+}
+
+func isCancelled(r slog.Record) bool {
+	return errors.Is(recordError(r), context.Canceled)
+}
+
+// recordError is the error logr's Error put in the record, or nil.
+func recordError(r slog.Record) error {
+	var found error
 	r.Attrs(func(a slog.Attr) bool {
-		if err, ok := a.Value.Any().(error); ok && a.Key == "err" && err.Error() == "leader election lost" {
-			released = true
+		if err, ok := a.Value.Any().(error); ok && a.Key == "err" {
+			found = err
 		}
-		return !released
+		return found == nil
 	})
-	return released
+	return found
 }

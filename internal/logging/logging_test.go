@@ -2,19 +2,22 @@ package logging
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
-// TestLeaseReleasedOnStopIsNotAnError logs through the logger New gives
+// TestGracefulStopIsNotAnError logs through the logger New gives
 // controller-runtime and klog, as the manager does, and reads the JSON
 // lines back.
-func TestLeaseReleasedOnStopIsNotAnError(t *testing.T) {
+func TestGracefulStopIsNotAnError(t *testing.T) {
 	cases := []struct {
 		name      string
 		level     string
@@ -26,6 +29,11 @@ func TestLeaseReleasedOnStopIsNotAnError(t *testing.T) {
 		{"and is not written when only errors are", "error", "error received after stop sequence was engaged", errors.New("leader election lost"), ""},
 		{"another error after the stop stays an error", "info", "error received after stop sequence was engaged", errors.New("informer sync failed"), "ERROR"},
 		{"leader election lost while running stays an error", "info", "problem running manager", errors.New("leader election lost"), "ERROR"},
+		{"a Lease renewal cut short by the stop is Info", "info", "Error retrieving lease lock",
+			&url.Error{Op: "Get", URL: "https://127.0.0.1:6443/apis/coordination.k8s.io/v1/namespaces/x/leases/y", Err: context.Canceled}, "INFO"},
+		{"a wrapped cancellation is Info", "info", "Reconciler error", fmt.Errorf("list pods: %w", context.Canceled), "INFO"},
+		{"a deadline exceeded stays an error", "info", "Error retrieving lease lock", fmt.Errorf("get lease: %w", context.DeadlineExceeded), "ERROR"},
+		{"an error that only says canceled stays an error", "info", "Reconciler error", errors.New("context canceled"), "ERROR"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
