@@ -217,7 +217,9 @@ func (s *scenario) newImage(image string) {
 func (s *scenario) eventReasons(name string) []string {
 	var evs eventsv1.EventList
 	require.NoError(s.t, env.Client.List(context.Background(), &evs, client.InNamespace(s.ns)))
-	slices.SortFunc(evs.Items, func(a, b eventsv1.Event) int { return a.CreationTimestamp.Compare(b.CreationTimestamp.Time) })
+	// Creation timestamps count whole seconds, and a release's Events may
+	// come within one: the event time orders them.
+	slices.SortFunc(evs.Items, func(a, b eventsv1.Event) int { return a.EventTime.Time.Compare(b.EventTime.Time) })
 	var out []string
 	for _, e := range evs.Items {
 		if e.Regarding.Kind == "Release" && e.Regarding.Name == name {
