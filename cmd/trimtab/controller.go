@@ -67,7 +67,7 @@ line wins over the environment.`,
 			opts.Version = httpapi.Info{Version: version, Commit: commit()}
 			m, err := manager.New(cfg, opts, logger)
 			if err != nil {
-				return err
+				return from.explain(err)
 			}
 			logger.Info("trimtab controller starting", "version", version, "host", cfg.Host,
 				"metrics_address", m.MetricsAddr(), "api_address", m.APIAddr(), "pprof_address", m.PprofAddr(),
@@ -150,6 +150,19 @@ func (o origins) setting(flag string, value any) string {
 		return fmt.Sprintf("%s=%v (--%s)", envName(flag), value, flag)
 	}
 	return fmt.Sprintf("--%s %v", flag, value)
+}
+
+// explain names the flag of a manager.FlagError as the user set it, like
+// the checks before start-up do; other errors are returned as they are.
+func (o origins) explain(err error) error {
+	var fe *manager.FlagError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	if fe.Value == "" {
+		return fmt.Errorf("%s: %w", o.name(fe.Flag), fe.Err)
+	}
+	return fmt.Errorf("%s: %w", o.setting(fe.Flag, fe.Value), fe.Err)
 }
 
 // applyEnv sets every flag not given on the command line from its

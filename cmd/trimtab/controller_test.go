@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,5 +87,60 @@ func TestControllerStopsCleanly(t *testing.T) {
 		var rec map[string]any
 		require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
 		require.NotEqual(t, "ERROR", rec["level"], "logged an error: %s", line)
+	}
+}
+
+// TestControllerStartupErrorsNameTheSetting: a setting that fails only once
+// the controller starts (a listen address another process holds) is named
+// as the user set it, the TRIMTAB_* variable or the flag, like the settings
+// refused before start-up; the work failed, so the exit status is 1.
+func TestControllerStartupErrorsNameTheSetting(t *testing.T) {
+	kubeconfig, err := env.Kubeconfig()
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, os.WriteFile(path, kubeconfig, 0o600))
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { held.Close() })
+	busy := held.Addr().String()
+	inUse := "listen tcp " + busy + ": bind: address already in use"
+
+	cases := []struct {
+		name   string
+		args   []string
+		env    map[string]string
+		stderr string
+		notErr string
+	}{
+		{name: "metrics address from the environment", env: map[string]string{"TRIMTAB_METRICS_ADDRESS": busy},
+			stderr: "TRIMTAB_METRICS_ADDRESS=" + busy + " (--metrics.address): " + inUse},
+		{name: "metrics address from the command line", args: []string{"--metrics.address=" + busy},
+			stderr: "--metrics.address " + busy + ": " + inUse, notErr: "TRIMTAB_"},
+		{name: "API address from the environment", env: map[string]string{"TRIMTAB_API_ADDRESS": busy},
+			stderr: "TRIMTAB_API_ADDRESS=" + busy + " (--api.address): " + inUse},
+		{name: "pprof address from the environment", env: map[string]string{"TRIMTAB_PPROF_ADDRESS": busy},
+			stderr: "TRIMTAB_PPROF_ADDRESS=" + busy + " (--pprof.address): " + inUse},
+		{name: "the command line wins over the environment", args: []string{"--pprof.address=" + busy}, env: map[string]string{"TRIMTAB_PPROF_ADDRESS": "127.0.0.1:0"},
+			stderr: "--pprof.address " + busy + ": " + inUse, notErr: "TRIMTAB_"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// The other listeners take free ports; GOMEMLIMIT keeps the
+			// controller from setting this test process's memory limit.
+			t.Setenv("GOMEMLIMIT", "off")
+			t.Setenv("TRIMTAB_METRICS_ADDRESS", "127.0.0.1:0")
+			t.Setenv("TRIMTAB_API_ADDRESS", "127.0.0.1:0")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			args := append([]string{"controller", "--kubeconfig=" + path, "--leader-elect=false", "--log.level=error"}, tc.args...)
+			var out, errb bytes.Buffer
+			code := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+			require.Equal(t, 1, code, "stderr: %s", errb.String())
+			require.Contains(t, errb.String(), "trimtab: "+tc.stderr+"\n")
+			if tc.notErr != "" {
+				require.NotContains(t, errb.String(), tc.notErr)
+			}
+		})
 	}
 }

@@ -94,6 +94,29 @@ type Options struct {
 	PredictiveHistoryURL string
 }
 
+// FlagError is a failure of New caused by one flag's value: a listen
+// address that is taken, say. It is returned as it is, never wrapped, and
+// its message names the flag (--metrics.address :8080: …); the trimtab
+// command names instead what the user set, which may be the flag's
+// TRIMTAB_* variable.
+type FlagError struct {
+	// Flag is the flag's name without its dashes, e.g. "metrics.address".
+	Flag string
+	// Value is the flag's value as the message shows it; empty leaves it
+	// out, for a value that may hold a secret.
+	Value string
+	Err   error
+}
+
+func (e *FlagError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("--%s: %v", e.Flag, e.Err)
+	}
+	return fmt.Sprintf("--%s %s: %v", e.Flag, e.Value, e.Err)
+}
+
+func (e *FlagError) Unwrap() error { return e.Err }
+
 // Manager is a configured, not yet running, controller process. Its
 // listeners are bound by New so callers (and tests using port 0) know the
 // addresses before Run.
@@ -177,7 +200,7 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 	var promHeaders *secretheaders.File
 	if opts.PrometheusHeadersFile != "" {
 		if promHeaders, err = secretheaders.OpenFile(opts.PrometheusHeadersFile); err != nil {
-			return nil, fmt.Errorf("--prometheus.headers-file: %w", err)
+			return nil, &FlagError{Flag: "prometheus.headers-file", Err: err}
 		}
 	}
 	coll, err := providers.NewCollector(providers.Config{
@@ -197,7 +220,7 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 		history, err = providers.New(collector.KindPrometheus, providers.Config{PrometheusURL: opts.PredictiveHistoryURL, PrometheusHeaders: promHeaders,
 			HTTPClient: httpClient, Metrics: collectorMetrics})
 		if err != nil {
-			return nil, fmt.Errorf("--predictive.history-url: %w", err)
+			return nil, &FlagError{Flag: "predictive.history-url", Err: err}
 		}
 	}
 	var publisher controller.DecisionPublisher
@@ -205,7 +228,7 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 		// Loading the AWS configuration happens once, at start-up.
 		cw, err := cloudwatch.NewClient(context.Background(), opts.AWSRegion, opts.CloudWatchEndpoint, opts.CloudWatchClientOptions...)
 		if err != nil {
-			return nil, fmt.Errorf("--cloudwatch.publish-namespace: %w", err)
+			return nil, &FlagError{Flag: "cloudwatch.publish-namespace", Err: err}
 		}
 		publisher = cloudwatch.NewPublisher(cw, opts.PublishNamespace)
 	}
@@ -224,17 +247,17 @@ func New(cfg *rest.Config, opts Options, logger *slog.Logger) (*Manager, error) 
 		return nil, fmt.Errorf("api router: %w", err)
 	}
 	if m.probesLn, err = net.Listen("tcp", opts.MetricsAddress); err != nil {
-		return nil, fmt.Errorf("--metrics.address %s: %w", opts.MetricsAddress, err)
+		return nil, &FlagError{Flag: "metrics.address", Value: opts.MetricsAddress, Err: err}
 	}
 	if m.apiLn, err = net.Listen("tcp", opts.APIAddress); err != nil {
 		m.probesLn.Close()
-		return nil, fmt.Errorf("--api.address %s: %w", opts.APIAddress, err)
+		return nil, &FlagError{Flag: "api.address", Value: opts.APIAddress, Err: err}
 	}
 	if opts.PprofAddress != "" {
 		if m.pprofLn, err = net.Listen("tcp", opts.PprofAddress); err != nil {
 			m.probesLn.Close()
 			m.apiLn.Close()
-			return nil, fmt.Errorf("--pprof.address %s: %w", opts.PprofAddress, err)
+			return nil, &FlagError{Flag: "pprof.address", Value: opts.PprofAddress, Err: err}
 		}
 		m.pprof = newServer(pprofHandler())
 		// A CPU or trace profile streams for as long as its ?seconds= asks.

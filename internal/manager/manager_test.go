@@ -4,8 +4,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -261,6 +263,36 @@ func TestPprof(t *testing.T) {
 
 	_, err = New(env.Config, Options{MetricsAddress: "127.0.0.1:0", APIAddress: "127.0.0.1:0", PprofAddress: "127.0.0.1:-1"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.ErrorContains(t, err, "--pprof.address 127.0.0.1:-1")
+}
+
+// TestAddressTaken: a listen address another listener holds fails New with
+// a FlagError naming the flag and its value, from which the trimtab command
+// names the setting as the user set it.
+func TestAddressTaken(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { held.Close() })
+	busy, free := held.Addr().String(), "127.0.0.1:0"
+	cases := []struct {
+		name string
+		opts Options
+		flag string
+	}{
+		{name: "metrics", opts: Options{MetricsAddress: busy, APIAddress: free}, flag: "metrics.address"},
+		{name: "API", opts: Options{MetricsAddress: free, APIAddress: busy}, flag: "api.address"},
+		{name: "pprof", opts: Options{MetricsAddress: free, APIAddress: free, PprofAddress: busy}, flag: "pprof.address"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(env.Config, tc.opts, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			var fe *FlagError
+			require.ErrorAs(t, err, &fe)
+			require.Equal(t, tc.flag, fe.Flag)
+			require.Equal(t, busy, fe.Value)
+			require.ErrorIs(t, err, syscall.EADDRINUSE)
+			require.EqualError(t, err, "--"+tc.flag+" "+busy+": listen tcp "+busy+": bind: address already in use")
+		})
+	}
 }
 
 // TestLeaderElection runs two managers against one API server: only the
