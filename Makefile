@@ -69,5 +69,6 @@ fuzz: ## Fuzz every parser for a while (FUZZTIME each, default 30s).
 	$(GO) test ./analyzer/ -run '^$$' -fuzz FuzzDecodeRequest -fuzztime $(FUZZTIME)
 	$(GO) test ./collector/scrape/ -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./collector/secretheaders/ -run '^$$' -fuzz FuzzParseFile -fuzztime $(FUZZTIME)
+	$(GO) test ./collector/web/ -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME)
 	$(GO) test ./scaler/sim/ -run '^$$' -fuzz FuzzParseTrace -fuzztime $(FUZZTIME)
 	$(GO) test ./scaler/release/ -run '^$$' -fuzz FuzzParseRequest -fuzztime $(FUZZTIME)

@@ -11,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -233,8 +235,19 @@ func extract(jp *jsonpath.JSONPath, expr string, doc any) (float64, error) {
 	case float64:
 		return v, nil
 	case string:
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
+		f, err := strconv.ParseFloat(v, 64)
+		switch {
+		case math.IsInf(f, 0):
+			// "Inf", or a number beyond a float64 ("1e999"): a division by
+			// zero in the application, say. No decision can use it, and
+			// the path is right, so the next answer may do.
+			return 0, collector.Errorf(collector.ReasonBadResponse,
+				"web.jsonPath %s selects the string %q, which is infinite: the endpoint must serve a finite number (null or \"NaN\" for no data)", expr, truncate(v))
+		case err == nil:
+			// NaN too: Collector.Collect drops it, which leaves no data.
 			return f, nil
+		case signedNaN(v):
+			return math.NaN(), nil
 		}
 		return 0, collector.Errorf(collector.ReasonBadQuery, "web.jsonPath %s selects the string %q, not a number", expr, truncate(v))
 	case nil:
@@ -242,6 +255,12 @@ func extract(jp *jsonpath.JSONPath, expr string, doc any) (float64, error) {
 	default:
 		return 0, collector.Errorf(collector.ReasonBadQuery, "web.jsonPath %s selects a %T, not a number", expr, v)
 	}
+}
+
+// signedNaN reports "-nan" and "+NaN", which C's printf and others write
+// for a NaN with its sign bit set, and strconv does not parse.
+func signedNaN(s string) bool {
+	return len(s) == 4 && (s[0] == '-' || s[0] == '+') && strings.EqualFold(s[1:], "nan")
 }
 
 func truncate(s string) string {

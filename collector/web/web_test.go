@@ -47,7 +47,7 @@ func TestWebBusinessMetrics(t *testing.T) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		fmt.Fprintf(w, `{"variant":%q,"orders":{"perMinute":120,"asText":"12.5","nothing":null,"byRegion":{"eu":1}}}`, r.PathValue("variant"))
+		fmt.Fprintf(w, `{"variant":%q,"orders":{"perMinute":120,"asText":"12.5","nothing":null,"byRegion":{"eu":1},"inf":"+Inf","minusInf":"-Infinity","huge":"1e999"}}`, r.PathValue("variant"))
 	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	mux.HandleFunc("/broken", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) })
@@ -77,6 +77,15 @@ func TestWebBusinessMetrics(t *testing.T) {
 			class: collector.ErrPermanent, reason: collector.ReasonBadQuery, message: `the string "canary"`},
 		{name: "null is no data", q: webQuery("null", stats, "{.orders.nothing}", "stats-token", 5),
 			class: collector.ErrNoData, reason: collector.ReasonNoData, message: "selects null"},
+		// An infinite business metric is a broken answer, not a value: the
+		// path is right, and the next answer may be finite.
+		{name: "+Inf is a broken answer", q: webQuery("inf", stats, "{.orders.inf}", "stats-token", 5),
+			class: collector.ErrRetryable, reason: collector.ReasonBadResponse,
+			message: `metric "inf": GET ` + srv.URL + `/stats/canary?<redacted>: bad_response (retryable, no data): web.jsonPath {.orders.inf} selects the string "+Inf", which is infinite: the endpoint must serve a finite number`},
+		{name: "-Infinity is a broken answer", q: webQuery("minus-inf", stats, "{.orders.minusInf}", "stats-token", 5),
+			class: collector.ErrRetryable, reason: collector.ReasonBadResponse, message: `web.jsonPath {.orders.minusInf} selects the string "-Infinity", which is infinite`},
+		{name: "a number beyond a float64 is a broken answer", q: webQuery("huge", stats, "{.orders.huge}", "stats-token", 5),
+			class: collector.ErrRetryable, reason: collector.ReasonBadResponse, message: `web.jsonPath {.orders.huge} selects the string "1e999", which is infinite`},
 		{name: "missing headers", q: webQuery("unauthorized", stats, "{.orders.perMinute}", "", 5),
 			class: collector.ErrPermanent, reason: collector.ReasonConfig, message: "HTTP 401"},
 		{name: "missing secret", q: webQuery("nosecret", stats, "{.orders.perMinute}", "nope", 5),
@@ -110,7 +119,7 @@ func TestWebBusinessMetrics(t *testing.T) {
 			require.NotContains(t, r.Err.Error(), "s3cr3t-header", "header values never appear")
 		})
 	}
-	// Six queries share one URL and header set: one request, not six; the
+	// Nine queries share one URL and header set: one request, not nine; the
 	// request without headers is its own (401, permanent, not retried).
 	require.Equal(t, int32(2), hits.Load())
 
@@ -128,16 +137,21 @@ func TestWebBusinessMetrics(t *testing.T) {
 	})
 }
 
-// TestNaNStringIsNoData: 0/0 formatted by the application is missing
-// data, not a value.
+// TestNaNStringIsNoData: 0/0 formatted by the application, in any of the
+// spellings languages print, is missing data, not a value: the provider
+// passes it on as NaN and Collector.Collect drops it.
 func TestNaNStringIsNoData(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprint(w, `{"checkout":{"successRatio":"NaN"}}`)
-	}))
-	defer srv.Close()
-	c := collector.New(map[collector.Kind]collector.Provider{collector.KindWeb: web.New(web.Options{})}, collector.Options{})
-	res := c.Collect(context.Background(), []collector.Query{webQuery("success", srv.URL+"/stats", "{.checkout.successRatio}", "", 0)})[0]
-	collectortest.RequireError(t, res.Err, collector.ErrNoData, collector.ReasonNoData, `metric "success": no data: query returned only NaN`)
+	for _, spelling := range []string{"NaN", "nan", "-nan", "+NaN"} {
+		t.Run(spelling, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				fmt.Fprintf(w, `{"checkout":{"successRatio":%q}}`, spelling)
+			}))
+			defer srv.Close()
+			c := collector.New(map[collector.Kind]collector.Provider{collector.KindWeb: web.New(web.Options{})}, collector.Options{})
+			res := c.Collect(context.Background(), []collector.Query{webQuery("success", srv.URL+"/stats", "{.checkout.successRatio}", "", 0)})[0]
+			collectortest.RequireError(t, res.Err, collector.ErrNoData, collector.ReasonNoData, `metric "success": no data: query returned only NaN`)
+		})
+	}
 }
 
 // TestRequestsInFlightAreBounded: one batch of thousands of web metrics
