@@ -200,3 +200,53 @@ func TestNaNGaugeReachesNoConsumer(t *testing.T) {
 		{Labels: map[string]string{"pod": "web-b"}, Samples: []collector.Sample{{Time: t0, Value: 0.5}, {Time: t1, Value: 0.5}}},
 	}, res.PerPod)
 }
+
+// TestNaNGaugeIsNamed: a variant without a value because a pod's gauge
+// reads NaN says so, naming the metric and the pods, rather than that no
+// series match; a gauge that matchLabels leave out still says that.
+func TestNaNGaugeIsNamed(t *testing.T) {
+	serve := func(body string) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, body) }))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	nan := `# TYPE cache_hit_ratio gauge
+cache_hit_ratio{cache="sessions"} NaN
+cache_hit_ratio{cache="pages"} 0.5
+`
+	steady := "# TYPE cache_hit_ratio gauge\ncache_hit_ratio{cache=\"sessions\"} 0.5\n"
+	cases := []struct {
+		name        string
+		pods        podList
+		matchLabels map[string]string
+		message     string
+		notMessage  []string
+	}{
+		{name: "one pod of two", pods: podList{leanPod("web-b", serve(steady)), leanPod("web-a", serve(nan))},
+			message:    `no data: metric "hits": cache_hit_ratio reads NaN (an exporter's 0/0, say) on pod web-a, which makes the sum over the pods NaN`,
+			notMessage: []string{"web-b", "no series"}},
+		{name: "the series matchLabels pick", pods: podList{leanPod("web-a", serve(nan)), leanPod("web-b", serve(steady))}, matchLabels: map[string]string{"cache": "sessions"},
+			message: "cache_hit_ratio reads NaN (an exporter's 0/0, say) on pod web-a,"},
+		{name: "a few pods of many, sorted", pods: podList{leanPod("web-e", serve(nan)), leanPod("web-d", serve(nan)), leanPod("web-c", serve(steady)),
+			leanPod("web-b", serve(nan)), leanPod("web-a", serve(nan))},
+			message: "cache_hit_ratio reads NaN (an exporter's 0/0, say) on pods web-a, web-b, web-d and 1 more,", notMessage: []string{"web-c", "web-e"}},
+		{name: "matchLabels leave the NaN series out", pods: podList{leanPod("web-a", serve(nan))}, matchLabels: map[string]string{"cache": "users"},
+			message: `no data: metric "hits": no series of cache_hit_ratio match matchLabels`, notMessage: []string{"NaN"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &clock{t: time.Unix(1_700_000_000, 0)}
+			p, err := scrape.New(scrape.Options{Pods: tc.pods, Now: clk.now})
+			require.NoError(t, err)
+			c := collector.New(map[collector.Kind]collector.Provider{collector.KindScrape: p}, collector.Options{})
+			q := query("shop", "primary", trimtabv1.ScrapeSource{Metric: "cache_hit_ratio", MatchLabels: tc.matchLabels})
+			q.Metric.Name = "hits"
+			res := c.Collect(context.Background(), []collector.Query{q})[0]
+			require.ErrorIs(t, res.Err, collector.ErrNoData)
+			require.ErrorContains(t, res.Err, tc.message)
+			for _, s := range tc.notMessage {
+				require.NotContains(t, res.Err.Error(), s)
+			}
+		})
+	}
+}

@@ -520,7 +520,7 @@ func (p *Provider) evaluate(pl *plan, q collector.Query, now time.Time) collecto
 		}
 	}
 	if len(agg.Samples) == 0 {
-		res.Err = collector.Errorf(collector.ReasonNoData, "metric %q: %s", q.Metric.Name, pl.noDataReason())
+		res.Err = collector.Errorf(collector.ReasonNoData, "metric %q: %s", q.Metric.Name, pl.noDataReason(times[len(times)-1].UnixMilli()))
 		return res
 	}
 	res.Series = []collector.Series{agg}
@@ -586,7 +586,9 @@ func kindFor(t dto.MetricType) string {
 	}
 }
 
-func (pl *plan) noDataReason() string {
+// noDataReason says why the variant has no value at t, the last time
+// evaluated.
+func (pl *plan) noDataReason(t int64) string {
 	exposed := 0
 	for _, ep := range pl.eps {
 		ep.store.mu.Lock()
@@ -601,9 +603,38 @@ func (pl *plan) noDataReason() string {
 	switch pl.kind {
 	case trimtabv1.ScrapeRate, trimtabv1.ScrapeRatio, trimtabv1.ScrapeQuantile:
 		return fmt.Sprintf("no rate yet: %s needs two scrapes within the %v interval, or had no increase (ratio and quantile need a non-zero denominator or observations)", pl.src.Metric, pl.window)
-	default:
-		return fmt.Sprintf("no series of %s match matchLabels", pl.src.Metric)
 	}
+	if pods := pl.nanPods(t); len(pods) > 0 {
+		return fmt.Sprintf("%s reads NaN (an exporter's 0/0, say) on %s, which makes the sum over the pods NaN", pl.src.Metric, somePods(pods))
+	}
+	return fmt.Sprintf("no series of %s match matchLabels", pl.src.Metric)
+}
+
+// nanPods are the pods whose gauge, as at sums it, reads NaN at t.
+func (pl *plan) nanPods(t int64) []string {
+	var pods []string
+	for _, ep := range pl.eps {
+		if v, ok := ep.sumLatest(pl.src.Metric, pl.matchers, t-staleness.Milliseconds(), t); ok && math.IsNaN(v) {
+			pods = append(pods, ep.pod)
+		}
+	}
+	// Sorted: the pods come in the cache's order, and a message that
+	// changed with it would rewrite the condition every cycle.
+	sort.Strings(pods)
+	return pods
+}
+
+// somePods names a few pods: an error goes into conditions and Events,
+// which a deployment of hundreds of pods would flood.
+func somePods(pods []string) string {
+	const most = 3
+	if len(pods) == 1 {
+		return "pod " + pods[0]
+	}
+	if len(pods) <= most {
+		return "pods " + strings.Join(pods, ", ")
+	}
+	return fmt.Sprintf("pods %s and %d more", strings.Join(pods[:most], ", "), len(pods)-most)
 }
 
 // staleness is how far back a gauge's last value is still current, as
