@@ -65,7 +65,8 @@ var errTargetMoved = errors.New("the replica count changed during the sync; deci
 //
 // It has two halves. The reconciler reacts to a policy, its target, an
 // HPA or a Release changing, and keeps the Ready condition true to the
-// world at once (target missing, HPA conflict, invalid spec). The cycle is
+// world at once (target missing, HPA conflict, invalid spec); a policy no
+// longer refused it hands to the cycle at once. The cycle is
 // a leader-only runnable that, every SyncPeriod, lists every policy from the
 // cache, collects all their metrics in ONE Collect call (so the providers
 // batch across policies: one Prometheus request per shared template) and
@@ -222,6 +223,12 @@ func (c *ScalingPolicyController) Reconcile(ctx context.Context, req reconcile.R
 	}
 	c.wakeIfUnsynced(&pol)
 	_, _, ready, lookupErr := c.admit(ctx, &pol)
+	if ready.Status == metav1.ConditionTrue && meta.IsStatusConditionFalse(pol.Status.Conditions, trimtabv1.ConditionReady) {
+		// Refused until now (an HPA on its target deleted, its target
+		// created): it scales at once, not at its next tick, which its
+		// refused sync set up to an hour away.
+		c.syncNow(&pol)
+	}
 	if err := c.writeStatus(ctx, &pol, func(st *trimtabv1.ScalingPolicyStatus) {
 		meta.SetStatusCondition(&st.Conditions, ready)
 		if ready.Status == metav1.ConditionFalse {
@@ -451,12 +458,28 @@ func (c *ScalingPolicyController) wakeIfUnsynced(pol *trimtabv1.ScalingPolicy) {
 	}
 }
 
+// syncNow makes pol due at once and wakes the cycle. A policy the cycle
+// has not synced yet is wakeIfUnsynced's.
+func (c *ScalingPolicyController) syncNow(pol *trimtabv1.ScalingPolicy) {
+	c.mu.Lock()
+	if s := c.states[client.ObjectKeyFromObject(pol)]; s != nil && s.uid == pol.UID {
+		s.nextSync = time.Time{}
+	}
+	c.mu.Unlock()
+	c.wake()
+}
+
 // relistNow wakes the cycle and has it list every policy: one appeared,
 // changed its period or went away.
 func (c *ScalingPolicyController) relistNow() {
 	c.mu.Lock()
 	c.relist = true
 	c.mu.Unlock()
+	c.wake()
+}
+
+// wake ends the cycle's wait for the next due policy.
+func (c *ScalingPolicyController) wake() {
 	if c.nudge != nil {
 		select {
 		case c.nudge <- struct{}{}:

@@ -855,3 +855,84 @@ func TestScalingPolicySyncPeriod(t *testing.T) {
 		require.Eventually(t, func() bool { return series() == 0 }, 10*time.Second, 50*time.Millisecond, "%s kept the series of its deleted policy", tc.wl.ns)
 	}
 }
+
+// TestScalingPolicyActsWhenNoLongerRefused: with the controller's sync
+// period at an hour, a policy refused at its first sync scales at once when
+// what refused it goes (its target's HPA deleted, its missing target
+// created), not at its next sync within the hour; and an HPA created on its
+// target refuses it at once. The watches notice, not the syncs.
+func TestScalingPolicyActsWhenNoLongerRefused(t *testing.T) {
+	w := startScalingWorld(t, func(d *controller.Deps) { d.ScalingSyncPeriod = time.Hour })
+	hpa := func(ns string) *autoscalingv2.HorizontalPodAutoscaler {
+		return &autoscalingv2.HorizontalPodAutoscaler{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web-hpa"},
+			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MaxReplicas: 5,
+				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}},
+		}
+	}
+	for _, tc := range []struct {
+		name, reason string
+		// target is the policy's; refuse makes the world refuse the
+		// policy (nil: the target is missing), allow undoes it.
+		target        string
+		refuse, allow func(t *testing.T, wl *workload)
+	}{
+		{name: "the HPA on its target deleted", reason: trimtabv1.ReasonTargetHasHPA, target: "web",
+			refuse: func(t *testing.T, wl *workload) {
+				require.NoError(t, env.Client.Create(context.Background(), hpa(wl.ns)))
+			},
+			allow: func(t *testing.T, wl *workload) {
+				require.NoError(t, env.Client.Delete(context.Background(), hpa(wl.ns)))
+			}},
+		{name: "its missing target created", reason: trimtabv1.ReasonTargetNotFound, target: "later",
+			allow: func(t *testing.T, wl *workload) {
+				d := userDeployment(wl.ns, "later", "example.invalid/later:1", 1)
+				d.Spec.Template.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}
+				require.NoError(t, env.Client.Create(context.Background(), d))
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			wl := newWorkload(t, 1)
+			w.app.set(wl.ns, load{cpuCores: 1})
+			if tc.refuse != nil {
+				tc.refuse(t, wl)
+			}
+			// minReplicas 3 would scale the target at the policy's first
+			// sync, which comes when the policy appears, refused.
+			p := wl.create(&trimtabv1.ScalingPolicy{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: trimtabv1.ScalingPolicySpec{
+				TargetRef: trimtabv1.ScaleTargetRef{Name: tc.target}, MinReplicas: ptr.To[int32](3), MaxReplicas: 10,
+				Metrics: []trimtabv1.ScalingMetric{cpuMetric(w.prom.URL)},
+			}})
+			require.EventuallyWithT(t, func(c *assert.CollectT) {
+				wl.get(p)
+				assert.Equal(c, tc.reason, condition(p, trimtabv1.ConditionReady).Reason, "status: %+v", p.Status)
+				assert.Equal(c, tc.reason, condition(p, "ScalingActive").Reason, "the first sync never came: %+v", p.Status)
+			}, 10*time.Second, 50*time.Millisecond)
+
+			tc.allow(t, wl)
+			replicas := func() int32 {
+				var d appsv1.Deployment
+				require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: wl.ns, Name: tc.target}, &d))
+				return ptr.Deref(d.Spec.Replicas, 1)
+			}
+			require.Eventually(t, func() bool { return replicas() == 3 }, 15*time.Second, 100*time.Millisecond,
+				"not scaled within 15 s of no longer being refused (replicas %d)", replicas())
+			require.Equal(t, metav1.ConditionTrue, condition(wl.get(p), trimtabv1.ConditionReady).Status)
+		})
+	}
+
+	t.Run("an HPA created refuses a policy that scales", func(t *testing.T) {
+		t.Parallel()
+		wl := newWorkload(t, 1)
+		w.app.set(wl.ns, load{cpuCores: 1})
+		p := wl.policy(&trimtabv1.ScalingPolicy{Spec: trimtabv1.ScalingPolicySpec{
+			MinReplicas: ptr.To[int32](3), MaxReplicas: 10, Metrics: []trimtabv1.ScalingMetric{cpuMetric(w.prom.URL)},
+		}})
+		wl.waitReplicas(p, 3, 15*time.Second)
+		require.NoError(t, env.Client.Create(context.Background(), hpa(wl.ns)))
+		require.Eventually(t, func() bool {
+			return condition(wl.get(p), trimtabv1.ConditionReady).Reason == trimtabv1.ReasonTargetHasHPA
+		}, 10*time.Second, 50*time.Millisecond, "the HPA was not noticed within 10 s")
+	})
+}
