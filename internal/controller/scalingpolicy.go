@@ -149,7 +149,7 @@ type policyState struct {
 }
 
 // SetupWithManager registers the reconciler with its watches and the cycle
-// as a leader-election runnable.
+// as a leader-election runnable. It reads through AddIndexes' indexes.
 func (c *ScalingPolicyController) SetupWithManager(mgr ctrl.Manager) error {
 	if c.SyncPeriod <= 0 {
 		c.SyncPeriod = DefaultScalingSyncPeriod
@@ -165,11 +165,6 @@ func (c *ScalingPolicyController) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	c.status = newStatusQueue()
 	c.nudge = make(chan struct{}, 1)
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &trimtabv1.ScalingPolicy{}, targetIndex, func(o client.Object) []string {
-		return []string{o.(*trimtabv1.ScalingPolicy).Spec.TargetRef.Name}
-	}); err != nil {
-		return fmt.Errorf("index scalingpolicies by target: %w", err)
-	}
 	byName := func(name func(client.Object) string) handler.EventHandler {
 		return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 			return c.policiesTargeting(ctx, o.GetNamespace(), name(o))

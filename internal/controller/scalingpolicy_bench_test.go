@@ -322,6 +322,10 @@ func newBenchController(b *testing.B, promURL string, history controller.Collect
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Setup adds them; this controller runs without it.
+	if err := controller.AddIndexes(mgr); err != nil {
+		b.Fatal(err)
+	}
 	reg := promclient.NewRegistry()
 	metrics, err := controller.NewMetrics(reg)
 	if err != nil {

@@ -1,7 +1,9 @@
 package controller
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -9,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
 	"github.com/trimtab/trimtab/scaler"
 )
 
@@ -63,6 +66,9 @@ func Setup(mgr ctrl.Manager, deps Deps) error {
 	if deps.HTTPClient == nil {
 		deps.HTTPClient = &http.Client{}
 	}
+	if err := AddIndexes(mgr); err != nil {
+		return err
+	}
 	events := mgr.GetEventRecorder(EventSource)
 	rel := &ReleaseReconciler{
 		Client: mgr.GetClient(), Targets: mgr.GetAPIReader(), Events: events, Metrics: deps.Metrics, Now: deps.Now,
@@ -79,4 +85,17 @@ func Setup(mgr ctrl.Manager, deps Deps) error {
 		Publisher: deps.Publisher, History: deps.PredictiveHistory,
 	}
 	return policy.SetupWithManager(mgr)
+}
+
+// AddIndexes adds to mgr's cache the field indexes the controllers read:
+// ScalingPolicies by target (a second policy on one target). Setup adds
+// them; a caller that runs the ScalingPolicy cycle without Setup, as its
+// benchmark does, adds them itself.
+func AddIndexes(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &trimtabv1.ScalingPolicy{}, targetIndex, func(o client.Object) []string {
+		return []string{o.(*trimtabv1.ScalingPolicy).Spec.TargetRef.Name}
+	}); err != nil {
+		return fmt.Errorf("index scalingpolicies by target: %w", err)
+	}
+	return nil
 }
