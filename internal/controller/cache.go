@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,13 +18,15 @@ const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 
 // CacheOptions is the informer cache these controllers read through
 // (kube.CacheOptions), with Deployments trimmed by TrimDeployment,
-// StatefulSets by TrimStatefulSet and ScalingPolicies by TrimScalingPolicy.
+// StatefulSets by TrimStatefulSet, HorizontalPodAutoscalers by
+// TrimHorizontalPodAutoscaler and ScalingPolicies by TrimScalingPolicy.
 func CacheOptions(namespaces []string) cache.Options {
 	opts := kube.CacheOptions(namespaces)
 	opts.ByObject = map[client.Object]cache.ByObject{
-		&appsv1.Deployment{}:       {Transform: TrimDeployment},
-		&appsv1.StatefulSet{}:      {Transform: TrimStatefulSet},
-		&trimtabv1.ScalingPolicy{}: {Transform: TrimScalingPolicy},
+		&appsv1.Deployment{}:                     {Transform: TrimDeployment},
+		&appsv1.StatefulSet{}:                    {Transform: TrimStatefulSet},
+		&autoscalingv2.HorizontalPodAutoscaler{}: {Transform: TrimHorizontalPodAutoscaler},
+		&trimtabv1.ScalingPolicy{}:               {Transform: TrimScalingPolicy},
 	}
 	return opts
 }
@@ -89,4 +92,21 @@ func TrimStatefulSet(obj any) (any, error) {
 	s.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{}
 	s.Status.Conditions = nil
 	return s, nil
+}
+
+// TrimHorizontalPodAutoscaler, the cache's transform of HPAs, keeps what
+// hasHPA reads: identity, labels and spec.scaleTargetRef. The metrics, the
+// behavior and the status (current metrics, conditions) are most of an
+// HPA, and kubectl's last-applied copy in the annotations as much again;
+// the cache holds every HPA of the cluster, and nothing writes one.
+func TrimHorizontalPodAutoscaler(obj any) (any, error) {
+	h, ok := obj.(*autoscalingv2.HorizontalPodAutoscaler)
+	if !ok {
+		return obj, nil // a DeletedFinalStateUnknown tombstone
+	}
+	h.ManagedFields = nil
+	h.Annotations = nil
+	h.Spec = autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: h.Spec.ScaleTargetRef}
+	h.Status = autoscalingv2.HorizontalPodAutoscalerStatus{}
+	return h, nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trimtab/trimtab/collector/cloudwatch"
@@ -409,20 +410,30 @@ func (r *ReleaseReconciler) deleteOwned(ctx context.Context, rel *trimtabv1.Rele
 	return nil
 }
 
-// hasHPA reports an HPA that scales the target: two autoscalers would fight.
+// hpaTargetIndex is the field index of HorizontalPodAutoscalers by the
+// workload they scale (hpaTarget), which hasHPA reads: every due
+// ScalingPolicy asks at every sync, and a list of its namespace's HPAs
+// would copy each of them each time.
+const hpaTargetIndex = "trimtab.dev/hpa-target"
+
+// hpaTarget is the key of hpaTargetIndex: a workload's kind, group and
+// name, "Deployment.apps/web".
+func hpaTarget(kind schema.GroupKind, name string) string { return kind.String() + "/" + name }
+
+// hasHPA reports an HPA that scales the target: two autoscalers would
+// fight. c is the cache, with AddIndexes' index.
 func hasHPA(ctx context.Context, c client.Reader, namespace string, kind schema.GroupKind, name string) (string, error) {
 	var list autoscalingv2.HorizontalPodAutoscalerList
-	if err := c.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+	// Read only: nothing here writes an HPA.
+	if err := c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{hpaTargetIndex: hpaTarget(kind, name)}, client.UnsafeDisableDeepCopy); err != nil {
 		return "", fmt.Errorf("list HorizontalPodAutoscalers: %w", err)
 	}
-	for _, h := range list.Items {
-		ref := h.Spec.ScaleTargetRef
-		gv, err := schema.ParseGroupVersion(ref.APIVersion)
-		if err == nil && ref.Kind == kind.Kind && gv.Group == kind.Group && ref.Name == name {
-			return h.Name, nil
-		}
+	if len(list.Items) == 0 {
+		return "", nil
 	}
-	return "", nil
+	// The first by name, not in the cache's order: a message that changed
+	// with it would rewrite the condition at every sync.
+	return slices.MinFunc(list.Items, func(a, b autoscalingv2.HorizontalPodAutoscaler) int { return strings.Compare(a.Name, b.Name) }).Name, nil
 }
 
 // Field indexes of Releases: the names of the user's Service in front of

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -88,14 +90,27 @@ func Setup(mgr ctrl.Manager, deps Deps) error {
 }
 
 // AddIndexes adds to mgr's cache the field indexes the controllers read:
-// ScalingPolicies by target (a second policy on one target). Setup adds
+// ScalingPolicies by target (a second policy on one target), and
+// HorizontalPodAutoscalers by the workload they scale (hasHPA). Setup adds
 // them; a caller that runs the ScalingPolicy cycle without Setup, as its
 // benchmark does, adds them itself.
 func AddIndexes(mgr ctrl.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &trimtabv1.ScalingPolicy{}, targetIndex, func(o client.Object) []string {
+	indexer := mgr.GetFieldIndexer()
+	if err := indexer.IndexField(context.Background(), &trimtabv1.ScalingPolicy{}, targetIndex, func(o client.Object) []string {
 		return []string{o.(*trimtabv1.ScalingPolicy).Spec.TargetRef.Name}
 	}); err != nil {
 		return fmt.Errorf("index scalingpolicies by target: %w", err)
+	}
+	err := indexer.IndexField(context.Background(), &autoscalingv2.HorizontalPodAutoscaler{}, hpaTargetIndex, func(o client.Object) []string {
+		ref := o.(*autoscalingv2.HorizontalPodAutoscaler).Spec.ScaleTargetRef
+		gv, err := schema.ParseGroupVersion(ref.APIVersion)
+		if err != nil {
+			return nil // names no workload hasHPA could be asked about
+		}
+		return []string{hpaTarget(schema.GroupKind{Group: gv.Group, Kind: ref.Kind}, ref.Name)}
+	})
+	if err != nil {
+		return fmt.Errorf("index horizontalpodautoscalers by target: %w", err)
 	}
 	return nil
 }
