@@ -300,7 +300,7 @@ func holdCapacity(variants map[string]*appsv1.Deployment, sizes map[string]int32
 	spare := -total
 	for _, d := range variants {
 		if d != nil {
-			spare += d.Status.ReadyReplicas
+			spare += readyPods(d)
 		}
 	}
 	for _, v := range []string{router.Canary, router.Baseline, router.Primary} {
@@ -310,11 +310,19 @@ func holdCapacity(variants map[string]*appsv1.Deployment, sizes map[string]int32
 		}
 		if cur := ptr.Deref(d.Spec.Replicas, 1); sizes[v] < cur {
 			// A scale-down removes unready pods first: those cost nothing.
-			unready := max(cur-d.Status.ReadyReplicas, 0)
+			unready := cur - readyPods(d)
 			cut := min(cur-sizes[v], unready+max(spare, 0))
 			sizes[v], spare = cur-cut, spare-max(cut-unready, 0)
 		}
 	}
+}
+
+// readyPods is how many of d's ready pods it keeps. Its status lags a
+// scale-down until the Deployment controller catches up: the pods being
+// removed still count as ready there, and counting them as capacity would
+// let the next reconcile, seeing the same status, cut again.
+func readyPods(d *appsv1.Deployment) int32 {
+	return min(d.Status.ReadyReplicas, ptr.Deref(d.Spec.Replicas, 1))
 }
 
 // ensureServices keeps <svc>-primary and <svc>-canary (and the blue-green

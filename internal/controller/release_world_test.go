@@ -43,18 +43,29 @@ func TestTargetSizes(t *testing.T) {
 		name       string
 		rolledBack bool
 		primary    *appsv1.Deployment
+		canary     *appsv1.Deployment // nil: 1 replica, ready
 		want       map[string]int32
 	}{
-		{"a rollback stops the canary at once and holds the baseline while the primary grows", true, deploy(2, 2),
+		{"a rollback stops the canary at once and holds the baseline while the primary grows", true, deploy(2, 2), nil,
 			map[string]int32{router.Primary: 4, router.Canary: 0, router.Baseline: 1}},
-		{"the baseline goes once the primary is ready", true, deploy(4, 4),
+		{"the baseline goes once the primary is ready", true, deploy(4, 4), nil,
 			map[string]int32{router.Primary: 4, router.Canary: 0, router.Baseline: 0}},
-		{"a promotion holds the canary too", false, deploy(2, 2),
+		{"a promotion holds the canary too", false, deploy(2, 2), nil,
 			map[string]int32{router.Primary: 4, router.Canary: 1, router.Baseline: 1}},
+		// The last reconcile scaled the canary from 3 to 1 as the primary
+		// had 3 ready pods; its status still shows the 3 it had. Those
+		// count as 1: counted as 3, the canary and the baseline would go
+		// with the primary one pod short.
+		{"a status that lags a scale-down counts only the pods kept", false, deploy(4, 3), deploy(1, 3),
+			map[string]int32{router.Primary: 4, router.Canary: 0, router.Baseline: 1}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			variants := map[string]*appsv1.Deployment{router.Primary: tc.primary, router.Canary: deploy(1, 1), router.Baseline: deploy(1, 1)}
+			canary := tc.canary
+			if canary == nil {
+				canary = deploy(1, 1)
+			}
+			variants := map[string]*appsv1.Deployment{router.Primary: tc.primary, router.Canary: canary, router.Baseline: deploy(1, 1)}
 			require.Equal(t, tc.want, targetSizes(tc.rolledBack, variants, back, 4))
 		})
 	}
