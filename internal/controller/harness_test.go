@@ -2,7 +2,9 @@ package controller_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -108,7 +110,10 @@ func (a *app) serve(w http.ResponseWriter, _ *http.Request) {
 // not have: there is no kubelet here, so it creates a Deployment's pods
 // itself, marks them Running and Ready with pod IP 127.0.0.1 and points
 // their metrics port at the app serving their variant, and writes the
-// Deployment's status as a finished rollout.
+// Deployment's status as a finished rollout. As a Deployment does, it
+// replaces the pods when the pod template changes and keeps them when only
+// the replica count does: a scale-down removes pods, a scale-up adds new
+// ones.
 type kubelet struct {
 	c    client.Client
 	ns   string
@@ -170,13 +175,19 @@ func (k *kubelet) syncDeployment(ctx context.Context, d *appsv1.Deployment) erro
 	if err := k.c.List(ctx, &pods, client.InNamespace(k.ns), client.MatchingLabels(d.Spec.Selector.MatchLabels)); err != nil {
 		return err
 	}
-	hash := strconv.FormatInt(d.Generation, 10)
+	tmpl, err := json.Marshal(d.Spec.Template)
+	if err != nil {
+		return err
+	}
+	h := fnv.New32a()
+	_, _ = h.Write(tmpl)
+	hash := strconv.FormatUint(uint64(h.Sum32()), 16)
 	var mine []corev1.Pod
 	for _, p := range pods.Items {
 		if p.Labels["owner"] != d.Name {
 			continue
 		}
-		if p.Labels["generation"] != hash || len(mine) >= want {
+		if p.Labels["template"] != hash || len(mine) >= want {
 			if err := k.c.Delete(ctx, &p); client.IgnoreNotFound(err) != nil {
 				return err
 			}
@@ -187,7 +198,7 @@ func (k *kubelet) syncDeployment(ctx context.Context, d *appsv1.Deployment) erro
 	variant := d.Spec.Template.Labels[router.VariantLabel]
 	a := k.apps[variant]
 	for i := len(mine); i < want; i++ {
-		labels := map[string]string{"owner": d.Name, "generation": hash}
+		labels := map[string]string{"owner": d.Name, "template": hash}
 		for k, v := range d.Spec.Template.Labels {
 			labels[k] = v
 		}

@@ -602,9 +602,8 @@ func TestReplicasRouterKeepsCapacity(t *testing.T) {
 		s.waitState(rel, release.StateIdle, 30*time.Second)
 		s.newImage("example.invalid/web:2")
 		s.waitState(rel, release.StatePromoted, 60*time.Second)
-		// The stand-in kubelet restarts a Deployment's pods when it is
-		// scaled, so the primary growing back has no ready pod for its
-		// start-up: the canary must serve until it has.
+		// The pods the primary grows back by take the stand-in kubelet's
+		// start-up to become ready: the canary must serve until they are.
 		for end := time.Now().Add(6 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 			if s.replicas("web-canary") == 0 {
 				require.Equal(t, int32(4), s.readyReplicas("web-primary"), "the canary was stopped before the primary was whole")
