@@ -277,9 +277,19 @@ func equalStatus(a, b trimtabv1.ReleaseStatus) bool {
 	return equality.Semantic.DeepEqual(a, b)
 }
 
+// A deletion that waits for the user's fix says so in a DeletionWaits
+// Event and looks again every deletionRetry: not every fix is a change the
+// controller watches.
+const (
+	reasonDeletionWaits = "DeletionWaits"
+	deletionRetry       = 15 * time.Second
+)
+
 // finalize hands traffic and capacity back to the target, then lets the
 // Release go. The variant Deployments and Services are trimtab's (owned by
-// the Release) and are deleted; nothing of the user's is.
+// the Release) and are deleted; nothing of the user's is. While the user's
+// routing may still lead to a variant Service (an Ingress of theirs, a
+// route the router cannot restore), the deletion waits for their fix.
 func (r *ReleaseReconciler) finalize(ctx context.Context, rel *trimtabv1.Release) (reconcile.Result, error) {
 	if !slices.Contains(rel.Finalizers, releaseFinalizer) {
 		return reconcile.Result{}, nil
@@ -305,7 +315,17 @@ func (r *ReleaseReconciler) finalize(ctx context.Context, rel *trimtabv1.Release
 			return reconcile.Result{RequeueAfter: 2 * time.Second}, nil
 		}
 		if rt, err := router.New(rel.Spec.Traffic.Router, r.Client, r.Targets); err == nil {
-			if err := rt.Restore(ctx, rel); err != nil && !errors.Is(err, router.ErrMisconfigured) {
+			err := rt.Restore(ctx, rel)
+			switch {
+			case errors.Is(err, router.ErrMisconfigured):
+				// The router cannot tell how to undo its changes: the
+				// user's routing may still lead to the variant Services,
+				// and deleting them would cut that traffic off.
+				r.Events.Eventf(rel, nil, corev1.EventTypeWarning, reasonDeletionWaits, "Release",
+					"%v. The deletion waits until then, keeping Services %s and %s, which the routing may still lead to",
+					err, router.VariantService(rel, router.Primary), router.VariantService(rel, router.Canary))
+				return reconcile.Result{RequeueAfter: deletionRetry}, nil
+			case err != nil:
 				return reconcile.Result{}, fmt.Errorf("restore traffic: %w", err)
 			}
 		}
@@ -319,10 +339,10 @@ func (r *ReleaseReconciler) finalize(ctx context.Context, rel *trimtabv1.Release
 	} else if ing != "" {
 		// Deleting the Service would leave the Ingress without a backend:
 		// an outage. The user repoints it (they pointed it there).
-		r.Events.Eventf(rel, nil, corev1.EventTypeWarning, "DeletionWaits", "Release",
+		r.Events.Eventf(rel, nil, corev1.EventTypeWarning, reasonDeletionWaits, "Release",
 			"Ingress %s sends traffic to Service %s, which this Release created and deleting it removes: point the Ingress back at Service %s; the deletion finishes then",
 			ing, svc, router.ServiceName(rel))
-		return reconcile.Result{RequeueAfter: 15 * time.Second}, nil
+		return reconcile.Result{RequeueAfter: deletionRetry}, nil
 	}
 	if err := r.deleteOwned(ctx, rel); err != nil {
 		return reconcile.Result{}, err

@@ -1233,6 +1233,82 @@ func TestTheControllerRunsWithoutTheGatewayAPI(t *testing.T) {
 	require.Contains(t, ready.Message, "this cluster does not serve HTTPRoute")
 }
 
+// eventNote is the note of the newest Event of reason on Release name, or
+// "" when there is none.
+func eventNote(t *testing.T, c client.Client, ns, name, reason string) string {
+	t.Helper()
+	var evs eventsv1.EventList
+	require.NoError(t, c.List(context.Background(), &evs, client.InNamespace(ns)))
+	note, at := "", time.Time{}
+	for _, e := range evs.Items {
+		if e.Regarding.Kind == "Release" && e.Regarding.Name == name && e.Reason == reason && !e.CreationTimestamp.Time.Before(at) {
+			note, at = e.Note, e.CreationTimestamp.Time
+		}
+	}
+	return note
+}
+
+// TestDeletingAGatewayAPIReleaseWaitsForADamagedRecordToBeFixed: trimtab
+// cannot tell what to restore from a damaged record of the route's
+// backendRefs, and does not guess. The route keeps leading to the variant
+// Services, so the deletion keeps them and says what to fix; once the user
+// has put their backendRefs back and removed the record, it finishes.
+func TestDeletingAGatewayAPIReleaseWaitsForADamagedRecordToBeFixed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newScenario(t)
+	require.NoError(t, env.Client.Create(ctx, userHTTPRoute(s.ns)))
+	startController(t, s.ns)
+	rel := s.release(func(r *trimtabv1.Release) {
+		r.Spec.Traffic = trimtabv1.Traffic{Router: trimtabv1.RouterGatewayAPI, HTTPRoute: "web"}
+	})
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+	s.waitRoute(rel, "web", map[string]int32{"web-primary": 100, "web-canary": 0}, 10*time.Second)
+	key := client.ObjectKey{Namespace: s.ns, Name: "web"}
+	editRoute := func(edit func(*gatewayv1.HTTPRoute)) {
+		require.Eventually(t, func() bool {
+			var route gatewayv1.HTTPRoute
+			require.NoError(t, env.Client.Get(ctx, key, &route))
+			edit(&route)
+			return env.Client.Update(ctx, &route) == nil
+		}, 5*time.Second, 100*time.Millisecond)
+	}
+	// A tool or a hand edit damages the record.
+	editRoute(func(r *gatewayv1.HTTPRoute) { r.Annotations["trimtab.dev/original-backend-refs"] = "[{" })
+	var damaged gatewayv1.HTTPRoute
+	require.NoError(t, env.Client.Get(ctx, key, &damaged))
+
+	require.NoError(t, env.Client.Delete(ctx, rel))
+	var waits string
+	s.eventually(func() bool {
+		waits = eventNote(t, env.Client, s.ns, "web", "DeletionWaits")
+		return waits != ""
+	}, 20*time.Second, rel)
+	require.Contains(t, waits, "annotation trimtab.dev/original-backend-refs on HTTPRoute "+s.ns+"/web is not what trimtab wrote")
+	require.Contains(t, waits, "in rule 0, put back the backendRefs it had before the release in place of those to Services web-primary and web-canary")
+	require.Contains(t, waits, "then remove the annotation. The deletion waits until then, keeping Services web-primary and web-canary")
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(rel), &trimtabv1.Release{}), "the Release is gone")
+	for _, svc := range []string{"web-primary", "web-canary"} {
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: svc}, &corev1.Service{}), "Service %s, which the route leads to, is gone", svc)
+	}
+	var route gatewayv1.HTTPRoute
+	require.NoError(t, env.Client.Get(ctx, key, &route))
+	require.Equal(t, damaged.ResourceVersion, route.ResourceVersion, "the route was changed")
+
+	// The user's fix.
+	editRoute(func(r *gatewayv1.HTTPRoute) {
+		r.Spec.Rules = userHTTPRoute(s.ns).Spec.Rules
+		delete(r.Annotations, "trimtab.dev/original-backend-refs")
+	})
+	var fixed gatewayv1.HTTPRoute
+	require.NoError(t, env.Client.Get(ctx, key, &fixed))
+	require.Eventually(t, func() bool {
+		return apierrors.IsNotFound(env.Client.Get(ctx, client.ObjectKeyFromObject(rel), &trimtabv1.Release{}))
+	}, 30*time.Second, 100*time.Millisecond, "the deletion did not finish once the route was fixed")
+	require.NoError(t, env.Client.Get(ctx, key, &route))
+	require.Equal(t, fixed.Spec, route.Spec)
+}
+
 // TestDeletingAGatewayAPIReleaseHandsTheRouteBack: routing made trimtab the
 // manager of the HTTPRoute's rules (one atomic list), so the user's
 // server-side apply of their own manifest conflicts while the Release

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -65,7 +66,7 @@ func (g *GatewayAPI) Route(ctx context.Context, rel *trimtabv1.Release, weight i
 		if err != nil {
 			return err
 		}
-		saved, err := savedRules(route)
+		saved, err := savedRules(rel, route)
 		if err != nil {
 			if weight == 0 {
 				// A rollback does not wait for the user's fix: every
@@ -176,7 +177,9 @@ func withoutCanary(rel *trimtabv1.Release, ns string, refs []gatewayv1.HTTPBacke
 // Restore puts back the backendRefs saved by Route, removes the annotation
 // and gives up trimtab's claim on the route's fields. A rule the user has
 // changed since (it no longer leads only to the variant Services) or
-// removed keeps what the user made of it.
+// removed keeps what the user made of it. When the saved backendRefs are
+// damaged, Restore cannot tell what to put back: it changes nothing and
+// returns an ErrMisconfigured that says what to do.
 func (g *GatewayAPI) Restore(ctx context.Context, rel *trimtabv1.Release) error {
 	if rel.Spec.Traffic.HTTPRoute == "" {
 		return nil
@@ -203,7 +206,7 @@ func (g *GatewayAPI) Restore(ctx context.Context, rel *trimtabv1.Release) error 
 // putBack writes route with the saved backendRefs back in its rules and
 // without the annotation that saved them.
 func (g *GatewayAPI) putBack(ctx context.Context, rel *trimtabv1.Release, route *gatewayv1.HTTPRoute) error {
-	saved, err := savedRules(route)
+	saved, err := savedRules(rel, route)
 	if err != nil {
 		return err
 	}
@@ -364,16 +367,43 @@ func ruleName(rule *gatewayv1.HTTPRouteRule) string {
 }
 
 // savedRules decodes the annotation; a route without it has none saved.
-func savedRules(route *gatewayv1.HTTPRoute) ([]savedRule, error) {
+func savedRules(rel *trimtabv1.Release, route *gatewayv1.HTTPRoute) ([]savedRule, error) {
 	raw, ok := route.Annotations[originalBackendRefsAnnotation]
 	if !ok {
 		return nil, nil
 	}
 	var saved []savedRule
 	if err := json.Unmarshal([]byte(raw), &saved); err != nil {
-		return nil, misconfigured("annotation %s on HTTPRoute %s/%s is not what trimtab wrote (%v): put the rules' original backendRefs back by hand and remove the annotation", originalBackendRefsAnnotation, route.Namespace, route.Name, err)
+		return nil, damagedRecord(rel, route, err)
 	}
 	return saved, nil
+}
+
+// damagedRecord is the ErrMisconfigured of an annotation that does not
+// decode: trimtab can no longer tell what the rules it changed held, so it
+// names those that still lead to the variant Services for the user to put
+// back by hand.
+func damagedRecord(rel *trimtabv1.Release, route *gatewayv1.HTTPRoute, err error) error {
+	variants := []string{VariantService(rel, Primary), VariantService(rel, Canary)}
+	var rules []string
+	for i := range route.Spec.Rules {
+		if slices.ContainsFunc(route.Spec.Rules[i].BackendRefs, func(ref gatewayv1.HTTPBackendRef) bool {
+			return toServiceIn(&ref, route.Namespace, variants)
+		}) {
+			rules = append(rules, strconv.Itoa(i))
+		}
+	}
+	fix := fmt.Sprintf("no rule leads to Service %s or %s any more, so remove the annotation", variants[0], variants[1])
+	if len(rules) > 0 {
+		which := "rule " + rules[0] + ", put back the backendRefs it had"
+		if len(rules) > 1 {
+			which = "rules " + strings.Join(rules, ", ") + ", put back the backendRefs they had"
+		}
+		fix = fmt.Sprintf("in %s before the release in place of those to Services %s and %s (your manifest of the route has them; usually one ref to Service %s on the same port), then remove the annotation",
+			which, variants[0], variants[1], ServiceName(rel))
+	}
+	return misconfigured("annotation %s on HTTPRoute %s/%s is not what trimtab wrote (%v), so trimtab cannot tell what the backendRefs were: %s",
+		originalBackendRefsAnnotation, route.Namespace, route.Name, err, fix)
 }
 
 // findSaved returns the index in saved of rule i, or -1.

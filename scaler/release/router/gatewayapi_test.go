@@ -350,6 +350,76 @@ func TestGatewayAPIRollbackTakesTheCanaryOutOfEveryRuleItCan(t *testing.T) {
 	require.Equal(t, []gatewayv1.HTTPBackendRef{merged, wantMixed[2]}, restored.Spec.Rules[2].BackendRefs)
 }
 
+// TestGatewayAPIRestoreLeavesARouteWithDamagedSavedRefs: when the
+// annotation that saved the user's backendRefs no longer decodes, Restore
+// cannot tell what to put back. It changes nothing (the rules keep leading
+// to the variant Services, which the Release's deletion then keeps), and
+// says which rules to fix by hand; once the user has, Restore finishes.
+func TestGatewayAPIRestoreLeavesARouteWithDamagedSavedRefs(t *testing.T) {
+	cases := []struct {
+		name string
+		// userFix is what the user had already put back of the route
+		// they applied before Restore.
+		userFix func(route, applied *gatewayv1.HTTPRoute)
+		wantMsg string
+	}{
+		{
+			name:    "the rules still lead to the variants",
+			userFix: func(*gatewayv1.HTTPRoute, *gatewayv1.HTTPRoute) {},
+			wantMsg: "in rules 0, 2, put back the backendRefs they had before the release in place of those to Services store-primary and store-canary (your manifest of the route has them; usually one ref to Service store on the same port), then remove the annotation",
+		},
+		{
+			name: "one rule still leads to the variants",
+			userFix: func(route, applied *gatewayv1.HTTPRoute) {
+				route.Spec.Rules[0].BackendRefs = applied.Spec.Rules[0].BackendRefs
+			},
+			wantMsg: "in rule 2, put back the backendRefs it had before the release",
+		},
+		{
+			name: "the user put every rule back but left the annotation",
+			userFix: func(route, applied *gatewayv1.HTTPRoute) {
+				route.Spec.Rules = applied.Spec.Rules
+			},
+			wantMsg: "no rule leads to Service store-primary or store-canary any more, so remove the annotation",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			rel, _ := routedSetup(t, 25)
+			applied := storeRoute(rel.Namespace)
+			route := get(t, applied)
+			// Someone (a tool, a hand edit) damages the saved refs.
+			route.Annotations[originalBackendRefsAnnotation] = "[{"
+			tc.userFix(route, applied)
+			require.NoError(t, env.Client.Update(ctx, route))
+			damaged := get(t, route)
+
+			var w writes
+			c := w.client(t)
+			g := &GatewayAPI{Client: c, Reader: c}
+			err := g.Restore(ctx, rel)
+			require.ErrorIs(t, err, ErrMisconfigured)
+			require.ErrorContains(t, err, "annotation trimtab.dev/original-backend-refs on HTTPRoute "+rel.Namespace+"/shop is not what trimtab wrote (")
+			require.ErrorContains(t, err, "so trimtab cannot tell what the backendRefs were: "+tc.wantMsg)
+			require.Zero(t, w.n.Load(), "no writes")
+			require.Equal(t, damaged, get(t, route), "the route is left as it is")
+
+			// The user's fix: the rules back as they applied them, the
+			// annotation gone.
+			fixed := get(t, route)
+			fixed.Spec.Rules = applied.Spec.Rules
+			delete(fixed.Annotations, originalBackendRefsAnnotation)
+			require.NoError(t, env.Client.Update(ctx, fixed))
+			require.NoError(t, g.Restore(ctx, rel))
+			restored := get(t, route)
+			require.Equal(t, get(t, fixed).Spec, restored.Spec)
+			require.False(t, slices.ContainsFunc(restored.ManagedFields, func(m metav1.ManagedFieldsEntry) bool { return m.Manager == "trimtab" }),
+				"trimtab still manages %v", restored.ManagedFields)
+		})
+	}
+}
+
 func TestGatewayAPIRestoreWithoutRoute(t *testing.T) {
 	ctx := t.Context()
 	rel, g := routedSetup(t, 50)

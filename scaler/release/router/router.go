@@ -44,7 +44,10 @@ type Router interface {
 	Route(ctx context.Context, rel *trimtabv1.Release, weight int32) error
 	// Restore gives traffic back to the user's own routing, for a Release
 	// that is being deleted: everything trimtab changed is undone, and
-	// nothing the user created is deleted.
+	// nothing the user created is deleted. An error that wraps
+	// ErrMisconfigured means the router cannot tell how to undo its changes
+	// until the user fixes something: it has changed nothing, and the
+	// user's routing may still lead to the variant Services.
 	Restore(ctx context.Context, rel *trimtabv1.Release) error
 	// Replicas splits total (the workload's size) between the variants for
 	// a weight. Routers that shift traffic themselves keep the primary
