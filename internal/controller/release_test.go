@@ -27,7 +27,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,6 +34,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
@@ -1190,24 +1190,22 @@ func TestRouteChangesAreActedOnAtOnce(t *testing.T) {
 // TestTheControllerRunsWithoutTheGatewayAPI: on a cluster that does not
 // serve HTTPRoutes, the controller starts (it watches HTTPRoutes only
 // where they are served), and a Release that asks for the gatewayAPI
-// router is told why it cannot have it.
+// router is told why it cannot have it. Deleting that Release waits: a
+// route stored but not served may still lead to the variant Services, so
+// trimtab keeps them until HTTPRoutes are served again and it can tell.
 func TestTheControllerRunsWithoutTheGatewayAPI(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	bare := testenv.Start(t)
-	crd := &unstructured.Unstructured{}
-	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
-	crd.SetName("httproutes.gateway.networking.k8s.io")
-	require.NoError(t, bare.Client.Delete(ctx, crd))
-	require.Eventually(t, func() bool {
-		// A new client discovers afresh.
-		c, err := client.New(bare.Config, client.Options{Scheme: bare.Client.Scheme()})
-		require.NoError(t, err)
-		return meta.IsNoMatchError(c.List(ctx, &gatewayv1.HTTPRouteList{}))
-	}, 30*time.Second, 200*time.Millisecond, "the API server still serves HTTPRoutes")
-
+	bare := testenv.StartWithoutGatewayAPI(t)
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "rel-"}}
 	require.NoError(t, bare.Client.Create(ctx, ns))
+	// The deletion hands the workload back to a target that runs it.
+	pods := startApp(t, 1, 0.01, 100)
+	k := &kubelet{c: bare.Client, ns: ns.Name, hold: map[string]bool{},
+		apps: map[string]*app{"": pods, "primary": pods, "canary": pods, "baseline": pods}}
+	kctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(cancel)
+	k.run(kctx, t)
 	p := startControllerOn(t, bare.Config, ns.Name)
 	require.NoError(t, bare.Client.Create(ctx, userDeployment(ns.Name, "web", "example.invalid/web:1", 2)))
 	require.NoError(t, bare.Client.Create(ctx, userService(ns.Name, "web")))
@@ -1231,6 +1229,28 @@ func TestTheControllerRunsWithoutTheGatewayAPI(t *testing.T) {
 		ready = meta.FindStatusCondition(rel.Status.Conditions, trimtabv1.ConditionReady)
 	}
 	require.Contains(t, ready.Message, "this cluster does not serve HTTPRoute")
+
+	require.NoError(t, bare.Client.Delete(ctx, rel))
+	var waits string
+	require.Eventually(t, func() bool {
+		waits = eventNote(t, bare.Client, ns.Name, "web", "DeletionWaits")
+		return waits != ""
+	}, 30*time.Second, 100*time.Millisecond, "the deletion did not say why it waits")
+	require.Contains(t, waits, "this cluster does not serve HTTPRoute")
+	require.Contains(t, waits, "serve gateway.networking.k8s.io/v1 HTTPRoutes again (install the Gateway API's standard channel)")
+	require.Contains(t, waits, "The deletion waits until then, keeping Services web-primary and web-canary, which the routing may still lead to")
+	require.NoError(t, bare.Client.Get(ctx, client.ObjectKeyFromObject(rel), &trimtabv1.Release{}), "the Release is gone")
+	for _, svc := range []string{"web-primary", "web-canary"} {
+		require.NoError(t, bare.Client.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: svc}, &corev1.Service{}), "Service %s is gone", svc)
+	}
+
+	// HTTPRoutes served again: the route was never created, so there is
+	// nothing to restore, and the deletion finishes.
+	_, err := envtest.InstallCRDs(bare.Config, envtest.CRDInstallOptions{Paths: []string{testenv.GatewayAPICRDDir()}, ErrorIfPathMissing: true})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		return apierrors.IsNotFound(bare.Client.Get(ctx, client.ObjectKeyFromObject(rel), &trimtabv1.Release{}))
+	}, 45*time.Second, 200*time.Millisecond, "the deletion did not finish once HTTPRoutes were served")
 }
 
 // eventNote is the note of the newest Event of reason on Release name, or

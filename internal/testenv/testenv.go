@@ -56,12 +56,15 @@ func RepoRoot() string {
 // CRDDirs are the CRD manifests installed into every test API server:
 // trimtab's own, and third-party ones the routers need.
 func CRDDirs() []string {
-	root := RepoRoot()
-	return []string{
-		filepath.Join(root, "deploy", "crds"),
-		// Gateway API's standard channel, for the gatewayAPI router.
-		filepath.Join(root, "internal", "testenv", "crds", "gateway-api"),
-	}
+	return []string{trimtabCRDDir(), GatewayAPICRDDir()}
+}
+
+func trimtabCRDDir() string { return filepath.Join(RepoRoot(), "deploy", "crds") }
+
+// GatewayAPICRDDir holds the Gateway API's standard channel, for the
+// gatewayAPI router.
+func GatewayAPICRDDir() string {
+	return filepath.Join(RepoRoot(), "internal", "testenv", "crds", "gateway-api")
 }
 
 // Env is a running control plane.
@@ -78,7 +81,10 @@ type Env struct {
 }
 
 // New starts a control plane; call Stop when done.
-func New() (*Env, error) {
+func New() (*Env, error) { return start(CRDDirs()) }
+
+// start starts a control plane with the CRDs of crdDirs installed.
+func start(crdDirs []string) (*Env, error) {
 	dir := AssetsDir()
 	for _, bin := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
@@ -87,7 +93,7 @@ func New() (*Env, error) {
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: dir,
-		CRDDirectoryPaths:     CRDDirs(),
+		CRDDirectoryPaths:     crdDirs,
 		ErrorIfCRDPathMissing: true,
 		Scheme:                kube.NewScheme(),
 	}
@@ -110,7 +116,19 @@ func New() (*Env, error) {
 // Start starts a control plane for one test and stops it at cleanup.
 func Start(t testing.TB) *Env {
 	t.Helper()
-	e, err := New()
+	return startFor(t, CRDDirs())
+}
+
+// StartWithoutGatewayAPI is Start on a cluster without the Gateway API's
+// CRDs: it does not serve HTTPRoutes.
+func StartWithoutGatewayAPI(t testing.TB) *Env {
+	t.Helper()
+	return startFor(t, []string{trimtabCRDDir()})
+}
+
+func startFor(t testing.TB, crdDirs []string) *Env {
+	t.Helper()
+	e, err := start(crdDirs)
 	if err != nil {
 		t.Fatal(err)
 	}

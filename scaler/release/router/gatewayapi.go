@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
@@ -177,29 +179,34 @@ func withoutCanary(rel *trimtabv1.Release, ns string, refs []gatewayv1.HTTPBacke
 // Restore puts back the backendRefs saved by Route, removes the annotation
 // and gives up trimtab's claim on the route's fields. A rule the user has
 // changed since (it no longer leads only to the variant Services) or
-// removed keeps what the user made of it. When the saved backendRefs are
-// damaged, Restore cannot tell what to put back: it changes nothing and
-// returns an ErrMisconfigured that says what to do.
+// removed keeps what the user made of it. A deleted route has nothing to
+// restore. When the cluster does not serve HTTPRoutes, or the saved
+// backendRefs are damaged, Restore cannot tell what to put back: it
+// changes nothing and returns an ErrMisconfigured that says what to do.
 func (g *GatewayAPI) Restore(ctx context.Context, rel *trimtabv1.Release) error {
 	if rel.Spec.Traffic.HTTPRoute == "" {
 		return nil
 	}
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		route, err := readRoute(ctx, g.Reader, rel)
-		if errors.Is(err, ErrMisconfigured) {
-			// The route is gone (the name was checked above): there is
-			// nothing left to restore.
+		var route gatewayv1.HTTPRoute
+		key := client.ObjectKey{Namespace: rel.Namespace, Name: rel.Spec.Traffic.HTTPRoute}
+		err := g.Reader.Get(ctx, key, &route)
+		switch {
+		case apierrors.IsNotFound(err):
 			return nil
-		}
-		if err != nil {
-			return err
+		case meta.IsNoMatchError(err):
+			// Not a deleted route: one stored but not served (its CRD's
+			// version turned off) may still lead to the variant Services.
+			return misconfigured("this cluster does not serve HTTPRoute (%v), so trimtab cannot put back the backendRefs it changed on HTTPRoute %s: serve gateway.networking.k8s.io/v1 HTTPRoutes again (install the Gateway API's standard channel); a route deleted with its CRD has nothing to restore", err, key)
+		case err != nil:
+			return fmt.Errorf("get HTTPRoute %s: %w", key, err)
 		}
 		if _, ok := route.Annotations[originalBackendRefsAnnotation]; ok {
-			if err := g.putBack(ctx, rel, route); err != nil {
+			if err := g.putBack(ctx, rel, &route); err != nil {
 				return err
 			}
 		}
-		return g.disown(ctx, route)
+		return g.disown(ctx, &route)
 	})
 }
 

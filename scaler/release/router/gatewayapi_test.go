@@ -9,16 +9,16 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
+	"github.com/trimtab/trimtab/internal/testenv"
 )
 
 func backendRef(name string, port int32, weight *int32) gatewayv1.HTTPBackendRef {
@@ -538,19 +538,54 @@ func TestGatewayAPIRestoreAfterAnUnnamedRuleMoves(t *testing.T) {
 	}
 }
 
-// TestGatewayAPIWithoutItsCRDsSaysSo: a cluster without the Gateway API
-// CRDs has no HTTPRoute kind; the client's RESTMapper says "no matches
-// for kind", which must not read as a missing HTTPRoute.
+// TestGatewayAPIWithoutItsCRDsSaysSo runs against an API server without
+// the Gateway API CRDs, which has no HTTPRoute kind: the client's
+// RESTMapper says "no matches for kind", which must read neither as a
+// missing HTTPRoute for Route nor as a deleted one for Restore. A Restore
+// that takes it for a deleted route lets the Release's deletion remove
+// the variant Services, which a route stored but not served may still
+// lead to.
 func TestGatewayAPIWithoutItsCRDsSaysSo(t *testing.T) {
-	c, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Client.Scheme()})
-	require.NoError(t, err)
-	noKind := interceptor.NewClient(c, interceptor.Funcs{
-		Get: func(context.Context, client.WithWatch, client.ObjectKey, client.Object, ...client.GetOption) error {
-			return &meta.NoKindMatchError{GroupKind: schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}, SearchedVersions: []string{"v1"}}
+	bare := testenv.StartWithoutGatewayAPI(t)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "router-"}}
+	require.NoError(t, bare.Client.Create(t.Context(), ns))
+	rel := &trimtabv1.Release{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "web"},
+		Spec: trimtabv1.ReleaseSpec{
+			TargetRef: trimtabv1.TargetRef{Name: "web"},
+			Strategy:  trimtabv1.Strategy{Canary: &trimtabv1.CanaryStrategy{}},
+			Traffic:   trimtabv1.Traffic{Router: trimtabv1.RouterGatewayAPI, HTTPRoute: "shop", Service: "store"},
 		},
-	})
-	err = (&GatewayAPI{Client: noKind}).Route(t.Context(), gatewayRelease(t, newNamespace(t)), 10)
-	require.ErrorIs(t, err, ErrMisconfigured)
-	require.ErrorContains(t, err, "this cluster does not serve HTTPRoute")
-	require.ErrorContains(t, err, "install its CRDs (for an HTTPRoute, the Gateway API's standard channel)")
+	}
+	require.NoError(t, bare.Client.Create(t.Context(), rel))
+	cases := []struct {
+		name    string
+		call    func(*GatewayAPI) error
+		wantMsg []string
+	}{
+		{
+			name: "Route",
+			call: func(g *GatewayAPI) error { return g.Route(t.Context(), rel, 10) },
+			wantMsg: []string{"this cluster does not serve HTTPRoute (",
+				"): install its CRDs (for an HTTPRoute, the Gateway API's standard channel), or choose another spec.traffic.router"},
+		},
+		{
+			name: "Restore",
+			call: func(g *GatewayAPI) error { return g.Restore(t.Context(), rel) },
+			wantMsg: []string{"this cluster does not serve HTTPRoute (",
+				"), so trimtab cannot put back the backendRefs it changed on HTTPRoute " + ns.Name + "/shop: serve gateway.networking.k8s.io/v1 HTTPRoutes again (install the Gateway API's standard channel); a route deleted with its CRD has nothing to restore"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// A client of its own discovers what the API server serves.
+			c, err := client.New(bare.Config, client.Options{Scheme: bare.Client.Scheme()})
+			require.NoError(t, err)
+			err = tc.call(&GatewayAPI{Client: c, Reader: c})
+			require.ErrorIs(t, err, ErrMisconfigured)
+			for _, msg := range tc.wantMsg {
+				require.ErrorContains(t, err, msg)
+			}
+		})
+	}
 }
