@@ -61,6 +61,10 @@ type ReleaseReconciler struct {
 	// Targets reads target Deployments whole: the cache keeps them without
 	// their pod template (TrimDeployment), which a release copies.
 	Targets client.Reader
+	// Groups lists the API groups the cluster serves: deleting a
+	// gatewayAPI Release where HTTPRoutes are not served asks whether the
+	// Gateway API is there at all.
+	Groups  router.GroupDiscovery
 	Events  events.EventRecorder
 	Metrics *Metrics
 	Analyst Analyst
@@ -314,7 +318,7 @@ func (r *ReleaseReconciler) finalize(ctx context.Context, rel *trimtabv1.Release
 			// Keep the primary serving until the target can take over.
 			return reconcile.Result{RequeueAfter: 2 * time.Second}, nil
 		}
-		if rt, err := router.New(rel.Spec.Traffic.Router, r.Client, r.Targets); err == nil {
+		if rt, err := router.New(rel.Spec.Traffic.Router, r.Client, r.Targets, r.Groups); err == nil {
 			err := rt.Restore(ctx, rel)
 			switch {
 			case errors.Is(err, router.ErrMisconfigured):

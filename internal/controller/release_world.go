@@ -71,7 +71,7 @@ func (r *ReleaseReconciler) observe(ctx context.Context, rel *trimtabv1.Release)
 		w.problem = misconfigured(trimtabv1.ReasonInvalidSpec, "%v", err)
 		return w, nil
 	}
-	if w.router, err = router.New(rel.Spec.Traffic.Router, r.Client, r.Targets); err != nil {
+	if w.router, err = router.New(rel.Spec.Traffic.Router, r.Client, r.Targets, r.Groups); err != nil {
 		w.problem = misconfigured(trimtabv1.ReasonInvalidSpec, "%v", err)
 		return w, nil
 	}

@@ -10,6 +10,7 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -71,9 +72,13 @@ func Setup(mgr ctrl.Manager, deps Deps) error {
 	if err := AddIndexes(mgr); err != nil {
 		return err
 	}
+	groups, err := discovery.NewDiscoveryClientForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
+	if err != nil {
+		return fmt.Errorf("discovery client: %w", err)
+	}
 	events := mgr.GetEventRecorder(EventSource)
 	rel := &ReleaseReconciler{
-		Client: mgr.GetClient(), Targets: mgr.GetAPIReader(), Events: events, Metrics: deps.Metrics, Now: deps.Now,
+		Client: mgr.GetClient(), Targets: mgr.GetAPIReader(), Groups: groups, Events: events, Metrics: deps.Metrics, Now: deps.Now,
 		Analyst:   &ReleaseAnalyst{Collector: deps.Collector, FalseRollbackRate: deps.FalseRollbackRate},
 		Hooks:     &HTTPHooks{Client: deps.HTTPClient},
 		Publisher: deps.Publisher, Log: deps.Log, RetryPeriod: deps.ReleaseRetryPeriod,

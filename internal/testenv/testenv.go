@@ -9,14 +9,22 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
+	"time"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -175,4 +183,51 @@ func RunMain(m *testing.M, env **Env) {
 	code := m.Run()
 	_ = e.Stop()
 	os.Exit(code)
+}
+
+// ServeHTTPRoutesOnlyInV1beta1 installs, on a cluster without the Gateway
+// API (StartWithoutGatewayAPI), an HTTPRoute CRD whose v1 is its storage
+// version but not served and whose v1beta1 is served: the group
+// gateway.networking.k8s.io is in discovery, v1 HTTPRoutes are not, as
+// when a cluster turns off an installed CRD's version. It returns once
+// discovery lists the group.
+func ServeHTTPRoutesOnlyInV1beta1(t testing.TB, e *Env) {
+	t.Helper()
+	const group = "gateway.networking.k8s.io"
+	schema := &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+		Type: "object", XPreserveUnknownFields: ptr.To(true),
+	}}
+	crd := &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "httproutes." + group,
+			// A *.k8s.io group needs it, as the Gateway API's own CRDs have.
+			Annotations: map[string]string{"api-approved.kubernetes.io": "https://github.com/kubernetes-sigs/gateway-api/pull/4530"},
+		},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: group,
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "httproutes", Singular: "httproute", Kind: "HTTPRoute", ListKind: "HTTPRouteList"},
+			Scope: apiextensionsv1.NamespaceScoped,
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{
+				{Name: "v1", Served: false, Storage: true, Schema: schema},
+				{Name: "v1beta1", Served: true, Storage: false, Schema: schema},
+			},
+		},
+	}
+	c, err := apiextensionsclient.NewForConfig(e.Config)
+	if err != nil {
+		t.Fatalf("apiextensions client: %v", err)
+	}
+	if _, err := c.ApiextensionsV1().CustomResourceDefinitions().Create(t.Context(), crd, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create CRD %s: %v", crd.Name, err)
+	}
+	err = wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		groups, err := e.Clientset.Discovery().ServerGroups()
+		if err != nil {
+			return false, nil // discovery may fail while the CRD is set up: poll on
+		}
+		return slices.ContainsFunc(groups.Groups, func(g metav1.APIGroup) bool { return g.Name == group }), nil
+	})
+	if err != nil {
+		t.Fatalf("discovery does not list %s after installing CRD %s: %v", group, crd.Name, err)
+	}
 }

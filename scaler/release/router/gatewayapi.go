@@ -46,7 +46,21 @@ type GatewayAPI struct {
 	// Reader reads the route for Restore from the API server: a cached
 	// route lacks its field managers, and Restore gives up trimtab's.
 	Reader client.Reader
+	// Groups tells Restore, when HTTPRoutes are not served, whether the
+	// cluster has the Gateway API at all. Nil: Restore cannot tell, and
+	// waits as for a route stored but not served.
+	Groups GroupDiscovery
 }
+
+// GroupDiscovery lists the API groups the API server serves; a
+// *discovery.DiscoveryClient is one. It needs no RBAC rule: discovery is
+// open to every authenticated client.
+type GroupDiscovery interface {
+	ServerGroupsWithContext(ctx context.Context) (*metav1.APIGroupList, error)
+}
+
+// gatewayAPIGroup is the Gateway API's API group.
+const gatewayAPIGroup = "gateway.networking.k8s.io"
 
 // savedRule is one rule's backendRefs before trimtab changed them.
 type savedRule struct {
@@ -180,9 +194,12 @@ func withoutCanary(rel *trimtabv1.Release, ns string, refs []gatewayv1.HTTPBacke
 // and gives up trimtab's claim on the route's fields. A rule the user has
 // changed since (it no longer leads only to the variant Services) or
 // removed keeps what the user made of it. A deleted route has nothing to
-// restore. When the cluster does not serve HTTPRoutes, or the saved
-// backendRefs are damaged, Restore cannot tell what to put back: it
-// changes nothing and returns an ErrMisconfigured that says what to do.
+// restore, and neither has a cluster without the Gateway API: its group
+// absent from discovery, no HTTPRoute CRD can hold a route. When the
+// group is served but not v1 HTTPRoutes, or the saved backendRefs are
+// damaged, Restore cannot tell what to put back: it changes nothing and
+// returns an ErrMisconfigured that says what to do. A failed discovery is
+// an error to retry.
 func (g *GatewayAPI) Restore(ctx context.Context, rel *trimtabv1.Release) error {
 	if rel.Spec.Traffic.HTTPRoute == "" {
 		return nil
@@ -195,9 +212,7 @@ func (g *GatewayAPI) Restore(ctx context.Context, rel *trimtabv1.Release) error 
 		case apierrors.IsNotFound(err):
 			return nil
 		case meta.IsNoMatchError(err):
-			// Not a deleted route: one stored but not served (its CRD's
-			// version turned off) may still lead to the variant Services.
-			return misconfigured("this cluster does not serve HTTPRoute (%v), so trimtab cannot put back the backendRefs it changed on HTTPRoute %s: serve gateway.networking.k8s.io/v1 HTTPRoutes again (install the Gateway API's standard channel); a route deleted with its CRD has nothing to restore", err, key)
+			return g.notServed(ctx, key, err)
 		case err != nil:
 			return fmt.Errorf("get HTTPRoute %s: %w", key, err)
 		}
@@ -208,6 +223,25 @@ func (g *GatewayAPI) Restore(ctx context.Context, rel *trimtabv1.Release) error 
 		}
 		return g.disown(ctx, &route)
 	})
+}
+
+// notServed decides Restore's outcome when the cluster does not serve v1
+// HTTPRoutes (noMatch says so): nil when the Gateway API's group is absent
+// from discovery, since deleting a CRD deletes its objects and no route is
+// left to lead to the variant Services. While the group is served (some
+// of its CRDs, or HTTPRoutes in another version) a route may be stored
+// but not served, still leading there: an ErrMisconfigured, to wait for.
+func (g *GatewayAPI) notServed(ctx context.Context, key client.ObjectKey, noMatch error) error {
+	if g.Groups != nil {
+		groups, err := g.Groups.ServerGroupsWithContext(ctx)
+		if err != nil {
+			return fmt.Errorf("HTTPRoute %s is not served (%v); find out whether the cluster serves the group %s: %w", key, noMatch, gatewayAPIGroup, err)
+		}
+		if !slices.ContainsFunc(groups.Groups, func(gr metav1.APIGroup) bool { return gr.Name == gatewayAPIGroup }) {
+			return nil
+		}
+	}
+	return misconfigured("this cluster does not serve HTTPRoute (%v), so trimtab cannot put back the backendRefs it changed on HTTPRoute %s: serve %s/v1 HTTPRoutes again (install the Gateway API's standard channel); a route deleted with its CRD has nothing to restore", noMatch, key, gatewayAPIGroup)
 }
 
 // putBack writes route with the saved backendRefs back in its rules and

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -101,7 +106,7 @@ func TestGatewayAPIRouteSequence(t *testing.T) {
 	original := get(t, storeRoute(ns))
 	var w writes
 	c := w.client(t)
-	r, err := New(trimtabv1.RouterGatewayAPI, c, c)
+	r, err := New(trimtabv1.RouterGatewayAPI, c, c, nil)
 	require.NoError(t, err)
 
 	for i, weight := range steps {
@@ -540,11 +545,13 @@ func TestGatewayAPIRestoreAfterAnUnnamedRuleMoves(t *testing.T) {
 
 // TestGatewayAPIWithoutItsCRDsSaysSo runs against an API server without
 // the Gateway API CRDs, which has no HTTPRoute kind: the client's
-// RESTMapper says "no matches for kind", which must read neither as a
-// missing HTTPRoute for Route nor as a deleted one for Restore. A Restore
-// that takes it for a deleted route lets the Release's deletion remove
-// the variant Services, which a route stored but not served may still
-// lead to.
+// RESTMapper says "no matches for kind", which must not read as a missing
+// HTTPRoute for Route. For Restore it reads as a deleted route only while
+// discovery shows no gateway.networking.k8s.io at all: deleting a CRD
+// deletes its objects, so no route is left. Once the group is served but
+// not v1 HTTPRoutes, a route may be stored but not served, still leading
+// to the variant Services: Restore waits for the user rather than let the
+// deletion remove them.
 func TestGatewayAPIWithoutItsCRDsSaysSo(t *testing.T) {
 	bare := testenv.StartWithoutGatewayAPI(t)
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "router-"}}
@@ -558,34 +565,77 @@ func TestGatewayAPIWithoutItsCRDsSaysSo(t *testing.T) {
 		},
 	}
 	require.NoError(t, bare.Client.Create(t.Context(), rel))
-	cases := []struct {
+	groups, err := discovery.NewDiscoveryClientForConfig(bare.Config)
+	require.NoError(t, err)
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "discovery unavailable", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(down.Close)
+	failing, err := discovery.NewDiscoveryClientForConfig(&rest.Config{Host: down.URL})
+	require.NoError(t, err)
+
+	const (
+		notServed  = "this cluster does not serve HTTPRoute ("
+		routeFix   = "): install its CRDs (for an HTTPRoute, the Gateway API's standard channel), or choose another spec.traffic.router"
+		restoreFix = "so trimtab cannot put back the backendRefs it changed on HTTPRoute %s/shop: serve gateway.networking.k8s.io/v1 HTTPRoutes again (install the Gateway API's standard channel); a route deleted with its CRD has nothing to restore"
+	)
+	type outcome int
+	const (
+		done outcome = iota
+		waits
+		retries
+	)
+	type tc struct {
 		name    string
 		call    func(*GatewayAPI) error
+		groups  GroupDiscovery
+		want    outcome
 		wantMsg []string
-	}{
-		{
-			name: "Route",
-			call: func(g *GatewayAPI) error { return g.Route(t.Context(), rel, 10) },
-			wantMsg: []string{"this cluster does not serve HTTPRoute (",
-				"): install its CRDs (for an HTTPRoute, the Gateway API's standard channel), or choose another spec.traffic.router"},
-		},
-		{
-			name: "Restore",
-			call: func(g *GatewayAPI) error { return g.Restore(t.Context(), rel) },
-			wantMsg: []string{"this cluster does not serve HTTPRoute (",
-				"), so trimtab cannot put back the backendRefs it changed on HTTPRoute " + ns.Name + "/shop: serve gateway.networking.k8s.io/v1 HTTPRoutes again (install the Gateway API's standard channel); a route deleted with its CRD has nothing to restore"},
-		},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			// A client of its own discovers what the API server serves.
-			c, err := client.New(bare.Config, client.Options{Scheme: bare.Client.Scheme()})
-			require.NoError(t, err)
-			err = tc.call(&GatewayAPI{Client: c, Reader: c})
-			require.ErrorIs(t, err, ErrMisconfigured)
-			for _, msg := range tc.wantMsg {
-				require.ErrorContains(t, err, msg)
-			}
+	route := func(g *GatewayAPI) error { return g.Route(t.Context(), rel, 10) }
+	restore := func(g *GatewayAPI) error { return g.Restore(t.Context(), rel) }
+	run := func(t *testing.T, cases []tc) {
+		t.Helper()
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				// A client of its own discovers what the API server serves.
+				c, err := client.New(bare.Config, client.Options{Scheme: bare.Client.Scheme()})
+				require.NoError(t, err)
+				err = tc.call(&GatewayAPI{Client: c, Reader: c, Groups: tc.groups})
+				switch tc.want {
+				case done:
+					require.NoError(t, err)
+				case waits:
+					require.ErrorIs(t, err, ErrMisconfigured)
+				case retries:
+					require.Error(t, err)
+					require.NotErrorIs(t, err, ErrMisconfigured)
+				}
+				for _, msg := range tc.wantMsg {
+					require.ErrorContains(t, err, msg)
+				}
+			})
+		}
+	}
+
+	t.Run("no group", func(t *testing.T) {
+		run(t, []tc{
+			{name: "Route", call: route, groups: groups, want: waits, wantMsg: []string{notServed, routeFix}},
+			{name: "Restore finds nothing to restore", call: restore, groups: groups, want: done},
+			{name: "Restore without discovery cannot tell", call: restore, want: waits,
+				wantMsg: []string{notServed, fmt.Sprintf(restoreFix, ns.Name)}},
+			{name: "Restore retries a failed discovery", call: restore, groups: failing, want: retries,
+				wantMsg: []string{"HTTPRoute " + ns.Name + "/shop is not served (", "find out whether the cluster serves the group gateway.networking.k8s.io: ", "the server is currently unable to handle the request"}},
 		})
-	}
+	})
+
+	// The group is served, v1 HTTPRoutes are not: a route may be stored.
+	testenv.ServeHTTPRoutesOnlyInV1beta1(t, bare)
+	t.Run("group served, not v1", func(t *testing.T) {
+		run(t, []tc{
+			{name: "Route", call: route, groups: groups, want: waits, wantMsg: []string{notServed, routeFix}},
+			{name: "Restore waits", call: restore, groups: groups, want: waits,
+				wantMsg: []string{notServed, fmt.Sprintf(restoreFix, ns.Name)}},
+		})
+	})
 }

@@ -72,7 +72,7 @@ func TestNGINXRouteSequence(t *testing.T) {
 	rel, user := nginxSetup(t)
 	ns := rel.Namespace
 	var w writes
-	r, err := New(trimtabv1.RouterNGINX, w.client(t), env.Client)
+	r, err := New(trimtabv1.RouterNGINX, w.client(t), env.Client, nil)
 	require.NoError(t, err)
 
 	wantSpec := networkingv1.IngressSpec{

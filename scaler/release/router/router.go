@@ -68,16 +68,17 @@ type Split struct {
 	Primary, Canary, Baseline int32
 }
 
-// New returns the router the Release asks for, writing through c and
-// reading what must be read whole from the API server through reader.
-func New(kind trimtabv1.Router, c client.Client, reader client.Reader) (Router, error) {
+// New returns the router the Release asks for, writing through c, reading
+// what must be read whole from the API server through reader, and asking
+// groups which API groups the cluster serves.
+func New(kind trimtabv1.Router, c client.Client, reader client.Reader, groups GroupDiscovery) (Router, error) {
 	switch kind {
 	case "", trimtabv1.RouterReplicas:
 		return Replicas{}, nil
 	case trimtabv1.RouterNGINX:
 		return &NGINX{Client: c}, nil
 	case trimtabv1.RouterGatewayAPI:
-		return &GatewayAPI{Client: c, Reader: reader}, nil
+		return &GatewayAPI{Client: c, Reader: reader, Groups: groups}, nil
 	}
 	return nil, fmt.Errorf("spec.traffic.router %q: unknown router; use replicas, nginx or gatewayAPI", kind)
 }
