@@ -1190,9 +1190,11 @@ func TestRouteChangesAreActedOnAtOnce(t *testing.T) {
 // TestTheControllerRunsWithoutTheGatewayAPI: on a cluster that does not
 // serve HTTPRoutes, the controller starts (it watches HTTPRoutes only
 // where they are served), and a Release that asks for the gatewayAPI
-// router is told why it cannot have it. Deleting that Release waits: a
-// route stored but not served may still lead to the variant Services, so
-// trimtab keeps them until HTTPRoutes are served again and it can tell.
+// router is told why it cannot have it. Deleting that Release finishes at
+// once while the cluster has no Gateway API at all: no CRD, no route. Once
+// the group is served but not v1 HTTPRoutes, a route may be stored but not
+// served, still leading to the variant Services: the deletion keeps them
+// and waits until HTTPRoutes are served again and trimtab can tell.
 func TestTheControllerRunsWithoutTheGatewayAPI(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -1209,27 +1211,50 @@ func TestTheControllerRunsWithoutTheGatewayAPI(t *testing.T) {
 	p := startControllerOn(t, bare.Config, ns.Name)
 	require.NoError(t, bare.Client.Create(ctx, userDeployment(ns.Name, "web", "example.invalid/web:1", 2)))
 	require.NoError(t, bare.Client.Create(ctx, userService(ns.Name, "web")))
-	rel := &trimtabv1.Release{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "web"},
-		Spec: trimtabv1.ReleaseSpec{TargetRef: trimtabv1.TargetRef{Name: "web"}, Strategy: trimtabv1.Strategy{Canary: &trimtabv1.CanaryStrategy{}},
-			Traffic: trimtabv1.Traffic{Router: trimtabv1.RouterGatewayAPI, HTTPRoute: "web"}},
-	}
-	require.NoError(t, bare.Client.Create(ctx, rel))
-	var ready *metav1.Condition
-	for deadline := time.Now().Add(30 * time.Second); ready == nil || ready.Reason != trimtabv1.ReasonTrafficMisconfigured; time.Sleep(100 * time.Millisecond) {
-		select {
-		case err := <-p.done:
-			t.Fatalf("the controller stopped: %v", err)
-		default:
+	// refused creates a gatewayAPI Release of web and waits until it is
+	// told why it cannot be routed.
+	refused := func() *trimtabv1.Release {
+		t.Helper()
+		rel := &trimtabv1.Release{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "web"},
+			Spec: trimtabv1.ReleaseSpec{TargetRef: trimtabv1.TargetRef{Name: "web"}, Strategy: trimtabv1.Strategy{Canary: &trimtabv1.CanaryStrategy{}},
+				Traffic: trimtabv1.Traffic{Router: trimtabv1.RouterGatewayAPI, HTTPRoute: "web"}},
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the Release was not told why it cannot be routed; Ready: %+v", ready)
+		require.NoError(t, bare.Client.Create(ctx, rel))
+		var ready *metav1.Condition
+		for deadline := time.Now().Add(30 * time.Second); ready == nil || ready.Reason != trimtabv1.ReasonTrafficMisconfigured; time.Sleep(100 * time.Millisecond) {
+			select {
+			case err := <-p.done:
+				t.Fatalf("the controller stopped: %v", err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the Release was not told why it cannot be routed; Ready: %+v", ready)
+			}
+			require.NoError(t, bare.Client.Get(ctx, client.ObjectKeyFromObject(rel), rel))
+			ready = meta.FindStatusCondition(rel.Status.Conditions, trimtabv1.ConditionReady)
 		}
-		require.NoError(t, bare.Client.Get(ctx, client.ObjectKeyFromObject(rel), rel))
-		ready = meta.FindStatusCondition(rel.Status.Conditions, trimtabv1.ConditionReady)
+		require.Contains(t, ready.Message, "this cluster does not serve HTTPRoute")
+		return rel
 	}
-	require.Contains(t, ready.Message, "this cluster does not serve HTTPRoute")
+	gone := func(rel *trimtabv1.Release) func() bool {
+		return func() bool {
+			return apierrors.IsNotFound(bare.Client.Get(ctx, client.ObjectKeyFromObject(rel), &trimtabv1.Release{}))
+		}
+	}
 
+	// No Gateway API: nothing to restore.
+	rel := refused()
+	require.NoError(t, bare.Client.Delete(ctx, rel))
+	require.Eventually(t, gone(rel), 30*time.Second, 100*time.Millisecond, "the deletion did not finish")
+	require.Empty(t, eventNote(t, bare.Client, ns.Name, "web", "DeletionWaits"), "the deletion waited")
+	for _, svc := range []string{"web-primary", "web-canary"} {
+		require.True(t, apierrors.IsNotFound(bare.Client.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: svc}, &corev1.Service{})), "Service %s is left", svc)
+	}
+
+	// The group served, v1 HTTPRoutes not: a route may be stored.
+	testenv.ServeHTTPRoutesOnlyInV1beta1(t, bare)
+	rel = refused()
 	require.NoError(t, bare.Client.Delete(ctx, rel))
 	var waits string
 	require.Eventually(t, func() bool {
@@ -1244,13 +1269,11 @@ func TestTheControllerRunsWithoutTheGatewayAPI(t *testing.T) {
 		require.NoError(t, bare.Client.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: svc}, &corev1.Service{}), "Service %s is gone", svc)
 	}
 
-	// HTTPRoutes served again: the route was never created, so there is
-	// nothing to restore, and the deletion finishes.
+	// v1 HTTPRoutes served again: the route was never created, so there
+	// is nothing to restore, and the deletion finishes.
 	_, err := envtest.InstallCRDs(bare.Config, envtest.CRDInstallOptions{Paths: []string{testenv.GatewayAPICRDDir()}, ErrorIfPathMissing: true})
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		return apierrors.IsNotFound(bare.Client.Get(ctx, client.ObjectKeyFromObject(rel), &trimtabv1.Release{}))
-	}, 45*time.Second, 200*time.Millisecond, "the deletion did not finish once HTTPRoutes were served")
+	require.Eventually(t, gone(rel), 45*time.Second, 200*time.Millisecond, "the deletion did not finish once HTTPRoutes were served")
 }
 
 // eventNote is the note of the newest Event of reason on Release name, or
