@@ -262,24 +262,31 @@ func FuzzParseTrace(f *testing.F) {
 
 // BenchmarkReplayMonth replays 30 days of per-minute load (a daily cycle
 // with noise) with the HPA baseline and with predictive on, and reports
-// simulated days per wall-clock second.
+// simulated days per wall-clock second. The load keeps about 5 replicas,
+// or 100 times as many: a replay's cost grows with the pods each sync
+// builds and Decide reads.
 func BenchmarkReplayMonth(b *testing.B) {
 	const days = 30
-	tr := Trace{Start: 1_700_000_000, Step: 60, RPS: make([]float64, days*1440)}
-	for i := range tr.RPS {
-		tr.RPS[i] = 5 + 4*math.Sin(2*math.Pi*float64(i%1440)/1440) + float64(i*7919%13)/13
-	}
-	for _, mode := range []v1alpha1.PredictiveMode{v1alpha1.PredictiveOff, v1alpha1.PredictiveOn} {
-		b.Run(string(mode), func(b *testing.B) {
-			c := cpuConfig(2, 20, mode)
-			c.Predictive.Season = 24 * time.Hour
-			for b.Loop() {
-				if _, err := Run(tr, c, DefaultOptions()); err != nil {
-					b.Fatal(err)
+	for _, scale := range []float64{1, 100} {
+		tr := Trace{Start: 1_700_000_000, Step: 60, RPS: make([]float64, days*1440)}
+		for i := range tr.RPS {
+			tr.RPS[i] = scale * (5 + 4*math.Sin(2*math.Pi*float64(i%1440)/1440) + float64(i*7919%13)/13)
+		}
+		for _, mode := range []v1alpha1.PredictiveMode{v1alpha1.PredictiveOff, v1alpha1.PredictiveOn} {
+			b.Run(fmt.Sprintf("replicas=%d/%s", int(5*scale), mode), func(b *testing.B) {
+				c := cpuConfig(int32(2*scale), int32(20*scale), mode)
+				c.Predictive.Season = 24 * time.Hour
+				var res Result
+				for b.Loop() {
+					var err error
+					if res, err = Run(tr, c, DefaultOptions()); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			b.ReportMetric(float64(days)*float64(b.N)/b.Elapsed().Seconds(), "sim-days/s")
-		})
+				b.ReportMetric(float64(days)*float64(b.N)/b.Elapsed().Seconds(), "sim-days/s")
+				b.ReportMetric(res.ReplicaSeconds/(days*86400), "mean-replicas")
+			})
+		}
 	}
 }
 
