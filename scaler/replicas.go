@@ -171,7 +171,7 @@ func groupPods(pods []Pod, samples map[string]PodSample, resource string, p Para
 			g.missing = insert(g.missing, pod.Name)
 			continue
 		}
-		if resource == ResourceCPU && cpuUnready(pod, sample, p, now) {
+		if resource == ResourceCPU && cpuUnready(&pod, &sample, &p, now) {
 			g.unready = insert(g.unready, pod.Name)
 			continue
 		}
@@ -193,7 +193,7 @@ func insert(set map[string]bool, name string) map[string]bool {
 // cpuUnready distrusts CPU samples of pods that are still warming up: during
 // the initialization period a sample must cover one full window since the
 // last readiness transition; afterwards only never-ready pods are excluded.
-func cpuUnready(pod Pod, sample PodSample, p Params, now time.Time) bool {
+func cpuUnready(pod *Pod, sample *PodSample, p *Params, now time.Time) bool {
 	if pod.Ready == nil || pod.StartTime == nil {
 		return true
 	}
@@ -264,7 +264,7 @@ func podLevelResource(name string) bool {
 // podRequest is upstream's calculateRequests for one pod without a
 // container name: pod-level requests when set, otherwise the sum over
 // containers and sidecars, each of which must have a request.
-func podRequest(pod Pod, resource string) (int64, error) {
+func podRequest(pod *Pod, resource string) (int64, error) {
 	if pod.PodRequests != nil {
 		r, ok := pod.PodRequests.Get(resource)
 		if !ok {
@@ -295,16 +295,24 @@ type utilizationResult struct {
 }
 
 func utilization(samples map[string]int64, requests map[string]int64, target int32) (utilizationResult, error) {
-	var r utilizationResult
+	var usage, request int64
+	var entries int
 	for name, v := range samples {
 		req, ok := requests[name]
 		if !ok {
 			continue
 		}
-		r.usage += v
-		r.request += req
-		r.entries++
+		usage += v
+		request += req
+		entries++
 	}
+	return utilizationOf(usage, request, entries, target)
+}
+
+// utilizationOf is utilization's arithmetic on the sums of usage and
+// requests over entries samples.
+func utilizationOf(usage, request int64, entries int, target int32) (utilizationResult, error) {
+	r := utilizationResult{usage: usage, request: request, entries: entries}
 	if r.request == 0 {
 		return r, errNoKnownSample
 	}
@@ -316,13 +324,25 @@ func utilization(samples map[string]int64, requests map[string]int64, target int
 
 // resourceUtilizationReplicas is upstream's GetResourceReplicas.
 func resourceUtilizationReplicas(current, target int32, resource string, tol tolerances, pods []Pod, podValues map[string]PodSample, p Params, now time.Time) (metricOutcome, error) {
+	// Missing pods on a scale-down use 100 % of their request, or the
+	// target when it is above 100 %.
+	fill := int64(max(100, target))
+	if t, ok := tallyPods(pods, podValues, resource, true, fill, p, now); ok {
+		return t.utilizationReplicas(current, target, tol)
+	}
+	return resourceUtilizationByName(current, target, fill, resource, tol, pods, podValues, p, now)
+}
+
+// resourceUtilizationByName is resourceUtilizationReplicas on upstream's
+// maps keyed by pod name, for any pods and samples.
+func resourceUtilizationByName(current, target int32, fill int64, resource string, tol tolerances, pods []Pod, podValues map[string]PodSample, p Params, now time.Time) (metricOutcome, error) {
 	g, samples, err := groupedSamples(pods, podValues, resource, p, now)
 	if err != nil {
 		return metricOutcome{}, err
 	}
 	requests := make(map[string]int64, len(pods))
 	for _, pod := range pods {
-		r, err := podRequest(pod, resource)
+		r, err := podRequest(&pod, resource)
 		if err != nil {
 			return metricOutcome{}, err
 		}
@@ -332,40 +352,52 @@ func resourceUtilizationReplicas(current, target int32, resource string, tol tol
 	if err != nil {
 		return metricOutcome{}, err
 	}
-	// Missing pods on a scale-down use 100 % of their request, or the
-	// target when it is above 100 %.
-	fill := int64(max(100, target))
-	replicas, err := perPodReplicas(current, first.ratio, tol, g, samples,
-		func(name string) int64 { return requests[name] * fill / 100 },
-		func(s map[string]int64) (float64, error) {
-			r, err := utilization(s, requests, target)
-			return r.ratio, err
+	replicas, err := perPodReplicas(current, first.ratio, tol, g.readyCount, len(g.unready), len(g.missing),
+		func(scaleUpWithUnready bool) (float64, int, error) {
+			fillSamples(samples, g, first.ratio, scaleUpWithUnready, func(name string) int64 { return requests[name] * fill / 100 })
+			r, err := utilization(samples, requests, target)
+			return r.ratio, len(samples), err
 		})
 	if err != nil {
 		return metricOutcome{}, err
 	}
+	return utilizationOutcome(replicas, first, target), nil
+}
+
+// utilizationOutcome is the utilization calculators' result: the proposal,
+// and the first pass's utilization and demand.
+func utilizationOutcome(replicas int32, first utilizationResult, target int32) metricOutcome {
 	return metricOutcome{
 		replicas:  replicas,
 		value:     int64(first.utilization),
 		demand:    float64(first.usage) * 100 * float64(first.entries) / (float64(target) * float64(first.request)),
 		hasDemand: true,
-	}, nil
+	}
 }
 
 // plainMetricReplicas is upstream's calcPlainMetricReplicas: per-pod
 // averages of pods metrics and of resource AverageValue targets.
 func plainMetricReplicas(current int32, target int64, resource string, tol tolerances, pods []Pod, podValues map[string]PodSample, p Params, now time.Time) (metricOutcome, error) {
+	if t, ok := tallyPods(pods, podValues, resource, false, 0, p, now); ok {
+		return t.plainReplicas(current, target, tol)
+	}
+	return plainMetricByName(current, target, resource, tol, pods, podValues, p, now)
+}
+
+// plainMetricByName is plainMetricReplicas on upstream's maps keyed by pod
+// name, for any pods and samples.
+func plainMetricByName(current int32, target int64, resource string, tol tolerances, pods []Pod, podValues map[string]PodSample, p Params, now time.Time) (metricOutcome, error) {
 	g, samples, err := groupedSamples(pods, podValues, resource, p, now)
 	if err != nil {
 		return metricOutcome{}, err
 	}
 	ratio, usage, total := usageRatio(samples, target)
 	// Missing pods on a scale-down use exactly the target.
-	replicas, err := perPodReplicas(current, ratio, tol, g, samples,
-		func(string) int64 { return target },
-		func(s map[string]int64) (float64, error) {
-			r, _, _ := usageRatio(s, target)
-			return r, nil
+	replicas, err := perPodReplicas(current, ratio, tol, g.readyCount, len(g.unready), len(g.missing),
+		func(scaleUpWithUnready bool) (float64, int, error) {
+			fillSamples(samples, g, ratio, scaleUpWithUnready, func(string) int64 { return target })
+			r, _, _ := usageRatio(samples, target)
+			return r, len(samples), nil
 		})
 	if err != nil {
 		return metricOutcome{}, err
@@ -388,18 +420,29 @@ func groupedSamples(pods []Pod, podValues map[string]PodSample, resource string,
 }
 
 // perPodReplicas is the common rest of the per-pod calculators: with no
-// unready pods on a scale-up and none missing, the first-pass ratio decides;
-// otherwise missing pods are filled with downFill on a scale-down and 0 on a
-// scale-up, unready pods with 0 on a scale-up, and the ratio is recomputed.
-func perPodReplicas(current int32, ratio float64, tol tolerances, g podGroups, samples map[string]int64,
-	downFill func(pod string) int64, recompute func(map[string]int64) (float64, error)) (int32, error) {
-	scaleUpWithUnready := len(g.unready) > 0 && ratio > 1
-	if !scaleUpWithUnready && len(g.missing) == 0 {
+// unready pods on a scale-up and none missing, the first-pass ratio decides
+// over the ready pods; otherwise second recomputes the ratio with missing
+// pods filled (see fillSamples), over n samples, and secondPass decides.
+func perPodReplicas(current int32, ratio float64, tol tolerances, ready, unready, missing int,
+	second func(scaleUpWithUnready bool) (newRatio float64, n int, err error)) (int32, error) {
+	scaleUpWithUnready := unready > 0 && ratio > 1
+	if !scaleUpWithUnready && missing == 0 {
 		if tol.within(ratio) {
 			return current, nil
 		}
-		return int32(math.Ceil(ratio * float64(g.readyCount))), nil
+		return int32(math.Ceil(ratio * float64(ready))), nil
 	}
+	newRatio, n, err := second(scaleUpWithUnready)
+	if err != nil {
+		return 0, err
+	}
+	return secondPass(current, ratio, newRatio, n, tol), nil
+}
+
+// fillSamples adds the samples the second pass assumes: missing pods at
+// downFill on a scale-down and 0 on a scale-up (none at a ratio of exactly
+// 1), then unready pods at 0 on a scale-up.
+func fillSamples(samples map[string]int64, g podGroups, ratio float64, scaleUpWithUnready bool, downFill func(pod string) int64) {
 	for name := range g.missing {
 		switch {
 		case ratio < 1:
@@ -413,11 +456,6 @@ func perPodReplicas(current int32, ratio float64, tol tolerances, g podGroups, s
 			samples[name] = 0
 		}
 	}
-	newRatio, err := recompute(samples)
-	if err != nil {
-		return 0, err
-	}
-	return secondPass(current, ratio, newRatio, len(samples), tol), nil
 }
 
 // secondPass holds within tolerance or on a direction flip, and never moves
@@ -439,8 +477,14 @@ func usageRatio(samples map[string]int64, target int64) (ratio float64, average,
 	for _, v := range samples {
 		total += v
 	}
-	average = total / int64(len(samples))
-	return float64(average) / float64(target), average, total
+	ratio, average = averageRatio(total, len(samples), target)
+	return ratio, average, total
+}
+
+// averageRatio is usageRatio's arithmetic on the sum of n samples.
+func averageRatio(total int64, n int, target int64) (ratio float64, average int64) {
+	average = total / int64(n)
+	return float64(average) / float64(target), average
 }
 
 // usageRatioReplicas is upstream's getUsageRatioReplicaCount for Value
