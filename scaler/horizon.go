@@ -41,29 +41,54 @@ const MaxObservedStartup = 30 * time.Minute
 // starts, not the typical one, without letting one pod that waited for a
 // new node decide it alone once there are ten.
 func PodStartup(pods []Pod) (startup time.Duration, observed, late int) {
-	// Every sync of every predictive policy asks: most targets have few
-	// pods, whose start-ups fit on the stack.
+	// Every sync of every predictive policy asks, and a replay's hundreds
+	// of pods all take its one start-up: count first, and collect and sort
+	// only start-ups that differ. Most targets have few pods, whose
+	// start-ups fit on the stack.
+	var lowest, highest time.Duration
+	for i := range pods {
+		d, ok, isLate := observedStartup(&pods[i])
+		switch {
+		case isLate:
+			late++
+		case !ok:
+		case observed == 0:
+			lowest, highest, observed = d, d, 1
+		default:
+			lowest, highest, observed = min(lowest, d), max(highest, d), observed+1
+		}
+	}
+	if lowest == highest {
+		// Also no start-up observed: 0.
+		return lowest, observed, late
+	}
 	var buf [32]time.Duration
 	startups := buf[:0]
 	for i := range pods {
-		p := &pods[i]
-		if p.Deleting || p.Ready == nil || p.Ready.Status != ConditionTrue || p.Created.IsZero() {
-			continue
-		}
-		switch d := p.Ready.LastTransitionTime.Sub(p.Created); {
-		case d > MaxObservedStartup:
-			late++
-		case d >= 0:
+		if d, ok, _ := observedStartup(&pods[i]); ok {
 			startups = append(startups, d)
 		}
-	}
-	if len(startups) == 0 {
-		return 0, 0, late
 	}
 	slices.Sort(startups)
 	// Nearest rank: the ⌈0.9·n⌉-th smallest, in integers.
 	rank := (9*len(startups) + 9) / 10
-	return startups[rank-1], len(startups), late
+	return startups[rank-1], observed, late
+}
+
+// observedStartup is how long p took from creation to Ready, ok when it is
+// a start-up PodStartup counts, and late when it became Ready more than
+// MaxObservedStartup after creation.
+func observedStartup(p *Pod) (d time.Duration, ok, late bool) {
+	if p.Deleting || p.Ready == nil || p.Ready.Status != ConditionTrue || p.Created.IsZero() {
+		return 0, false, false
+	}
+	switch d = p.Ready.LastTransitionTime.Sub(p.Created); {
+	case d > MaxObservedStartup:
+		return 0, false, true
+	case d >= 0:
+		return d, true, false
+	}
+	return 0, false, false
 }
 
 // HorizonPlan is how far a policy's forecast looks ahead, and why.

@@ -72,6 +72,32 @@ func TestPodStartupAllocatesNothing(t *testing.T) {
 	require.Equal(t, 57*time.Second, got, "⌈0.9·32⌉ = 29th smallest of 29 s … 60 s")
 }
 
+// TestPodStartupOfHundredsOfPods: a replay's pods all take one start-up,
+// which is the percentile without collecting them; one that differs makes
+// it collect and sort them again.
+func TestPodStartupOfHundredsOfPods(t *testing.T) {
+	pods := make([]Pod, 600)
+	for i := range pods {
+		pods[i] = startedPod("p", time.Minute)
+	}
+	var got time.Duration
+	var n int
+	require.Zero(t, testing.AllocsPerRun(100, func() { got, n, _ = PodStartup(pods) }))
+	require.Equal(t, time.Minute, got)
+	require.Equal(t, 600, n)
+
+	for i := range 100 {
+		pods[i] = startedPod("p", 2*time.Minute)
+	}
+	got, n, _ = PodStartup(pods)
+	require.Equal(t, 2*time.Minute, got, "⌈0.9·600⌉ = 540th smallest: of the 100 slow ones")
+	require.Equal(t, 600, n)
+	pods[0] = startedPod("p", 2*time.Hour)
+	got, n, late := PodStartup(pods)
+	require.Equal(t, 2*time.Minute, got, "⌈0.9·599⌉ = 540th smallest: still one of the 99 slow ones, the late one left out")
+	require.Equal(t, []int{599, 1}, []int{n, late})
+}
+
 func TestPlanHorizon(t *testing.T) {
 	sync := 15 * time.Second
 	minute := []Pod{startedPod("a", time.Minute), startedPod("b", time.Minute)}
