@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"time"
 
@@ -180,7 +179,7 @@ func Run(tr Trace, cfg scaler.Config, opt Options) (Result, error) {
 		}
 		rps := tr.At(t)
 		n := int32(len(s.readyAt))
-		ready := int32(sort.Search(len(s.readyAt), func(i int) bool { return s.readyAt[i] > t }))
+		ready := int32(s.readyCount(t))
 		res.ReplicaSeconds += float64(n)
 		if rps > float64(ready)*violation.MaxRPSPerReplica*(1+1e-9) {
 			res.ViolationSeconds++
@@ -203,21 +202,30 @@ type state struct {
 	metric  scaler.MetricSpec
 
 	// readyAt holds each replica's ready time, ascending: replicas are
-	// created in order with the same start-up, so the ready ones are a prefix.
+	// created in order with the same start-up, so the ready ones are a
+	// prefix, of length ready at the latest look (see readyCount).
 	readyAt []int64
-	names   []string
-	// meta holds each replica's start time and Ready condition, which never
-	// change, so that building the pods every sync allocates nothing.
-	meta   []*podMeta
-	nextID int
+	ready   int
+	// pods are the replicas' pods, kept from sync to sync: a pod changes
+	// only when it becomes ready, and building hundreds at every sync was
+	// a good part of a replay's time. The first running are Running and
+	// Ready, and samples holds their samples. meta holds each pod's start
+	// time and Ready condition, which the pods point to.
+	pods    []scaler.Pod
+	running int
+	meta    []*podMeta
+	nextID  int
+	// horizon is the forecast's, planned on the pods as they were when
+	// podsChanged was last cleared: it depends on nothing else that changes.
+	horizon     time.Duration
+	podsChanged bool
 
 	history      scaler.History
 	model        Forecaster
 	lastForecast int32
 
-	// buffers reused across syncs; containers is shared read-only by all pods
+	// containers is shared read-only by all pods; results holds samples.
 	containers []scaler.Container
-	pods       []scaler.Pod
 	samples    map[string]scaler.PodSample
 	results    map[string]scaler.MetricResult
 }
@@ -229,8 +237,8 @@ func newState(tr Trace, cfg scaler.Config, opt Options) *state {
 		metric:     cfg.Metrics[0],
 		containers: []scaler.Container{{Name: "app", Requests: scaler.Requests{{Resource: cfg.Metrics[0].Resource, Milli: podRequestMilli}}}},
 		samples:    map[string]scaler.PodSample{},
-		results:    map[string]scaler.MetricResult{},
 	}
+	s.results = map[string]scaler.MetricResult{s.metric.Name: {PodValues: s.samples}}
 	initial := int32(math.Ceil(tr.RPS[0] / opt.Capacity))
 	initial = min(max(initial, cfg.MinReplicas), cfg.MaxReplicas)
 	for range initial {
@@ -245,14 +253,32 @@ type podMeta struct {
 	ready scaler.PodReady
 }
 
+// add creates a replica, Pending until its start-up has passed.
 func (s *state) add(created int64) {
-	s.readyAt = append(s.readyAt, created+s.startup)
-	s.names = append(s.names, "pod-"+strconv.Itoa(s.nextID))
-	s.meta = append(s.meta, &podMeta{
+	m := &podMeta{
 		start: time.Unix(created, 0),
 		ready: scaler.PodReady{Status: scaler.ConditionTrue, LastTransitionTime: time.Unix(created+s.startup, 0)},
+	}
+	s.readyAt = append(s.readyAt, created+s.startup)
+	s.meta = append(s.meta, m)
+	s.pods = append(s.pods, scaler.Pod{
+		Name:       "pod-" + strconv.Itoa(s.nextID),
+		Created:    m.start,
+		StartTime:  &m.start,
+		Phase:      scaler.PodPending,
+		Containers: s.containers,
 	})
 	s.nextID++
+	s.podsChanged = true
+}
+
+// readyCount is how many replicas are ready at t, which is never before
+// the latest look's: the count only grows from there until a scale-down.
+func (s *state) readyCount(t int64) int {
+	for s.ready < len(s.readyAt) && s.readyAt[s.ready] <= t {
+		s.ready++
+	}
+	return s.ready
 }
 
 // load is the mean offered rate over the metrics window before t. Before
@@ -268,39 +294,32 @@ func (s *state) load(t int64) float64 {
 
 func (s *state) sync(t int64, res *Result) {
 	now := time.Unix(t, 0)
-	ready := sort.Search(len(s.readyAt), func(i int) bool { return s.readyAt[i] > t })
+	ready := s.readyCount(t)
 	// Each ready replica takes an equal share; at Capacity rps it sits at
 	// the target utilization.
 	var perPod int64
 	if ready > 0 {
 		perPod = int64(math.Round(podRequestMilli * float64(s.metric.Target.Utilization) / 100 * s.load(t) / (float64(ready) * s.opt.Capacity)))
 	}
-	s.pods = s.pods[:0]
-	clear(s.samples)
-	for i, ra := range s.readyAt {
-		m := s.meta[i]
-		p := scaler.Pod{
-			Name:       s.names[i],
-			Created:    m.start,
-			StartTime:  &m.start,
-			Containers: s.containers,
-		}
-		if ra > t {
-			p.Phase = scaler.PodPending
-		} else {
-			p.Phase = scaler.PodRunning
-			p.Ready = &m.ready
-			s.samples[p.Name] = scaler.PodSample{Milli: perPod, Timestamp: now, Window: s.opt.MetricWindow}
-		}
-		s.pods = append(s.pods, p)
+	// The replicas ready since the last sync are Running and Ready now.
+	for i := s.running; i < ready; i++ {
+		s.pods[i].Phase = scaler.PodRunning
+		s.pods[i].Ready = &s.meta[i].ready
+		s.podsChanged = true
 	}
-	s.results[s.metric.Name] = scaler.MetricResult{PodValues: s.samples}
+	s.running = ready
+	sample := scaler.PodSample{Milli: perPod, Timestamp: now, Window: s.opt.MetricWindow}
+	for i := range ready {
+		s.samples[s.pods[i].Name] = sample
+	}
 
 	current := int32(len(s.readyAt))
 	in := scaler.Input{Config: s.cfg, SpecReplicas: current, StatusReplicas: current, Pods: s.pods, Results: s.results, History: s.history}
 	if s.model != nil {
-		horizon := scaler.PlanHorizon(s.cfg.Predictive, s.pods, s.opt.Sync, s.opt.Sync).Horizon
-		if f, ok := s.model.Forecast(now, horizon, s.cfg.Predictive.Band); ok {
+		if s.podsChanged {
+			s.horizon, s.podsChanged = scaler.PlanHorizon(s.cfg.Predictive, s.pods, s.opt.Sync, s.opt.Sync).Horizon, false
+		}
+		if f, ok := s.model.Forecast(now, s.horizon, s.cfg.Predictive.Band); ok {
 			in.Forecast = &scaler.Forecast{PeakDemand: f.Upper}
 		}
 	}
@@ -320,9 +339,14 @@ func (s *state) sync(t int64, res *Result) {
 	for int32(len(s.readyAt)) < d.Replicas {
 		s.add(t)
 	}
-	if int32(len(s.readyAt)) > d.Replicas {
+	if n := int(d.Replicas); len(s.readyAt) > n {
 		// The newest replicas go first, which removes starting ones first.
-		s.readyAt, s.names, s.meta = s.readyAt[:d.Replicas], s.names[:d.Replicas], s.meta[:d.Replicas]
+		for i := n; i < s.running; i++ {
+			delete(s.samples, s.pods[i].Name)
+		}
+		s.readyAt, s.pods, s.meta = s.readyAt[:n], s.pods[:n], s.meta[:n]
+		s.ready, s.running = min(s.ready, n), min(s.running, n)
+		s.podsChanged = true
 	}
 	s.history = s.history.RecordScale(s.cfg.Behavior, current, d.Replicas, now)
 }
