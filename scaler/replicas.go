@@ -144,81 +144,11 @@ func sumValues(m MetricSpec, values []int64) (int64, error) {
 	return sum, nil
 }
 
-// podGroups is the result of upstream's groupPods.
-type podGroups struct {
-	readyCount int
-	unready    map[string]bool
-	missing    map[string]bool
-	ignored    map[string]bool
-}
-
-// groupPods sorts pods into ready, unready, missing and ignored. resource
-// is "cpu" only for resource metrics on CPU, which alone get the
-// initialization rules.
-func groupPods(pods []Pod, samples map[string]PodSample, resource string, p Params, now time.Time) podGroups {
-	var g podGroups
-	for _, pod := range pods {
-		if pod.Deleting || pod.Phase == PodFailed {
-			g.ignored = insert(g.ignored, pod.Name)
-			continue
-		}
-		if pod.Phase == PodPending {
-			g.unready = insert(g.unready, pod.Name)
-			continue
-		}
-		sample, ok := samples[pod.Name]
-		if !ok {
-			g.missing = insert(g.missing, pod.Name)
-			continue
-		}
-		if resource == ResourceCPU && cpuUnready(&pod, &sample, &p, now) {
-			g.unready = insert(g.unready, pod.Name)
-			continue
-		}
-		g.readyCount++
-	}
-	return g
-}
-
-// insert adds name to a set allocated on first use: most syncs have no
-// unready, missing or ignored pods.
-func insert(set map[string]bool, name string) map[string]bool {
-	if set == nil {
-		set = map[string]bool{}
-	}
-	set[name] = true
-	return set
-}
-
-// cpuUnready distrusts CPU samples of pods that are still warming up: during
-// the initialization period a sample must cover one full window since the
-// last readiness transition; afterwards only never-ready pods are excluded.
-func cpuUnready(pod *Pod, sample *PodSample, p *Params, now time.Time) bool {
-	if pod.Ready == nil || pod.StartTime == nil {
-		return true
-	}
-	if pod.StartTime.Add(p.CPUInitializationPeriod).After(now) {
-		return pod.Ready.Status == ConditionFalse || sample.Timestamp.Before(pod.Ready.LastTransitionTime.Add(sample.Window))
-	}
-	return pod.Ready.Status == ConditionFalse && pod.StartTime.Add(p.InitialReadinessDelay).After(pod.Ready.LastTransitionTime)
-}
-
-// usableSamples copies the samples without those of ignored and unready pods.
-func usableSamples(samples map[string]PodSample, g podGroups) map[string]int64 {
-	out := make(map[string]int64, len(samples))
-	for name, s := range samples {
-		if g.ignored[name] || g.unready[name] {
-			continue
-		}
-		out[name] = s.Milli
-	}
-	return out
-}
-
 var (
 	errNoPods        = errors.New("no pods returned by selector while calculating replica count")
 	errNoPodSamples  = errors.New("did not receive metrics for targeted pods (pods might be unready)")
 	errNoKnownSample = errors.New("no metrics returned matched known pods")
+	errDuplicatePod  = errors.New("a target's pods have distinct names")
 )
 
 // PodLevelRequests is what upstream's HPA reads as a pod's requests when
@@ -283,8 +213,8 @@ func podRequest(pod *Pod, resource string) (int64, error) {
 	return sum, nil
 }
 
-// utilization is upstream's GetResourceUtilizationRatio: integer percent,
-// truncated, over the samples whose pod has a request.
+// utilizationResult is upstream's GetResourceUtilizationRatio: integer
+// percent, truncated, over the samples whose pod has a request.
 type utilizationResult struct {
 	ratio       float64
 	utilization int32
@@ -294,23 +224,8 @@ type utilizationResult struct {
 	entries     int
 }
 
-func utilization(samples map[string]int64, requests map[string]int64, target int32) (utilizationResult, error) {
-	var usage, request int64
-	var entries int
-	for name, v := range samples {
-		req, ok := requests[name]
-		if !ok {
-			continue
-		}
-		usage += v
-		request += req
-		entries++
-	}
-	return utilizationOf(usage, request, entries, target)
-}
-
-// utilizationOf is utilization's arithmetic on the sums of usage and
-// requests over entries samples.
+// utilizationOf is upstream's GetResourceUtilizationRatio on the sums of
+// usage and requests over entries samples of pods.
 func utilizationOf(usage, request int64, entries int, target int32) (utilizationResult, error) {
 	r := utilizationResult{usage: usage, request: request, entries: entries}
 	if r.request == 0 {
@@ -326,37 +241,22 @@ func utilizationOf(usage, request int64, entries int, target int32) (utilization
 func resourceUtilizationReplicas(current, target int32, resource string, tol tolerances, pods []Pod, podValues map[string]PodSample, p Params, now time.Time) (metricOutcome, error) {
 	// Missing pods on a scale-down use 100 % of their request, or the
 	// target when it is above 100 %.
-	fill := int64(max(100, target))
-	if t, ok := tallyPods(pods, podValues, resource, true, fill, p, now); ok {
-		return t.utilizationReplicas(current, target, tol)
-	}
-	return resourceUtilizationByName(current, target, fill, resource, tol, pods, podValues, p, now)
-}
-
-// resourceUtilizationByName is resourceUtilizationReplicas on upstream's
-// maps keyed by pod name, for any pods and samples.
-func resourceUtilizationByName(current, target int32, fill int64, resource string, tol tolerances, pods []Pod, podValues map[string]PodSample, p Params, now time.Time) (metricOutcome, error) {
-	g, samples, err := groupedSamples(pods, podValues, resource, p, now)
+	t, err := tallyPods(pods, podValues, resource, true, int64(max(100, target)), p, now)
 	if err != nil {
 		return metricOutcome{}, err
 	}
-	requests := make(map[string]int64, len(pods))
-	for _, pod := range pods {
-		r, err := podRequest(&pod, resource)
-		if err != nil {
-			return metricOutcome{}, err
-		}
-		requests[pod.Name] = r
+	if t.requestErr != nil {
+		return metricOutcome{}, t.requestErr
 	}
-	first, err := utilization(samples, requests, target)
+	first, err := utilizationOf(t.usable.usage, t.usable.request, t.usable.pods, target)
 	if err != nil {
 		return metricOutcome{}, err
 	}
-	replicas, err := perPodReplicas(current, first.ratio, tol, g.readyCount, len(g.unready), len(g.missing),
+	replicas, err := perPodReplicas(current, first.ratio, tol, t.ready, t.unready, t.missing,
 		func(scaleUpWithUnready bool) (float64, int, error) {
-			fillSamples(samples, g, first.ratio, scaleUpWithUnready, func(name string) int64 { return requests[name] * fill / 100 })
-			r, err := utilization(samples, requests, target)
-			return r.ratio, len(samples), err
+			s := t.filled(first.ratio, scaleUpWithUnready, t.missingFill)
+			r, err := utilizationOf(s.usage, s.request, s.pods, target)
+			return r.ratio, s.n, err
 		})
 	if err != nil {
 		return metricOutcome{}, err
@@ -378,51 +278,29 @@ func utilizationOutcome(replicas int32, first utilizationResult, target int32) m
 // plainMetricReplicas is upstream's calcPlainMetricReplicas: per-pod
 // averages of pods metrics and of resource AverageValue targets.
 func plainMetricReplicas(current int32, target int64, resource string, tol tolerances, pods []Pod, podValues map[string]PodSample, p Params, now time.Time) (metricOutcome, error) {
-	if t, ok := tallyPods(pods, podValues, resource, false, 0, p, now); ok {
-		return t.plainReplicas(current, target, tol)
-	}
-	return plainMetricByName(current, target, resource, tol, pods, podValues, p, now)
-}
-
-// plainMetricByName is plainMetricReplicas on upstream's maps keyed by pod
-// name, for any pods and samples.
-func plainMetricByName(current int32, target int64, resource string, tol tolerances, pods []Pod, podValues map[string]PodSample, p Params, now time.Time) (metricOutcome, error) {
-	g, samples, err := groupedSamples(pods, podValues, resource, p, now)
+	t, err := tallyPods(pods, podValues, resource, false, 0, p, now)
 	if err != nil {
 		return metricOutcome{}, err
 	}
-	ratio, usage, total := usageRatio(samples, target)
-	// Missing pods on a scale-down use exactly the target.
-	replicas, err := perPodReplicas(current, ratio, tol, g.readyCount, len(g.unready), len(g.missing),
+	ratio, average := averageRatio(t.usable.total, t.usable.n, target)
+	replicas, err := perPodReplicas(current, ratio, tol, t.ready, t.unready, t.missing,
 		func(scaleUpWithUnready bool) (float64, int, error) {
-			fillSamples(samples, g, ratio, scaleUpWithUnready, func(string) int64 { return target })
-			r, _, _ := usageRatio(samples, target)
-			return r, len(samples), nil
+			// Missing pods on a scale-down use exactly the target.
+			s := t.filled(ratio, scaleUpWithUnready, int64(t.missing)*target)
+			r, _ := averageRatio(s.total, s.n, target)
+			return r, s.n, nil
 		})
 	if err != nil {
 		return metricOutcome{}, err
 	}
-	return metricOutcome{replicas: replicas, value: usage, demand: float64(total) / float64(target), hasDemand: true}, nil
-}
-
-// groupedSamples is the common start of the per-pod calculators: group the
-// pods and keep the samples of the ready and missing ones.
-func groupedSamples(pods []Pod, podValues map[string]PodSample, resource string, p Params, now time.Time) (podGroups, map[string]int64, error) {
-	if len(pods) == 0 {
-		return podGroups{}, nil, errNoPods
-	}
-	g := groupPods(pods, podValues, resource, p, now)
-	samples := usableSamples(podValues, g)
-	if len(samples) == 0 {
-		return podGroups{}, nil, errNoPodSamples
-	}
-	return g, samples, nil
+	return metricOutcome{replicas: replicas, value: average, demand: float64(t.usable.total) / float64(target), hasDemand: true}, nil
 }
 
 // perPodReplicas is the common rest of the per-pod calculators: with no
 // unready pods on a scale-up and none missing, the first-pass ratio decides
 // over the ready pods; otherwise second recomputes the ratio with missing
-// pods filled (see fillSamples), over n samples, and secondPass decides.
+// and unready pods filled in (see podTally.filled), over n samples, and
+// secondPass decides.
 func perPodReplicas(current int32, ratio float64, tol tolerances, ready, unready, missing int,
 	second func(scaleUpWithUnready bool) (newRatio float64, n int, err error)) (int32, error) {
 	scaleUpWithUnready := unready > 0 && ratio > 1
@@ -439,25 +317,6 @@ func perPodReplicas(current int32, ratio float64, tol tolerances, ready, unready
 	return secondPass(current, ratio, newRatio, n, tol), nil
 }
 
-// fillSamples adds the samples the second pass assumes: missing pods at
-// downFill on a scale-down and 0 on a scale-up (none at a ratio of exactly
-// 1), then unready pods at 0 on a scale-up.
-func fillSamples(samples map[string]int64, g podGroups, ratio float64, scaleUpWithUnready bool, downFill func(pod string) int64) {
-	for name := range g.missing {
-		switch {
-		case ratio < 1:
-			samples[name] = downFill(name)
-		case ratio > 1:
-			samples[name] = 0
-		}
-	}
-	if scaleUpWithUnready {
-		for name := range g.unready {
-			samples[name] = 0
-		}
-	}
-}
-
 // secondPass holds within tolerance or on a direction flip, and never moves
 // against the first pass's direction.
 func secondPass(current int32, ratio, newRatio float64, n int, tol tolerances) int32 {
@@ -471,17 +330,8 @@ func secondPass(current int32, ratio, newRatio float64, n int, tol tolerances) i
 	return r
 }
 
-// usageRatio is upstream's GetMetricUsageRatio: the truncated integer
-// average against the target. It also returns the sum.
-func usageRatio(samples map[string]int64, target int64) (ratio float64, average, total int64) {
-	for _, v := range samples {
-		total += v
-	}
-	ratio, average = averageRatio(total, len(samples), target)
-	return ratio, average, total
-}
-
-// averageRatio is usageRatio's arithmetic on the sum of n samples.
+// averageRatio is upstream's GetMetricUsageRatio on the sum of n samples:
+// the truncated integer average against the target.
 func averageRatio(total int64, n int, target int64) (ratio float64, average int64) {
 	average = total / int64(n)
 	return float64(average) / float64(target), average

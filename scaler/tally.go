@@ -1,53 +1,76 @@
 package scaler
 
 import (
+	"fmt"
 	"hash/maphash"
+	"math"
 	"math/bits"
 	"sync"
 	"time"
 )
 
-// podTally is what the per-pod calculators read of the pods and their
-// samples, taken in one pass over the pods without the maps of groupPods,
-// usableSamples and utilization, when no two pods share a name and every
-// sample is a pod's. Each name then stands for one pod: upstream's name
-// sets hold one entry per pod of their group, and its sums over them are
-// these sums over the pods (integer sums, in any order). Those maps were
-// most of a replay's time at hundreds of replicas.
+// podTally is upstream's groupPods and the sums the per-pod calculators take
+// over its samples, in one pass over the pods. Upstream keeps the samples
+// in a map keyed by pod name and sets of names for the groups; a target's
+// pods have distinct names (see Input.Pods), so each name stands for one
+// pod, and its sums over the names are these sums over the pods: integer
+// sums, which wrap alike in any order. Those maps of every pod at every
+// sync were most of a replay's time at hundreds of replicas.
 type podTally struct {
 	// ready, unready and missing count the pods of each group; ignored
 	// pods are left out.
 	ready, unready, missing int
-	// usage sums the ready pods' samples, the usable ones.
-	usage int64
-	// With requests: the requests of the ready, unready and missing pods,
-	// and the missing pods' requests × fill / 100, rounded down pod by pod
-	// as upstream fills them.
-	readyRequest, unreadyRequest, missingRequest, missingFill int64
+	// usable sums upstream's usable samples: those of the ready pods, and
+	// the extraneous ones, of no pod (the collector may still return a
+	// series of a pod deleted since).
+	usable sampleSums
+	// With requests: the requests of the unready and missing pods, and the
+	// missing pods' requests × fill / 100, rounded down pod by pod as
+	// upstream fills them.
+	unreadyRequest, missingRequest, missingFill int64
 	// requestErr is the first pod's, in the pods' order, without a request
-	// for the resource.
+	// for the resource; ignored pods too need one, as upstream.
 	requestErr error
 }
 
-// tallyPods groups the pods as groupPods does and sums their samples, and
-// with requests their requests for resource. ok is false when there are no
-// pods, two pods share a name or a sample belongs to no pod: the maps'
-// path handles these.
-func tallyPods(pods []Pod, podValues map[string]PodSample, resource string, requests bool, fill int64, p Params, now time.Time) (t podTally, ok bool) {
+// sampleSums sums a map of samples keyed by pod name, upstream's input to
+// GetMetricUsageRatio and GetResourceUtilizationRatio.
+type sampleSums struct {
+	// n is the number of samples, extraneous ones included, and total
+	// their sum: an average counts them all.
+	n     int
+	total int64
+	// pods, usage and request are the number, sum and requests of the
+	// samples of pods: utilization skips the extraneous samples, which
+	// have no request.
+	pods           int
+	usage, request int64
+}
+
+// tallyPods groups the pods as upstream's groupPods does: ignored if
+// deleting or failed, else unready if pending, else missing without a
+// sample, else, for cpu alone, unready by cpuUnready, else ready. It sums
+// their samples, and with requests their requests for resource. It fails
+// as upstream does when there are no pods or no usable samples, and when
+// two pods share a name.
+func tallyPods(pods []Pod, podValues map[string]PodSample, resource string, requests bool, fill int64, p Params, now time.Time) (podTally, error) {
+	var t podTally
 	if len(pods) == 0 {
-		return podTally{}, false
+		return t, errNoPods
 	}
 	names := newNameSet(len(pods))
 	defer names.release()
 	found := 0
+	var foundSum int64
 	for i := range pods {
 		pod := &pods[i]
-		if !names.add(pod.Name) {
-			return podTally{}, false
+		if !names.add(pods, i) {
+			return podTally{}, fmt.Errorf("pod %q is listed twice: %w", pod.Name, errDuplicatePod)
 		}
 		sample, has := podValues[pod.Name]
 		if has {
 			found++
+			foundSum += sample.Milli
 		}
 		var req int64
 		if requests && t.requestErr == nil {
@@ -70,86 +93,74 @@ func tallyPods(pods []Pod, podValues map[string]PodSample, resource string, requ
 			t.unreadyRequest += req
 		default:
 			t.ready++
-			t.usage += sample.Milli
-			t.readyRequest += req
+			t.usable.usage += sample.Milli
+			t.usable.request += req
 		}
 	}
-	// The pods' names are distinct, so as many found a sample as there are
-	// samples only when every sample is a pod's.
-	return t, found == len(podValues)
+	t.usable.pods, t.usable.n, t.usable.total = t.ready, t.ready, t.usable.usage
+	// The names are distinct, so the samples no pod found are the
+	// extraneous ones, and their sum is the rest of the samples' sum.
+	if extra := len(podValues) - found; extra > 0 {
+		var sum int64
+		for _, s := range podValues {
+			sum += s.Milli
+		}
+		t.usable.n += extra
+		t.usable.total += sum - foundSum
+	}
+	if t.usable.n == 0 {
+		return t, errNoPodSamples
+	}
+	return t, nil
 }
 
-// utilizationReplicas is resourceUtilizationReplicas on the tally.
-func (t podTally) utilizationReplicas(current, target int32, tol tolerances) (metricOutcome, error) {
-	if t.ready == 0 {
-		return metricOutcome{}, errNoPodSamples
+// cpuUnready distrusts CPU samples of pods that are still warming up: during
+// the initialization period a sample must cover one full window since the
+// last readiness transition; afterwards only never-ready pods are excluded.
+func cpuUnready(pod *Pod, sample *PodSample, p *Params, now time.Time) bool {
+	if pod.Ready == nil || pod.StartTime == nil {
+		return true
 	}
-	if t.requestErr != nil {
-		return metricOutcome{}, t.requestErr
+	if pod.StartTime.Add(p.CPUInitializationPeriod).After(now) {
+		return pod.Ready.Status == ConditionFalse || sample.Timestamp.Before(pod.Ready.LastTransitionTime.Add(sample.Window))
 	}
-	first, err := utilizationOf(t.usage, t.readyRequest, t.ready, target)
-	if err != nil {
-		return metricOutcome{}, err
-	}
-	replicas, err := perPodReplicas(current, first.ratio, tol, t.ready, t.unready, t.missing,
-		func(scaleUpWithUnready bool) (float64, int, error) {
-			usage, request, n := t.filled(first.ratio, scaleUpWithUnready, t.missingFill)
-			r, err := utilizationOf(usage, request, n, target)
-			return r.ratio, n, err
-		})
-	if err != nil {
-		return metricOutcome{}, err
-	}
-	return utilizationOutcome(replicas, first, target), nil
+	return pod.Ready.Status == ConditionFalse && pod.StartTime.Add(p.InitialReadinessDelay).After(pod.Ready.LastTransitionTime)
 }
 
-// plainReplicas is plainMetricReplicas on the tally: missing pods are
-// filled with the target.
-func (t podTally) plainReplicas(current int32, target int64, tol tolerances) (metricOutcome, error) {
-	if t.ready == 0 {
-		return metricOutcome{}, errNoPodSamples
-	}
-	ratio, average := averageRatio(t.usage, t.ready, target)
-	replicas, err := perPodReplicas(current, ratio, tol, t.ready, t.unready, t.missing,
-		func(scaleUpWithUnready bool) (float64, int, error) {
-			total, _, n := t.filled(ratio, scaleUpWithUnready, int64(t.missing)*target)
-			r, _ := averageRatio(total, n, target)
-			return r, n, nil
-		})
-	if err != nil {
-		return metricOutcome{}, err
-	}
-	return metricOutcome{replicas: replicas, value: average, demand: float64(t.usage) / float64(target), hasDemand: true}, nil
-}
-
-// filled is the second pass's sums of usage and requests, and its number
-// of samples, after fillSamples: the missing pods at downFill (their sum)
-// on a scale-down and 0 on a scale-up, and on a scale-up with unready pods
-// those at 0.
-func (t podTally) filled(ratio float64, scaleUpWithUnready bool, downFill int64) (usage, request int64, n int) {
-	usage, request, n = t.usage, t.readyRequest, t.ready
+// filled is the usable samples with those the second pass fills in:
+// missing pods at downFill (their sum) on a scale-down and at 0 on a
+// scale-up, none at a ratio of exactly 1; and on a scale-up with unready
+// pods, those at 0.
+func (t *podTally) filled(ratio float64, scaleUpWithUnready bool, downFill int64) sampleSums {
+	s := t.usable
 	switch {
 	case ratio < 1:
-		usage += downFill
+		s.total += downFill
+		s.usage += downFill
 		fallthrough
 	case ratio > 1:
-		request += t.missingRequest
-		n += t.missing
+		s.n += t.missing
+		s.pods += t.missing
+		s.request += t.missingRequest
 	}
 	if scaleUpWithUnready {
-		request += t.unreadyRequest
-		n += t.unready
+		s.n += t.unready
+		s.pods += t.unready
+		s.request += t.unreadyRequest
 	}
-	return usage, request, n
+	return s
 }
 
-// nameSet tells whether a name was added before, by the names' hashes: a
-// name added twice is always found, and two names of one hash (never, in
-// practice) are taken for one, which only costs tallyPods its fast path.
+// nameSet finds a pod whose name an earlier pod has, without a map's cost
+// per pod: by the name's hash, and the name itself when the hashes agree.
 type nameSet struct {
 	table *[]uint64
+	// slots hold a hash's upper 32 bits and 1 + the pod's index (a target
+	// has fewer pods than 2^32 - 1); 0 marks a free slot.
 	slots []uint64
 }
+
+const lower32 = math.MaxUint32
 
 var (
 	nameSeed   = maphash.MakeSeed()
@@ -168,17 +179,19 @@ func newNameSet(n int) nameSet {
 	return nameSet{table: table, slots: slots}
 }
 
-// add adds name and reports whether it was new.
-func (s nameSet) add(name string) bool {
-	// 0 marks a free slot.
-	h := maphash.String(nameSeed, name) | 1
+// add adds pods[i]'s name and reports whether no pod added before has it.
+func (s nameSet) add(pods []Pod, i int) bool {
+	name := pods[i].Name
+	h := maphash.String(nameSeed, name)
+	tag := h &^ lower32
 	mask := uint64(len(s.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case 0:
-			s.slots[i] = h
+	for j := h & mask; ; j = (j + 1) & mask {
+		slot := s.slots[j]
+		switch {
+		case slot == 0:
+			s.slots[j] = tag | uint64(i+1)
 			return true
-		case h:
+		case slot&^lower32 == tag && pods[slot&lower32-1].Name == name:
 			return false
 		}
 	}

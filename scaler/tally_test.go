@@ -2,7 +2,10 @@ package scaler
 
 import (
 	"fmt"
+	"hash/maphash"
+	"maps"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 
@@ -12,18 +15,14 @@ import (
 // randomPerPodInput is a target's pods and samples as the per-pod
 // calculators may see them: any phase and readiness, start times and
 // samples around the CPU initialization period, requests missing or zero,
-// samples missing or of no pod, and, with dup, pods sharing a name.
-func randomPerPodInput(r *rand.Rand, dup bool) ([]Pod, map[string]PodSample) {
+// pod-level requests, samples missing or of no pod (extraneous).
+func randomPerPodInput(r *rand.Rand) ([]Pod, map[string]PodSample) {
 	n := r.IntN(7)
 	names := r.Perm(10)
 	pods := make([]Pod, n)
 	for i := range pods {
-		name := names[i]
-		if dup && i > 0 && r.IntN(3) == 0 {
-			name = names[r.IntN(i)]
-		}
 		req := []int64{0, 100, 500, 1000}[r.IntN(4)]
-		p := pod(fmt.Sprintf("p%d", name), req)
+		p := pod(fmt.Sprintf("p%d", names[i]), req)
 		switch r.IntN(12) {
 		case 0:
 			p.Phase = PodPending
@@ -53,85 +52,240 @@ func randomPerPodInput(r *rand.Rand, dup bool) ([]Pod, map[string]PodSample) {
 		}
 		pods[i] = p
 	}
+	sample := func() PodSample {
+		return PodSample{Milli: int64(r.IntN(2000)), Timestamp: t0.Add(-time.Duration(r.IntN(60)) * time.Second), Window: 30 * time.Second}
+	}
 	samples := map[string]PodSample{}
 	for _, p := range pods {
 		if r.IntN(5) > 0 {
-			samples[p.Name] = PodSample{Milli: int64(r.IntN(2000)), Timestamp: t0.Add(-time.Duration(r.IntN(60)) * time.Second), Window: 30 * time.Second}
+			samples[p.Name] = sample()
 		}
 	}
-	if r.IntN(4) == 0 {
-		samples["stranger"] = PodSample{Milli: int64(r.IntN(2000)), Timestamp: t0, Window: 30 * time.Second}
+	if r.IntN(3) == 0 {
+		for i := range 1 + r.IntN(3) {
+			samples["gone-"+strconv.Itoa(i)] = sample()
+		}
 	}
 	return pods, samples
 }
 
-// TestTallyAgreesWithNameMaps: the pass over the pods decides as upstream's
-// maps keyed by pod name do wherever it applies (distinct names, every
-// sample a pod's), and hands the rest to them.
-func TestTallyAgreesWithNameMaps(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	p := DefaultParams()
-	var tallied, secondPass, byName int
-	for i := range 50000 {
-		pods, samples := randomPerPodInput(r, i%4 == 0)
-		current := int32(r.IntN(8))
-		tol := tolerances{down: []float64{0, 0.1, 0.2}[r.IntN(3)], up: []float64{0, 0.1, 0.05}[r.IntN(3)]}
-		resource := []string{ResourceCPU, "memory"}[r.IntN(2)]
-		target := int32(1 + r.IntN(200))
-		fill := int64(max(100, target))
-		average := int64(1 + r.IntN(1500))
-		// Formatted only on a failure.
-		msg := []any{"case %d: %d pods %+v, samples %+v, current %d, %s, target %d%%/%dm, tolerance %+v", i, len(pods), pods, samples, current, resource, target, average, tol}
-
-		tally, ok := tallyPods(pods, samples, resource, true, fill, p, t0)
-		plainTally, plainOK := tallyPods(pods, samples, resource, false, 0, p, t0)
-		require.Equal(t, ok, plainOK, msg...)
-		if !ok {
-			byName++
-			continue
-		}
-		tallied++
-		if tally.missing > 0 || tally.unready > 0 {
-			secondPass++
-		}
-		want, wantErr := resourceUtilizationByName(current, target, fill, resource, tol, pods, samples, p, t0)
-		got, err := tally.utilizationReplicas(current, target, tol)
-		requireSameOutcome(t, want, wantErr, got, err, msg)
-
-		want, wantErr = plainMetricByName(current, average, resource, tol, pods, samples, p, t0)
-		got, err = plainTally.plainReplicas(current, average, tol)
-		requireSameOutcome(t, want, wantErr, got, err, msg)
+// upstreamSamples restates upstream's groupPods, removeMetricsForPods and
+// calculatePodRequests on maps keyed by pod name, as replica_calculator.go
+// writes them (reusing cpuUnready and podRequest, which the table tests
+// cover): the usable samples, the ready count, the unready and missing
+// pods' names, and the requests of all pods.
+func upstreamSamples(pods []Pod, podValues map[string]PodSample, resource string) (samples map[string]int64, ready int, unready, missing []string, requests map[string]int64, err error) {
+	if len(pods) == 0 {
+		return nil, 0, nil, nil, nil, errNoPods
 	}
-	t.Logf("%d cases tallied (%d with unready or missing pods), %d by name", tallied, secondPass, byName)
-	// The cases must reach both paths, and the tally's second pass.
-	require.Greater(t, tallied, 10000)
-	require.Greater(t, secondPass, 5000)
-	require.Greater(t, byName, 10000)
+	p := DefaultParams()
+	ignoredOrUnready := map[string]bool{}
+	for _, pod := range pods {
+		sample, ok := podValues[pod.Name]
+		switch {
+		case pod.Deleting || pod.Phase == PodFailed:
+			ignoredOrUnready[pod.Name] = true
+		case pod.Phase == PodPending:
+			ignoredOrUnready[pod.Name] = true
+			unready = append(unready, pod.Name)
+		case !ok:
+			missing = append(missing, pod.Name)
+		case resource == ResourceCPU && cpuUnready(&pod, &sample, &p, t0):
+			ignoredOrUnready[pod.Name] = true
+			unready = append(unready, pod.Name)
+		default:
+			ready++
+		}
+	}
+	samples = map[string]int64{}
+	for name, s := range podValues {
+		if !ignoredOrUnready[name] {
+			samples[name] = s.Milli
+		}
+	}
+	if len(samples) == 0 {
+		return nil, 0, nil, nil, nil, errNoPodSamples
+	}
+	requests = map[string]int64{}
+	for _, pod := range pods {
+		r, err := podRequest(&pod, resource)
+		if err != nil {
+			return samples, ready, unready, missing, nil, err
+		}
+		requests[pod.Name] = r
+	}
+	return samples, ready, unready, missing, requests, nil
 }
 
-func requireSameOutcome(t *testing.T, want metricOutcome, wantErr error, got metricOutcome, err error, msg []any) {
-	t.Helper()
-	if wantErr != nil {
-		require.EqualError(t, err, wantErr.Error(), msg...)
-		return
+// sumsOf sums a sample map as GetMetricUsageRatio (all samples) and
+// GetResourceUtilizationRatio (those whose pod has a request) do.
+func sumsOf(samples, requests map[string]int64) sampleSums {
+	s := sampleSums{n: len(samples)}
+	for name, v := range samples {
+		s.total += v
+		if req, ok := requests[name]; ok {
+			s.pods++
+			s.usage += v
+			s.request += req
+		}
 	}
-	require.NoError(t, err, msg...)
-	// Bit for bit: demand is a float64 that NaN would make unequal to
-	// itself, so compare its bits.
-	require.Equal(t, fmt.Sprintf("%+v %b", want, want.demand), fmt.Sprintf("%+v %b", got, got.demand), msg...)
+	return s
+}
+
+// TestTallySumsUpstreamsSampleMap: the one pass over the pods groups them
+// and sums their samples, extraneous samples included, as upstream's maps
+// keyed by pod name do, and fills the second pass's samples in as upstream
+// does, for either calculator, either direction (and a ratio of exactly 1),
+// with and without unready pods on a scale-up.
+func TestTallySumsUpstreamsSampleMap(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var compared, withExtra, secondPass int
+	for i := range 30000 {
+		pods, podValues := randomPerPodInput(r)
+		resource := []string{ResourceCPU, "memory", ""}[r.IntN(3)]
+		fill := int64([]int32{50, 100, 150}[r.IntN(3)])
+		target := int64(1 + r.IntN(1500))
+		msg := []any{"case %d: pods %+v, samples %+v, %q", i, pods, podValues, resource}
+
+		samples, ready, unready, missing, requests, wantErr := upstreamSamples(pods, podValues, resource)
+		tally, err := tallyPods(pods, podValues, resource, true, fill, DefaultParams(), t0)
+		plain, plainErr := tallyPods(pods, podValues, resource, false, 0, DefaultParams(), t0)
+		if samples == nil {
+			require.Equal(t, wantErr, err, msg...)
+			require.Equal(t, wantErr, plainErr, msg...)
+			continue
+		}
+		require.NoError(t, err, msg...)
+		require.NoError(t, plainErr, msg...)
+		require.Equal(t, wantErr, tally.requestErr, msg...)
+		require.Equal(t, []int{ready, len(unready), len(missing)}, []int{tally.ready, tally.unready, tally.missing}, msg...)
+		require.Equal(t, []int{ready, len(unready), len(missing)}, []int{plain.ready, plain.unready, plain.missing}, msg...)
+		require.Equal(t, sumsOf(samples, nil).n, plain.usable.n, msg...)
+		require.Equal(t, sumsOf(samples, nil).total, plain.usable.total, msg...)
+		compared++
+		if len(samples) > ready {
+			withExtra++
+		}
+		if wantErr != nil {
+			continue
+		}
+		require.Equal(t, sumsOf(samples, requests), tally.usable, msg...)
+		if len(unready)+len(missing) > 0 {
+			secondPass++
+		}
+		for _, ratio := range []float64{0.5, 1, 2} {
+			for _, scaleUpWithUnready := range []bool{false, true} {
+				utilFilled, plainFilled := maps.Clone(samples), maps.Clone(samples)
+				for _, name := range missing {
+					switch {
+					case ratio < 1:
+						utilFilled[name] = requests[name] * fill / 100
+						plainFilled[name] = target
+					case ratio > 1:
+						utilFilled[name], plainFilled[name] = 0, 0
+					}
+				}
+				if scaleUpWithUnready {
+					for _, name := range unready {
+						utilFilled[name], plainFilled[name] = 0, 0
+					}
+				}
+				m := append(msg[:len(msg):len(msg)], ratio, scaleUpWithUnready)
+				m[0] = m[0].(string) + ", ratio %v, scale-up with unready %v"
+				require.Equal(t, sumsOf(utilFilled, requests), tally.filled(ratio, scaleUpWithUnready, tally.missingFill), m...)
+				got := plain.filled(ratio, scaleUpWithUnready, int64(plain.missing)*target)
+				want := sumsOf(plainFilled, nil)
+				require.Equal(t, []any{want.n, want.total}, []any{got.n, got.total}, m...)
+			}
+		}
+	}
+	// The cases must reach extraneous samples and the second pass.
+	require.Greater(t, compared, 15000)
+	require.Greater(t, withExtra, 3000)
+	require.Greater(t, secondPass, 5000)
+}
+
+// TestPodsListedTwiceFailTheirMetrics: a target's pods have distinct names,
+// so a pod listed twice is an error for every metric read per pod, which
+// names it; the others go on.
+func TestPodsListedTwiceFailTheirMetrics(t *testing.T) {
+	podsAvg := MetricSpec{Name: "rps", Kind: KindPods, Target: Target{Type: AverageValue, AverageMilli: 100}}
+	queue := MetricSpec{Name: "queue", Kind: KindExternal, Target: Target{Type: AverageValue, AverageMilli: 100}}
+	in := Input{Config: legacyConfig(1, 10, cpuUtil(50), podsAvg, queue), SpecReplicas: 3, StatusReplicas: 3,
+		Pods: []Pod{pod("web-0", 1000), pod("web-1", 1000), pod("web-0", 1000)},
+		Results: map[string]MetricResult{
+			"cpu":   {PodValues: samples(map[string]int64{"web-0": 500, "web-1": 500})},
+			"rps":   {PodValues: samples(map[string]int64{"web-0": 100, "web-1": 100})},
+			"queue": {Values: []int64{600}},
+		}}
+	d := Decide(in, t0)
+	require.Len(t, d.Metrics, 3)
+	require.EqualError(t, d.Metrics[0].Err, `metric "cpu": pod "web-0" is listed twice: a target's pods have distinct names`)
+	require.ErrorIs(t, d.Metrics[1].Err, errDuplicatePod)
+	require.NoError(t, d.Metrics[2].Err)
+	require.Equal(t, int32(6), d.Replicas, "a scale-up on the metrics that succeeded goes ahead")
+}
+
+// TestExtraneousSamplesCountInAnAverage: a sample of no pod (a pod deleted
+// since) is among upstream's samples: it counts in a plain average, though
+// not in the ready pods the first pass multiplies by.
+func TestExtraneousSamplesCountInAnAverage(t *testing.T) {
+	podsAvg := MetricSpec{Name: "rps", Kind: KindPods, Target: Target{Type: AverageValue, AverageMilli: 100}}
+	in := Input{Config: legacyConfig(1, 10, podsAvg), SpecReplicas: 2, Pods: pods(2, 1000)}
+	// (100 + 100 + 400) / 3 = 200, twice the target, × 2 ready pods.
+	out, err := computeMetric(podsAvg, MetricResult{PodValues: samples(map[string]int64{"p0": 100, "p1": 100, "gone": 400})}, true, in, tolerances{0.1, 0.1}, t0)
+	require.NoError(t, err)
+	require.Equal(t, metricOutcome{replicas: 4, value: 200, demand: 6, hasDemand: true}, out)
 }
 
 // TestNameSet: a name added twice is found, distinct names are not, also
-// past a table's first size.
+// past a table's first size and when two names' hashes share the bits the
+// set keeps.
 func TestNameSet(t *testing.T) {
-	for _, n := range []int{1, 7, 600} {
-		s := newNameSet(n)
-		for i := range n {
-			require.True(t, s.add(fmt.Sprintf("pod-%d", i)))
+	named := func(names ...string) []Pod {
+		pods := make([]Pod, len(names))
+		for i, n := range names {
+			pods[i].Name = n
 		}
+		return pods
+	}
+	for _, n := range []int{1, 7, 600} {
+		var names []string
 		for i := range n {
-			require.False(t, s.add(fmt.Sprintf("pod-%d", i)))
+			names = append(names, fmt.Sprintf("pod-%d", i))
+		}
+		pods := named(append(names, names...)...)
+		s := newNameSet(len(pods))
+		for i := range n {
+			require.True(t, s.add(pods, i))
+		}
+		for i := n; i < 2*n; i++ {
+			require.False(t, s.add(pods, i))
 		}
 		s.release()
 	}
+
+	// Two names whose hashes share their upper 32 bits, which a slot keeps,
+	// and the lower 4, which place them in a table of 16 slots (of four
+	// pods): among a few hundred thousand names, two nearly always do.
+	const placed = ^uint64(lower32) | 15
+	byKey := map[uint64]string{}
+	var a, b string
+	for i := 0; a == ""; i++ {
+		require.Less(t, i, 20_000_000)
+		name := "pod-" + strconv.Itoa(i)
+		key := maphash.String(nameSeed, name) & placed
+		if other, ok := byKey[key]; ok {
+			a, b = other, name
+		}
+		byKey[key] = name
+	}
+	pods := named(a, b, a, b)
+	s := newNameSet(len(pods))
+	require.Len(t, s.slots, 16)
+	require.True(t, s.add(pods, 0))
+	require.True(t, s.add(pods, 1), "%q and %q are distinct", a, b)
+	require.False(t, s.add(pods, 2))
+	require.False(t, s.add(pods, 3))
+	s.release()
 }

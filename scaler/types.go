@@ -344,7 +344,11 @@ type Input struct {
 	// StatusReplicas is the target's /scale status.replicas; used by the
 	// AverageValue forms of object and external metrics.
 	StatusReplicas int32
-	// Pods are the pods the target's selector lists.
+	// Pods are the pods the target's selector lists. Their names are
+	// distinct, as the API server's pods of one namespace are: the HPA
+	// matches samples to pods by name. A name listed twice fails every
+	// Resource and Pods metric (the ones read per pod), with an error
+	// naming the pod; the other metrics go on.
 	Pods []Pod
 	// Results are the collector's answers keyed by MetricSpec.Name.
 	Results map[string]MetricResult
