@@ -2,9 +2,6 @@ package scaler
 
 import (
 	"fmt"
-	"hash/maphash"
-	"math"
-	"math/bits"
 	"sync"
 	"time"
 )
@@ -58,15 +55,16 @@ func tallyPods(pods []Pod, podValues map[string]PodSample, resource string, requ
 	if len(pods) == 0 {
 		return t, errNoPods
 	}
-	names := newNameSet(len(pods))
-	defer names.release()
+	names := podNames.Get().(map[string]struct{})
+	defer func() { clear(names); podNames.Put(names) }()
 	found := 0
 	var foundSum int64
 	for i := range pods {
 		pod := &pods[i]
-		if !names.add(pods, i) {
+		if _, twice := names[pod.Name]; twice {
 			return podTally{}, fmt.Errorf("pod %q is listed twice: %w", pod.Name, errDuplicatePod)
 		}
+		names[pod.Name] = struct{}{}
 		sample, has := podValues[pod.Name]
 		if has {
 			found++
@@ -151,50 +149,6 @@ func (t *podTally) filled(ratio float64, scaleUpWithUnready bool, downFill int64
 	return s
 }
 
-// nameSet finds a pod whose name an earlier pod has, without a map's cost
-// per pod: by the name's hash, and the name itself when the hashes agree.
-type nameSet struct {
-	table *[]uint64
-	// slots hold a hash's upper 32 bits and 1 + the pod's index (a target
-	// has fewer pods than 2^32 - 1); 0 marks a free slot.
-	slots []uint64
-}
-
-const lower32 = math.MaxUint32
-
-var (
-	nameSeed   = maphash.MakeSeed()
-	nameTables = sync.Pool{New: func() any { return new([]uint64) }}
-)
-
-func newNameSet(n int) nameSet {
-	table := nameTables.Get().(*[]uint64)
-	// At most half full, so a probe ends soon.
-	size := 1 << bits.Len(uint(2*n))
-	if cap(*table) < size {
-		*table = make([]uint64, size)
-	}
-	slots := (*table)[:size]
-	clear(slots)
-	return nameSet{table: table, slots: slots}
-}
-
-// add adds pods[i]'s name and reports whether no pod added before has it.
-func (s nameSet) add(pods []Pod, i int) bool {
-	name := pods[i].Name
-	h := maphash.String(nameSeed, name)
-	tag := h &^ lower32
-	mask := uint64(len(s.slots) - 1)
-	for j := h & mask; ; j = (j + 1) & mask {
-		slot := s.slots[j]
-		switch {
-		case slot == 0:
-			s.slots[j] = tag | uint64(i+1)
-			return true
-		case slot&^lower32 == tag && pods[slot&lower32-1].Name == name:
-			return false
-		}
-	}
-}
-
-func (s nameSet) release() { nameTables.Put(s.table) }
+// podNames is a set of pod names, kept between calls: cleared, a map
+// keeps its room, so a sync adds its pods without allocating.
+var podNames = sync.Pool{New: func() any { return map[string]struct{}{} }}

@@ -2,7 +2,6 @@ package scaler
 
 import (
 	"fmt"
-	"hash/maphash"
 	"maps"
 	"math/rand/v2"
 	"strconv"
@@ -236,56 +235,4 @@ func TestExtraneousSamplesCountInAnAverage(t *testing.T) {
 	out, err := computeMetric(podsAvg, MetricResult{PodValues: samples(map[string]int64{"p0": 100, "p1": 100, "gone": 400})}, true, in, tolerances{0.1, 0.1}, t0)
 	require.NoError(t, err)
 	require.Equal(t, metricOutcome{replicas: 4, value: 200, demand: 6, hasDemand: true}, out)
-}
-
-// TestNameSet: a name added twice is found, distinct names are not, also
-// past a table's first size and when two names' hashes share the bits the
-// set keeps.
-func TestNameSet(t *testing.T) {
-	named := func(names ...string) []Pod {
-		pods := make([]Pod, len(names))
-		for i, n := range names {
-			pods[i].Name = n
-		}
-		return pods
-	}
-	for _, n := range []int{1, 7, 600} {
-		var names []string
-		for i := range n {
-			names = append(names, fmt.Sprintf("pod-%d", i))
-		}
-		pods := named(append(names, names...)...)
-		s := newNameSet(len(pods))
-		for i := range n {
-			require.True(t, s.add(pods, i))
-		}
-		for i := n; i < 2*n; i++ {
-			require.False(t, s.add(pods, i))
-		}
-		s.release()
-	}
-
-	// Two names whose hashes share their upper 32 bits, which a slot keeps,
-	// and the lower 4, which place them in a table of 16 slots (of four
-	// pods): among a few hundred thousand names, two nearly always do.
-	const placed = ^uint64(lower32) | 15
-	byKey := map[uint64]string{}
-	var a, b string
-	for i := 0; a == ""; i++ {
-		require.Less(t, i, 20_000_000)
-		name := "pod-" + strconv.Itoa(i)
-		key := maphash.String(nameSeed, name) & placed
-		if other, ok := byKey[key]; ok {
-			a, b = other, name
-		}
-		byKey[key] = name
-	}
-	pods := named(a, b, a, b)
-	s := newNameSet(len(pods))
-	require.Len(t, s.slots, 16)
-	require.True(t, s.add(pods, 0))
-	require.True(t, s.add(pods, 1), "%q and %q are distinct", a, b)
-	require.False(t, s.add(pods, 2))
-	require.False(t, s.add(pods, 3))
-	s.release()
 }
