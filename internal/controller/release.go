@@ -517,7 +517,17 @@ func (r *ReleaseReconciler) SetupWithManager(mgr manager.Manager) error {
 		// update maps both the old and the new target.
 		Watches(&trimtabv1.ScalingPolicy{}, r.releasesBy(targetIndex, func(o client.Object) string {
 			return o.(*trimtabv1.ScalingPolicy).Spec.TargetRef.Name
-		}), ctrl.WithPredicates(predicate.GenerationChangedPredicate{}))
+		}), ctrl.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// An HPA on the target refuses the Release (it would fight it over
+		// replicas), and its deletion lets the Release go on: both at
+		// once, not at the next retry.
+		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, r.releasesBy(targetIndex, func(o client.Object) string {
+			ref := o.(*autoscalingv2.HorizontalPodAutoscaler).Spec.ScaleTargetRef
+			if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || gv.Group != deploymentKind.Group || ref.Kind != deploymentKind.Kind {
+				return "" // no Release targets it: no Release's target is unnamed
+			}
+			return ref.Name
+		}))
 	route := &gatewayv1.HTTPRoute{}
 	served, err := serves(mgr, route)
 	if err != nil {

@@ -1093,6 +1093,37 @@ func TestBaselineHasAServiceOfItsOwn(t *testing.T) {
 	}, 20*time.Second, 100*time.Millisecond, "the baseline Service outlived its Release")
 }
 
+// TestAnHPAOnTheTargetIsActedOnAtOnce: the controller watches
+// HorizontalPodAutoscalers, so one created on a Release's target refuses
+// the Release at once, and its deletion lets the Release go on, with the
+// retry of a reported problem set far beyond the test's waits.
+func TestAnHPAOnTheTargetIsActedOnAtOnce(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	startController(t, s.ns, func(o *manager.Options) { o.ReleaseRetryPeriod = time.Hour })
+	rel := s.release(nil)
+	s.waitState(rel, release.StateIdle, 20*time.Second)
+	readyReason := func() string {
+		c := meta.FindStatusCondition(s.get(rel).Status.Conditions, trimtabv1.ConditionReady)
+		if c == nil {
+			return ""
+		}
+		return c.Reason
+	}
+	s.eventually(func() bool { return readyReason() == trimtabv1.ReasonReconciled }, 10*time.Second, rel)
+
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "web-hpa"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MaxReplicas: 5,
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}},
+	}
+	require.NoError(t, env.Client.Create(context.Background(), hpa))
+	s.eventually(func() bool { return readyReason() == trimtabv1.ReasonTargetHasHPA }, 15*time.Second, rel)
+
+	require.NoError(t, env.Client.Delete(context.Background(), hpa))
+	s.eventually(func() bool { return readyReason() == trimtabv1.ReasonReconciled }, 15*time.Second, rel)
+}
+
 // TestRouteChangesAreActedOnAtOnce: the controller watches the Ingresses
 // and HTTPRoutes Releases route through, so a change to them is repaired
 // or reported at once. The retry of a reported problem, the only other
