@@ -44,19 +44,17 @@ func CgroupMemoryLimit(root string) (limit int64, ok bool, err error) {
 
 // SoftMemoryLimit is the Go runtime's soft memory limit for a container
 // limit: the limit less a reserve for what the container is charged and
-// the Go runtime does not count, and for how far the heap overshoots the
-// soft limit, at least 80 MiB or 10 % (and never below half the limit).
-// The binary's own pages mapped from its file are 43–54 MiB resident; the
-// heap overshoots by up to 26 MiB for a second when a burst of allocation
-// meets a collection (measured, docs/performance.md). The garbage collector
-// then works harder as the heap nears the limit instead of letting it
-// double between collections (GOGC=100) and being OOM-killed: a controller
-// with 10,000 ScalingPolicies would peak near 500 MiB otherwise. A 90 %
-// soft limit, the reserve before it was measured, kept such a controller at
-// about 270 MiB of Go memory plus the binary's pages: over a 300 MiB limit,
-// where the kernel would keep evicting the binary's code to make room; a
-// 64 MiB reserve left its peaks at 286–316 MiB.
+// the Go runtime does not count, at least 64 MiB or 10 % (and never below
+// half the limit). Most of the reserve is the binary's own pages mapped
+// from its file, 43–54 MiB resident (measured, docs/performance.md); the
+// rest kernel buffers. The garbage collector then works harder as the heap
+// nears the limit instead of letting it double between collections
+// (GOGC=100) and being OOM-killed: a controller with 10,000 ScalingPolicies
+// would peak near 500 MiB otherwise. A 90 % soft limit, the reserve before
+// it was measured, kept such a controller at about 270 MiB of Go memory
+// plus the binary's pages: over a 300 MiB limit, where the kernel would
+// keep evicting the binary's code to make room.
 func SoftMemoryLimit(containerLimit int64) int64 {
-	reserve := max(containerLimit/10, 80<<20)
+	reserve := max(containerLimit/10, 64<<20)
 	return max(containerLimit/2, containerLimit-reserve)
 }

@@ -50,9 +50,9 @@ func TestSoftMemoryLimit(t *testing.T) {
 		name            string
 		container, want int64
 	}{
-		{"a 300 MiB container keeps 80 MiB for the binary's pages, the kernel and the heap's overshoot", 300 << 20, 220 << 20},
+		{"a 300 MiB container keeps 64 MiB for the binary's pages and the kernel", 300 << 20, 236 << 20},
 		{"a large container keeps 10 %", 4 << 30, 4<<30 - (4<<30)/10},
-		{"the reserve is 80 MiB up to 800 MiB", 800 << 20, 720 << 20},
+		{"the reserve is 64 MiB up to 640 MiB", 640 << 20, 576 << 20},
 		{"a small container keeps at least half for the heap", 100 << 20, 50 << 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
