@@ -55,7 +55,7 @@ line wins over the environment.`,
 			if err != nil {
 				return usageError{err}
 			}
-			logger := logging.New(cmd.ErrOrStderr(), level, format)
+			logger := logging.New(cmd.Context(), cmd.ErrOrStderr(), level, format)
 			setMemoryLimit(logger)
 			cfg, err := restConfig(kubeconfig)
 			if err != nil {

@@ -64,7 +64,7 @@ func startControllerOn(t *testing.T, cfg *rest.Config, leaseNamespace string, tw
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("TRIMTAB_TEST_LOG") != "" {
-		logger = logging.New(os.Stderr, slog.LevelDebug, logging.Logfmt)
+		logger = logging.New(context.Background(), os.Stderr, slog.LevelDebug, logging.Logfmt)
 	}
 	opts := manager.Options{
 		MetricsAddress: "127.0.0.1:0", APIAddress: "127.0.0.1:0", ShutdownTimeout: 10 * time.Second,

@@ -45,21 +45,25 @@ func ParseFormat(s string) (Format, error) {
 }
 
 // New returns a logger writing level and above to w in format, and makes
-// it the sink of klog and controller-runtime.
-func New(w io.Writer, level slog.Level, format Format) *slog.Logger {
+// it the sink of klog and controller-runtime. The process stops when stop
+// is done (its signal context): from then on, the libraries' reports of
+// requests cut short are not errors.
+func New(stop context.Context, w io.Writer, level slog.Level, format Format) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler = slog.NewJSONHandler(w, opts)
 	if format == Logfmt {
 		h = slog.NewTextHandler(w, opts)
 	}
 	logger := slog.New(h)
-	lr := libraryLogger(h)
+	lr := libraryLogger(h, func() bool { return stop.Err() != nil })
 	klog.SetLogger(lr)
 	ctrl.SetLogger(lr)
 	return logger
 }
 
-func libraryLogger(h slog.Handler) logr.Logger { return logr.FromSlogHandler(libraryHandler{h}) }
+func libraryLogger(h slog.Handler, stopping func() bool) logr.Logger {
+	return logr.FromSlogHandler(libraryHandler{h, stopping})
+}
 
 // libraryHandler passes the Kubernetes libraries' records on, except that
 // two reports of a graceful stop become Info, since logged as errors on
@@ -68,14 +72,17 @@ func libraryLogger(h slog.Handler) logr.Logger { return logr.FromSlogHandler(lib
 //     it on the way out calls OnStoppedLeading, which reports "leader
 //     election lost" after the stop began
 //     (kubernetes-sigs/controller-runtime#3535);
-//   - an error caused by a cancelled context: the libraries' contexts are
-//     cancelled only when the process stops, and a request cut short then
-//     (the Lease renewal that was in flight at SIGTERM: "Error retrieving
-//     lease lock … context canceled") failed because it was asked to.
-type libraryHandler struct{ slog.Handler }
+//   - once the stop began, an error caused by a cancelled context: a
+//     request cut short then (the Lease renewal that was in flight at
+//     SIGTERM: "Error retrieving lease lock … context canceled") failed
+//     because it was asked to. Before the stop, it stays an error.
+type libraryHandler struct {
+	slog.Handler
+	stopping func() bool
+}
 
 func (h libraryHandler) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level == slog.LevelError && (isLeaseReleasedOnStop(r) || isCancelled(r)) {
+	if r.Level == slog.LevelError && (isLeaseReleasedOnStop(r) || isCancelled(r) && h.stopping()) {
 		if !h.Handler.Enabled(ctx, slog.LevelInfo) {
 			return nil
 		}
@@ -85,11 +92,11 @@ func (h libraryHandler) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (h libraryHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return libraryHandler{h.Handler.WithAttrs(attrs)}
+	return libraryHandler{h.Handler.WithAttrs(attrs), h.stopping}
 }
 
 func (h libraryHandler) WithGroup(name string) slog.Handler {
-	return libraryHandler{h.Handler.WithGroup(name)}
+	return libraryHandler{h.Handler.WithGroup(name), h.stopping}
 }
 
 func isLeaseReleasedOnStop(r slog.Record) bool {

@@ -23,24 +23,26 @@ func TestGracefulStopIsNotAnError(t *testing.T) {
 		level     string
 		msg       string
 		err       error
+		running   bool   // the stop has not begun
 		wantLevel string // "" when nothing is written
 	}{
-		{"the Lease released on a graceful stop is Info", "info", "error received after stop sequence was engaged", errors.New("leader election lost"), "INFO"},
-		{"and is not written when only errors are", "error", "error received after stop sequence was engaged", errors.New("leader election lost"), ""},
-		{"another error after the stop stays an error", "info", "error received after stop sequence was engaged", errors.New("informer sync failed"), "ERROR"},
-		{"leader election lost while running stays an error", "info", "problem running manager", errors.New("leader election lost"), "ERROR"},
+		{"the Lease released on a graceful stop is Info", "info", "error received after stop sequence was engaged", errors.New("leader election lost"), false, "INFO"},
+		{"and is not written when only errors are", "error", "error received after stop sequence was engaged", errors.New("leader election lost"), false, ""},
+		{"another error after the stop stays an error", "info", "error received after stop sequence was engaged", errors.New("informer sync failed"), false, "ERROR"},
+		{"leader election lost while running stays an error", "info", "problem running manager", errors.New("leader election lost"), true, "ERROR"},
 		{"a Lease renewal cut short by the stop is Info", "info", "Error retrieving lease lock",
-			&url.Error{Op: "Get", URL: "https://127.0.0.1:6443/apis/coordination.k8s.io/v1/namespaces/x/leases/y", Err: context.Canceled}, "INFO"},
-		{"a wrapped cancellation is Info", "info", "Reconciler error", fmt.Errorf("list pods: %w", context.Canceled), "INFO"},
-		{"a deadline exceeded stays an error", "info", "Error retrieving lease lock", fmt.Errorf("get lease: %w", context.DeadlineExceeded), "ERROR"},
-		{"an error that only says canceled stays an error", "info", "Reconciler error", errors.New("context canceled"), "ERROR"},
+			&url.Error{Op: "Get", URL: "https://127.0.0.1:6443/apis/coordination.k8s.io/v1/namespaces/x/leases/y", Err: context.Canceled}, false, "INFO"},
+		{"a wrapped cancellation is Info", "info", "Reconciler error", fmt.Errorf("list pods: %w", context.Canceled), false, "INFO"},
+		{"a deadline exceeded stays an error", "info", "Error retrieving lease lock", fmt.Errorf("get lease: %w", context.DeadlineExceeded), false, "ERROR"},
+		{"a cancellation before the stop stays an error", "info", "Reconciler error", fmt.Errorf("list pods: %w", context.Canceled), true, "ERROR"},
+		{"an error that only says canceled stays an error", "info", "Reconciler error", errors.New("context canceled"), false, "ERROR"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
 			var lvl slog.Level
 			require.NoError(t, lvl.UnmarshalText([]byte(tc.level)))
-			libraryLogger(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: lvl})).
+			libraryLogger(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: lvl}), func() bool { return !tc.running }).
 				WithName("manager").WithValues("controller", "x").Error(tc.err, tc.msg)
 			if tc.wantLevel == "" {
 				require.Empty(t, out.String())
