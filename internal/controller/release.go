@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -444,6 +445,24 @@ const hpaTargetIndex = "trimtab.dev/hpa-target"
 // name, "Deployment.apps/web".
 func hpaTarget(kind schema.GroupKind, name string) string { return kind.String() + "/" + name }
 
+// hpaScaleTarget is the workload hpa scales; ok is false when its
+// scaleTargetRef names none (an apiVersion that does not parse).
+func hpaScaleTarget(hpa *autoscalingv2.HorizontalPodAutoscaler) (kind schema.GroupKind, name string, ok bool) {
+	ref := hpa.Spec.ScaleTargetRef
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil {
+		return schema.GroupKind{}, "", false
+	}
+	return schema.GroupKind{Group: gv.Group, Kind: ref.Kind}, ref.Name, true
+}
+
+// hpaTargetChanged passes an HPA's creation and deletion, and an update
+// only when it scales another workload: the HPA controller writes every
+// HPA's status each sync, which changes nothing a refusal depends on.
+var hpaTargetChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	return e.ObjectOld.(*autoscalingv2.HorizontalPodAutoscaler).Spec.ScaleTargetRef != e.ObjectNew.(*autoscalingv2.HorizontalPodAutoscaler).Spec.ScaleTargetRef
+}}
+
 // hasHPA reports an HPA that scales the target: two autoscalers would
 // fight. c is the cache, with AddIndexes' index.
 func hasHPA(ctx context.Context, c client.Reader, namespace string, kind schema.GroupKind, name string) (string, error) {
@@ -522,12 +541,12 @@ func (r *ReleaseReconciler) SetupWithManager(mgr manager.Manager) error {
 		// replicas), and its deletion lets the Release go on: both at
 		// once, not at the next retry.
 		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, r.releasesBy(targetIndex, func(o client.Object) string {
-			ref := o.(*autoscalingv2.HorizontalPodAutoscaler).Spec.ScaleTargetRef
-			if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || gv.Group != deploymentKind.Group || ref.Kind != deploymentKind.Kind {
+			kind, name, ok := hpaScaleTarget(o.(*autoscalingv2.HorizontalPodAutoscaler))
+			if !ok || kind != deploymentKind.GroupKind() {
 				return "" // no Release targets it: no Release's target is unnamed
 			}
-			return ref.Name
-		}))
+			return name
+		}), ctrl.WithPredicates(hpaTargetChanged))
 	route := &gatewayv1.HTTPRoute{}
 	served, err := serves(mgr, route)
 	if err != nil {

@@ -177,7 +177,7 @@ func (c *ScalingPolicyController) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&appsv1.StatefulSet{}, byName(client.Object.GetName)).
 		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, byName(func(o client.Object) string {
 			return o.(*autoscalingv2.HorizontalPodAutoscaler).Spec.ScaleTargetRef.Name
-		})).
+		}), builder.WithPredicates(hpaTargetChanged)).
 		Watches(&trimtabv1.Release{}, byName(func(o client.Object) string { return o.(*trimtabv1.Release).Spec.TargetRef.Name })).
 		// A second policy on a target stops both (TargetHasPolicy): its
 		// coming, going or retargeting reaches the other at once.

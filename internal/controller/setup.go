@@ -9,7 +9,6 @@ import (
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -107,12 +106,11 @@ func AddIndexes(mgr ctrl.Manager) error {
 		return fmt.Errorf("index scalingpolicies by target: %w", err)
 	}
 	err := indexer.IndexField(context.Background(), &autoscalingv2.HorizontalPodAutoscaler{}, hpaTargetIndex, func(o client.Object) []string {
-		ref := o.(*autoscalingv2.HorizontalPodAutoscaler).Spec.ScaleTargetRef
-		gv, err := schema.ParseGroupVersion(ref.APIVersion)
-		if err != nil {
+		kind, name, ok := hpaScaleTarget(o.(*autoscalingv2.HorizontalPodAutoscaler))
+		if !ok {
 			return nil // names no workload hasHPA could be asked about
 		}
-		return []string{hpaTarget(schema.GroupKind{Group: gv.Group, Kind: ref.Kind}, ref.Name)}
+		return []string{hpaTarget(kind, name)}
 	})
 	if err != nil {
 		return fmt.Errorf("index horizontalpodautoscalers by target: %w", err)
