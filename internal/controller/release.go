@@ -327,7 +327,7 @@ func (r *ReleaseReconciler) finalize(ctx context.Context, rel *trimtabv1.Release
 				// user's routing may still lead to the variant Services,
 				// and deleting them would cut that traffic off.
 				r.Events.Eventf(rel, nil, corev1.EventTypeWarning, reasonDeletionWaits, "Release",
-					"%v. The deletion waits until then, keeping Services %s and %s, which the routing may still lead to",
+					"%v. The deletion waits for that fix, keeping Services %s and %s, which the routing may still lead to",
 					err, router.VariantService(rel, router.Primary), router.VariantService(rel, router.Canary))
 				return reconcile.Result{RequeueAfter: deletionRetry}, nil
 			case err != nil:

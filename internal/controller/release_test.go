@@ -1294,7 +1294,7 @@ func TestTheControllerRunsWithoutTheGatewayAPI(t *testing.T) {
 	}, 30*time.Second, 100*time.Millisecond, "the deletion did not say why it waits")
 	require.Contains(t, waits, "this cluster does not serve HTTPRoute")
 	require.Contains(t, waits, "serve gateway.networking.k8s.io/v1 HTTPRoutes again (install the Gateway API's standard channel)")
-	require.Contains(t, waits, "The deletion waits until then, keeping Services web-primary and web-canary, which the routing may still lead to")
+	require.Contains(t, waits, "The deletion waits for that fix, keeping Services web-primary and web-canary, which the routing may still lead to")
 	require.NoError(t, bare.Client.Get(ctx, client.ObjectKeyFromObject(rel), &trimtabv1.Release{}), "the Release is gone")
 	for _, svc := range []string{"web-primary", "web-canary"} {
 		require.NoError(t, bare.Client.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: svc}, &corev1.Service{}), "Service %s is gone", svc)
@@ -1360,7 +1360,7 @@ func TestDeletingAGatewayAPIReleaseWaitsForADamagedRecordToBeFixed(t *testing.T)
 	}, 20*time.Second, rel)
 	require.Contains(t, waits, "annotation trimtab.dev/original-backend-refs on HTTPRoute "+s.ns+"/web is not what trimtab wrote")
 	require.Contains(t, waits, "in rule 0, put back the backendRefs it had before the release in place of those to Services web-primary and web-canary")
-	require.Contains(t, waits, "then remove the annotation. The deletion waits until then, keeping Services web-primary and web-canary")
+	require.Contains(t, waits, "then remove the annotation. The deletion waits for that fix, keeping Services web-primary and web-canary")
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(rel), &trimtabv1.Release{}), "the Release is gone")
 	for _, svc := range []string{"web-primary", "web-canary"} {
 		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: svc}, &corev1.Service{}), "Service %s, which the route leads to, is gone", svc)

@@ -241,7 +241,7 @@ func (g *GatewayAPI) notServed(ctx context.Context, key client.ObjectKey, noMatc
 			return nil
 		}
 	}
-	return misconfigured("this cluster does not serve HTTPRoute (%v), so trimtab cannot put back the backendRefs it changed on HTTPRoute %s: serve %s/v1 HTTPRoutes again (install the Gateway API's standard channel); a route deleted with its CRD has nothing to restore", noMatch, key, gatewayAPIGroup)
+	return misconfigured("this cluster does not serve HTTPRoute (%v), so trimtab cannot put back the backendRefs it changed on HTTPRoute %s: serve %s/v1 HTTPRoutes again (install the Gateway API's standard channel)", noMatch, key, gatewayAPIGroup)
 }
 
 // putBack writes route with the saved backendRefs back in its rules and
