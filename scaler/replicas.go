@@ -148,7 +148,7 @@ var (
 	errNoPods        = errors.New("no pods returned by selector while calculating replica count")
 	errNoPodSamples  = errors.New("did not receive metrics for targeted pods (pods might be unready)")
 	errNoKnownSample = errors.New("no metrics returned matched known pods")
-	errDuplicatePod  = errors.New("a target's pods have distinct names")
+	errDuplicatePod  = errors.New("pod names must be distinct within a target")
 )
 
 // PodLevelRequests is what upstream's HPA reads as a pod's requests when
@@ -256,23 +256,18 @@ func resourceUtilizationReplicas(current, target int32, resource string, tol tol
 		func(scaleUpWithUnready bool) (float64, int, error) {
 			s := t.filled(first.ratio, scaleUpWithUnready, t.missingFill)
 			r, err := utilizationOf(s.usage, s.request, s.pods, target)
-			return r.ratio, s.n, err
+			n, _ := t.all(s)
+			return r.ratio, n, err
 		})
 	if err != nil {
 		return metricOutcome{}, err
 	}
-	return utilizationOutcome(replicas, first, target), nil
-}
-
-// utilizationOutcome is the utilization calculators' result: the proposal,
-// and the first pass's utilization and demand.
-func utilizationOutcome(replicas int32, first utilizationResult, target int32) metricOutcome {
 	return metricOutcome{
 		replicas:  replicas,
 		value:     int64(first.utilization),
 		demand:    float64(first.usage) * 100 * float64(first.entries) / (float64(target) * float64(first.request)),
 		hasDemand: true,
-	}
+	}, nil
 }
 
 // plainMetricReplicas is upstream's calcPlainMetricReplicas: per-pod
@@ -282,18 +277,19 @@ func plainMetricReplicas(current int32, target int64, resource string, tol toler
 	if err != nil {
 		return metricOutcome{}, err
 	}
-	ratio, average := averageRatio(t.usable.total, t.usable.n, target)
+	n, total := t.all(t.usable)
+	ratio, average := averageRatio(total, n, target)
 	replicas, err := perPodReplicas(current, ratio, tol, t.ready, t.unready, t.missing,
 		func(scaleUpWithUnready bool) (float64, int, error) {
 			// Missing pods on a scale-down use exactly the target.
-			s := t.filled(ratio, scaleUpWithUnready, int64(t.missing)*target)
-			r, _ := averageRatio(s.total, s.n, target)
-			return r, s.n, nil
+			n, total := t.all(t.filled(ratio, scaleUpWithUnready, int64(t.missing)*target))
+			r, _ := averageRatio(total, n, target)
+			return r, n, nil
 		})
 	if err != nil {
 		return metricOutcome{}, err
 	}
-	return metricOutcome{replicas: replicas, value: average, demand: float64(t.usable.total) / float64(target), hasDemand: true}, nil
+	return metricOutcome{replicas: replicas, value: average, demand: float64(total) / float64(target), hasDemand: true}, nil
 }
 
 // perPodReplicas is the common rest of the per-pod calculators: with no

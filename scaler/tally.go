@@ -17,10 +17,14 @@ type podTally struct {
 	// ready, unready and missing count the pods of each group; ignored
 	// pods are left out.
 	ready, unready, missing int
-	// usable sums upstream's usable samples: those of the ready pods, and
-	// the extraneous ones, of no pod (the collector may still return a
-	// series of a pod deleted since).
+	// usable sums the ready pods' samples, upstream's usable samples but
+	// the extraneous ones.
 	usable sampleSums
+	// extra and extraSum count and sum the extraneous samples, of no pod
+	// (the collector may still return a series of a pod deleted since): an
+	// average counts them, utilization skips them, as they have no request.
+	extra    int
+	extraSum int64
 	// With requests: the requests of the unready and missing pods, and the
 	// missing pods' requests × fill / 100, rounded down pod by pod as
 	// upstream fills them.
@@ -30,18 +34,18 @@ type podTally struct {
 	requestErr error
 }
 
-// sampleSums sums a map of samples keyed by pod name, upstream's input to
-// GetMetricUsageRatio and GetResourceUtilizationRatio.
+// sampleSums sums the samples of pods in upstream's map of samples keyed
+// by pod name: their number, sum and requests.
 type sampleSums struct {
-	// n is the number of samples, extraneous ones included, and total
-	// their sum: an average counts them all.
-	n     int
-	total int64
-	// pods, usage and request are the number, sum and requests of the
-	// samples of pods: utilization skips the extraneous samples, which
-	// have no request.
 	pods           int
 	usage, request int64
+}
+
+// all is the number and sum of every sample in upstream's map of which s
+// sums the pods': with the extraneous ones, as upstream's averages count
+// them (GetMetricUsageRatio) and its second pass counts its map's entries.
+func (t *podTally) all(s sampleSums) (n int, total int64) {
+	return s.pods + t.extra, s.usage + t.extraSum
 }
 
 // tallyPods groups the pods as upstream's groupPods does: ignored if
@@ -91,22 +95,21 @@ func tallyPods(pods []Pod, podValues map[string]PodSample, resource string, requ
 			t.unreadyRequest += req
 		default:
 			t.ready++
+			t.usable.pods++
 			t.usable.usage += sample.Milli
 			t.usable.request += req
 		}
 	}
-	t.usable.pods, t.usable.n, t.usable.total = t.ready, t.ready, t.usable.usage
 	// The names are distinct, so the samples no pod found are the
 	// extraneous ones, and their sum is the rest of the samples' sum.
-	if extra := len(podValues) - found; extra > 0 {
+	if t.extra = len(podValues) - found; t.extra > 0 {
 		var sum int64
 		for _, s := range podValues {
 			sum += s.Milli
 		}
-		t.usable.n += extra
-		t.usable.total += sum - foundSum
+		t.extraSum = sum - foundSum
 	}
-	if t.usable.n == 0 {
+	if n, _ := t.all(t.usable); n == 0 {
 		return t, errNoPodSamples
 	}
 	return t, nil
@@ -133,16 +136,13 @@ func (t *podTally) filled(ratio float64, scaleUpWithUnready bool, downFill int64
 	s := t.usable
 	switch {
 	case ratio < 1:
-		s.total += downFill
 		s.usage += downFill
 		fallthrough
 	case ratio > 1:
-		s.n += t.missing
 		s.pods += t.missing
 		s.request += t.missingRequest
 	}
 	if scaleUpWithUnready {
-		s.n += t.unready
 		s.pods += t.unready
 		s.request += t.unreadyRequest
 	}

@@ -116,12 +116,11 @@ func upstreamSamples(pods []Pod, podValues map[string]PodSample, resource string
 	return samples, ready, unready, missing, requests, nil
 }
 
-// sumsOf sums a sample map as GetMetricUsageRatio (all samples) and
-// GetResourceUtilizationRatio (those whose pod has a request) do.
+// sumsOf sums a sample map as GetResourceUtilizationRatio does: the
+// samples whose pod has a request.
 func sumsOf(samples, requests map[string]int64) sampleSums {
-	s := sampleSums{n: len(samples)}
+	var s sampleSums
 	for name, v := range samples {
-		s.total += v
 		if req, ok := requests[name]; ok {
 			s.pods++
 			s.usage += v
@@ -129,6 +128,15 @@ func sumsOf(samples, requests map[string]int64) sampleSums {
 		}
 	}
 	return s
+}
+
+// countSum counts and sums a sample map as GetMetricUsageRatio does: all
+// its samples.
+func countSum(samples map[string]int64) (n int, total int64) {
+	for _, v := range samples {
+		total += v
+	}
+	return len(samples), total
 }
 
 // TestTallySumsUpstreamsSampleMap: the one pass over the pods groups them
@@ -159,8 +167,9 @@ func TestTallySumsUpstreamsSampleMap(t *testing.T) {
 		require.Equal(t, wantErr, tally.requestErr, msg...)
 		require.Equal(t, []int{ready, len(unready), len(missing)}, []int{tally.ready, tally.unready, tally.missing}, msg...)
 		require.Equal(t, []int{ready, len(unready), len(missing)}, []int{plain.ready, plain.unready, plain.missing}, msg...)
-		require.Equal(t, sumsOf(samples, nil).n, plain.usable.n, msg...)
-		require.Equal(t, sumsOf(samples, nil).total, plain.usable.total, msg...)
+		wantN, wantTotal := countSum(samples)
+		gotN, gotTotal := plain.all(plain.usable)
+		require.Equal(t, []any{wantN, wantTotal}, []any{gotN, gotTotal}, msg...)
 		compared++
 		if len(samples) > ready {
 			withExtra++
@@ -192,9 +201,9 @@ func TestTallySumsUpstreamsSampleMap(t *testing.T) {
 				m := append(msg[:len(msg):len(msg)], ratio, scaleUpWithUnready)
 				m[0] = m[0].(string) + ", ratio %v, scale-up with unready %v"
 				require.Equal(t, sumsOf(utilFilled, requests), tally.filled(ratio, scaleUpWithUnready, tally.missingFill), m...)
-				got := plain.filled(ratio, scaleUpWithUnready, int64(plain.missing)*target)
-				want := sumsOf(plainFilled, nil)
-				require.Equal(t, []any{want.n, want.total}, []any{got.n, got.total}, m...)
+				gotN, gotTotal := plain.all(plain.filled(ratio, scaleUpWithUnready, int64(plain.missing)*target))
+				wantN, wantTotal := countSum(plainFilled)
+				require.Equal(t, []any{wantN, wantTotal}, []any{gotN, gotTotal}, m...)
 			}
 		}
 	}
@@ -219,7 +228,7 @@ func TestPodsListedTwiceFailTheirMetrics(t *testing.T) {
 		}}
 	d := Decide(in, t0)
 	require.Len(t, d.Metrics, 3)
-	require.EqualError(t, d.Metrics[0].Err, `metric "cpu": pod "web-0" is listed twice: a target's pods have distinct names`)
+	require.EqualError(t, d.Metrics[0].Err, `metric "cpu": pod "web-0" is listed twice: pod names must be distinct within a target`)
 	require.ErrorIs(t, d.Metrics[1].Err, errDuplicatePod)
 	require.NoError(t, d.Metrics[2].Err)
 	require.Equal(t, int32(6), d.Replicas, "a scale-up on the metrics that succeeded goes ahead")
