@@ -30,7 +30,9 @@ func FuzzExtract(f *testing.F) {
 		}
 		v, err := extract(jp, "{.v}", doc)
 		if err != nil {
-			if !errors.Is(err, collector.ErrPermanent) && !errors.Is(err, collector.ErrNoData) {
+			// A *collector.Error carries its class (retryable, permanent,
+			// no data), which callers act on.
+			if !errors.As(err, new(*collector.Error)) {
 				t.Fatalf("%s: unclassified error %v", body, err)
 			}
 			return
