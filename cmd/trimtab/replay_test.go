@@ -44,6 +44,17 @@ func writeFile(t *testing.T, name, content string) string {
 	return p
 }
 
+// cpuMetric is replayPolicy's one metric, the one replay drives.
+const cpuMetric = `    - name: cpu
+      kind: resource
+      resource: cpu
+      prometheus:
+        query: up
+      target:
+        type: Utilization
+        averageUtilization: 70
+`
+
 const replayPolicy = `apiVersion: trimtab.dev/v1alpha1
 kind: ScalingPolicy
 metadata:
@@ -54,15 +65,7 @@ spec:
   minReplicas: 2
   maxReplicas: 40
   metrics:
-    - name: cpu
-      kind: resource
-      resource: cpu
-      prometheus:
-        query: up
-      target:
-        type: Utilization
-        averageUtilization: 70
-  predictive:
+` + cpuMetric + `  predictive:
     mode: "on"
     horizonSeconds: 300
     seasonSeconds: 3600
@@ -286,15 +289,7 @@ func TestReplayNotesMissingRows(t *testing.T) {
 func TestReplayNotesDroppedMetrics(t *testing.T) {
 	trace := hourlySurgeTrace(t)
 	const (
-		cpu = `    - name: cpu
-      kind: resource
-      resource: cpu
-      prometheus:
-        query: up
-      target:
-        type: Utilization
-        averageUtilization: 70
-`
+		cpu    = cpuMetric
 		memory = `    - name: memory
       kind: resource
       resource: memory
@@ -313,7 +308,6 @@ func TestReplayNotesDroppedMetrics(t *testing.T) {
         averageValue: "30"
 `
 	)
-	require.Contains(t, replayPolicy, cpu)
 	withMetrics := func(metrics ...string) string {
 		return writeFile(t, "policy.yaml", strings.Replace(replayPolicy, cpu, strings.Join(metrics, ""), 1))
 	}
