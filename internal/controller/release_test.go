@@ -2,7 +2,6 @@ package controller_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,7 +29,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -1392,13 +1390,7 @@ func TestDeletingAGatewayAPIReleaseHandsTheRouteBack(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newScenario(t)
-	apply := func() error {
-		var u unstructured.Unstructured
-		require.NoError(t, json.Unmarshal([]byte(`{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute",
-			"metadata":{"namespace":"`+s.ns+`","name":"web"},
-			"spec":{"parentRefs":[{"name":"public"}],"rules":[{"backendRefs":[{"name":"web","port":80}]}]}}`), &u.Object))
-		return env.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(&u), client.FieldOwner("kubectl"))
-	}
+	apply := func() error { return testenv.ApplyHTTPRouteAsKubectl(ctx, env.Client, s.ns, "web", "web", 80) }
 	require.NoError(t, apply())
 	var applied gatewayv1.HTTPRoute
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: "web"}, &applied))

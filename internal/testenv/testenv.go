@@ -21,6 +21,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -230,4 +231,20 @@ func ServeHTTPRoutesOnlyInV1beta1(t testing.TB, e *Env) {
 	if err != nil {
 		t.Fatalf("discovery does not list %s after installing CRD %s: %v", group, crd.Name, err)
 	}
+}
+
+// ApplyHTTPRouteAsKubectl server-side applies, as `kubectl apply
+// --server-side` does (field manager "kubectl"), an HTTPRoute namespace/name
+// with parent "public" and one rule to backend:port: a user's own apply of
+// the route trimtab changed during a release.
+func ApplyHTTPRouteAsKubectl(ctx context.Context, c client.Client, namespace, name, backend string, port int) error {
+	u := unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+		"metadata": map[string]any{"namespace": namespace, "name": name},
+		"spec": map[string]any{
+			"parentRefs": []any{map[string]any{"name": "public"}},
+			"rules":      []any{map[string]any{"backendRefs": []any{map[string]any{"name": backend, "port": int64(port)}}}},
+		},
+	}}
+	return c.Apply(ctx, client.ApplyConfigurationFromUnstructured(&u), client.FieldOwner("kubectl"))
 }

@@ -2,7 +2,6 @@ package router
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -147,11 +145,7 @@ func TestGatewayAPIRestoreHandsTheRouteBack(t *testing.T) {
 	ctx := t.Context()
 	rel := gatewayRelease(t, newNamespace(t))
 	apply := func() error {
-		var u unstructured.Unstructured
-		require.NoError(t, json.Unmarshal([]byte(`{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute",
-			"metadata":{"namespace":"`+rel.Namespace+`","name":"shop"},
-			"spec":{"parentRefs":[{"name":"public"}],"rules":[{"backendRefs":[{"name":"store","port":8080}]}]}}`), &u.Object))
-		return env.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(&u), client.FieldOwner("kubectl"))
+		return testenv.ApplyHTTPRouteAsKubectl(ctx, env.Client, rel.Namespace, "shop", "store", 8080)
 	}
 	require.NoError(t, apply())
 	applied := get(t, &gatewayv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: rel.Namespace, Name: "shop"}})
