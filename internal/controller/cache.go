@@ -6,6 +6,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -36,7 +37,9 @@ func CacheOptions(namespaces []string) cache.Options {
 // reads, and the spare room JSON decoding leaves in the status conditions
 // (five decode into room for eight). Their status is written with a merge
 // patch computed between two cached copies, so what the cache lacks is
-// never in a patch.
+// never in a patch. Spec and status are mostly the same strings across a
+// fleet (query templates, metric names, condition reasons and messages,
+// about 1 KB a policy), which the cache shares (kube.CacheStrings).
 func TrimScalingPolicy(obj any) (any, error) {
 	if p, ok := obj.(*trimtabv1.ScalingPolicy); ok {
 		p.ManagedFields = nil
@@ -44,8 +47,18 @@ func TrimScalingPolicy(obj any) (any, error) {
 		if c := p.Status.Conditions; cap(c) > len(c) {
 			p.Status.Conditions = slices.Clone(c)
 		}
+		internMeta(&p.ObjectMeta)
+		kube.CacheStrings.Strings(&p.Spec)
+		kube.CacheStrings.Strings(&p.Status)
 	}
 	return obj, nil
+}
+
+// internMeta shares what a fleet's objects have in common of their
+// metadata: namespace, labels and annotations.
+func internMeta(m *metav1.ObjectMeta) {
+	in := kube.CacheStrings
+	m.Namespace, m.Labels, m.Annotations = in.String(m.Namespace), in.Map(m.Labels), in.Map(m.Annotations)
 }
 
 // TrimDeployment, the cache's transform of Deployments, drops what no
@@ -72,6 +85,8 @@ func TrimDeployment(obj any) (any, error) {
 	d.Spec.Strategy = appsv1.DeploymentStrategy{}
 	d.Annotations = nil
 	d.Status.Conditions = nil
+	internMeta(&d.ObjectMeta)
+	kube.CacheStrings.Strings(d.Spec.Selector)
 	return d, nil
 }
 
@@ -91,6 +106,8 @@ func TrimStatefulSet(obj any) (any, error) {
 	s.Spec.VolumeClaimTemplates = nil
 	s.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{}
 	s.Status.Conditions = nil
+	internMeta(&s.ObjectMeta)
+	kube.CacheStrings.Strings(s.Spec.Selector)
 	return s, nil
 }
 
@@ -108,5 +125,7 @@ func TrimHorizontalPodAutoscaler(obj any) (any, error) {
 	h.Annotations = nil
 	h.Spec = autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: h.Spec.ScaleTargetRef}
 	h.Status = autoscalingv2.HorizontalPodAutoscalerStatus{}
+	internMeta(&h.ObjectMeta)
+	kube.CacheStrings.Strings(&h.Spec.ScaleTargetRef)
 	return h, nil
 }

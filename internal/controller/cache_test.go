@@ -1,7 +1,9 @@
 package controller_test
 
 import (
+	"encoding/json"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
@@ -91,6 +93,27 @@ func TestTrimScalingPolicy(t *testing.T) {
 	want.Annotations = map[string]string{"team": "checkout"}
 	requireTrims(t, controller.TrimScalingPolicy, pol, want, "spec, status and the user's own annotations must stay")
 	require.Equal(t, 5, cap(pol.Status.Conditions), "the conditions' spare room stays in the cache")
+
+	t.Run("policies decoded apart share their equal strings", func(t *testing.T) {
+		raw, err := json.Marshal(want)
+		require.NoError(t, err)
+		var a, b trimtabv1.ScalingPolicy
+		require.NoError(t, json.Unmarshal(raw, &a))
+		require.NoError(t, json.Unmarshal(raw, &b))
+		for _, p := range []*trimtabv1.ScalingPolicy{&a, &b} {
+			_, err := controller.TrimScalingPolicy(p)
+			require.NoError(t, err)
+		}
+		require.Equal(t, want.Spec, a.Spec)
+		for name, pair := range map[string][2]string{
+			"namespace":         {a.Namespace, b.Namespace},
+			"annotation":        {a.Annotations["team"], b.Annotations["team"]},
+			"spec":              {a.Spec.TargetRef.Name, b.Spec.TargetRef.Name},
+			"condition message": {a.Status.Conditions[4].Message, b.Status.Conditions[4].Message},
+		} {
+			require.Equal(t, unsafe.StringData(pair[0]), unsafe.StringData(pair[1]), name)
+		}
+	})
 }
 
 // requireTrims checks that trim turns in into want, and passes a tombstone

@@ -195,7 +195,10 @@ func NewLeanPodReader(cfg *rest.Config) (client.Reader, error) {
 // TrimLeanPod, the lean pod cache's transform, drops what decoding kept that trimtab does not read:
 // managedFields, finalizers, annotations other than prometheus.io/*,
 // init containers that are not sidecars (unless the pod sets pod-level
-// requests), and conditions other than Ready.
+// requests), and conditions other than Ready. It shares the strings pods
+// have in common through CacheStrings: namespace, labels, owners' kinds,
+// prometheus.io annotations, container and port
+// names, phase and Ready's status.
 func TrimLeanPod(obj any) (any, error) {
 	p, ok := obj.(*LeanPod)
 	if !ok {
@@ -222,6 +225,19 @@ func TrimLeanPod(obj any) (any, error) {
 		p.Status.Conditions = []LeanPodCondition{*r}
 	} else {
 		p.Status.Conditions = nil
+	}
+
+	in := CacheStrings
+	p.Namespace, p.Labels, p.Annotations = in.String(p.Namespace), in.Map(p.Labels), in.Map(p.Annotations)
+	for i := range p.OwnerReferences {
+		o := &p.OwnerReferences[i]
+		o.APIVersion, o.Kind = in.String(o.APIVersion), in.String(o.Kind)
+	}
+	in.Strings(&p.Spec)
+	p.Status.Phase = corev1.PodPhase(in.String(string(p.Status.Phase)))
+	for i := range p.Status.Conditions {
+		c := &p.Status.Conditions[i]
+		c.Type, c.Status = corev1.PodConditionType(in.String(string(c.Type))), corev1.ConditionStatus(in.String(string(c.Status)))
 	}
 	return p, nil
 }
