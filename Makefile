@@ -68,6 +68,7 @@ fuzz: ## Fuzz every parser for a while (FUZZTIME each, default 30s).
 	$(GO) test ./analyzer/ -run '^$$' -fuzz FuzzExactMethodsAgree -fuzztime $(FUZZTIME)
 	$(GO) test ./analyzer/ -run '^$$' -fuzz FuzzDecodeRequest -fuzztime $(FUZZTIME)
 	$(GO) test ./collector/scrape/ -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./collector/prometheus/ -run '^$$' -fuzz FuzzDecodeAnswer -fuzztime $(FUZZTIME)
 	$(GO) test ./collector/secretheaders/ -run '^$$' -fuzz FuzzParseFile -fuzztime $(FUZZTIME)
 	$(GO) test ./collector/web/ -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME)
 	$(GO) test ./scaler/sim/ -run '^$$' -fuzz FuzzParseTrace -fuzztime $(FUZZTIME)

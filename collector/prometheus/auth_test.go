@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -147,12 +145,8 @@ func (s *countingSecrets) SecretData(ctx context.Context, namespace, name string
 // oneAPI answers every query with one series.
 type oneAPI struct{}
 
-func (oneAPI) Query(context.Context, string, time.Time, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
-	return model.Vector{{Value: 1}}, nil, nil, nil
-}
-
-func (oneAPI) QueryRange(context.Context, string, promv1.Range, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
-	return model.Matrix{}, nil, nil, nil
+func (oneAPI) Query(context.Context, prometheus.Request) (prometheus.Answer, error) {
+	return prometheus.Answer{Series: []collector.Series{{Labels: map[string]string{}, Samples: []collector.Sample{{Value: 1}}}}}, nil
 }
 
 // TestASecretIsReadOncePerCollect: the workloads of a namespace share its

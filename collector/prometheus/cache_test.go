@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
@@ -19,12 +17,8 @@ import (
 // is what is tested here; the real server is in prometheus_test.go.
 type answerAPI struct{}
 
-func (answerAPI) Query(context.Context, string, time.Time, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
-	return model.Vector{{Metric: model.Metric{"namespace": "ns-0"}, Value: 1}}, nil, nil, nil
-}
-
-func (answerAPI) QueryRange(context.Context, string, promv1.Range, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
-	return model.Matrix{}, nil, nil, nil
+func (answerAPI) Query(context.Context, Request) (Answer, error) {
+	return Answer{Series: []collector.Series{{Labels: map[string]string{"namespace": "ns-0"}, Samples: []collector.Sample{{Value: 1}}}}}, nil
 }
 
 func TestCacheKeepsOnlyTheCurrentStep(t *testing.T) {

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
 	"github.com/trimtab/trimtab/collector"
@@ -20,7 +18,7 @@ import (
 // records how many queries were in flight at once.
 type slowAPI struct{ inFlight, peak atomic.Int32 }
 
-func (a *slowAPI) Query(ctx context.Context, _ string, ts time.Time, _ ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
+func (a *slowAPI) Query(ctx context.Context, r prometheus.Request) (prometheus.Answer, error) {
 	n := a.inFlight.Add(1)
 	defer a.inFlight.Add(-1)
 	for {
@@ -32,13 +30,9 @@ func (a *slowAPI) Query(ctx context.Context, _ string, ts time.Time, _ ...promv1
 	select {
 	case <-time.After(20 * time.Millisecond):
 	case <-ctx.Done():
-		return nil, nil, nil, ctx.Err()
+		return prometheus.Answer{}, ctx.Err()
 	}
-	return model.Vector{{Metric: model.Metric{}, Value: 1, Timestamp: model.TimeFromUnixNano(ts.UnixNano())}}, nil, nil, nil
-}
-
-func (a *slowAPI) QueryRange(context.Context, string, promv1.Range, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
-	return model.Matrix{}, nil, nil, nil
+	return prometheus.Answer{Series: []collector.Series{{Labels: map[string]string{}, Samples: []collector.Sample{{Time: r.At, Value: 1}}}}}, nil
 }
 
 // TestRequestsInFlightAreBoundedAcrossTemplates: docs/metrics.md says queries

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
 	trimtabv1 "github.com/trimtab/trimtab/api/v1alpha1"
@@ -22,11 +20,8 @@ import (
 // execute: a permanent error, which the provider caches.
 type rejectingAPI struct{}
 
-func (rejectingAPI) Query(context.Context, string, time.Time, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
-	return nil, nil, nil, &promv1.Error{Type: promv1.ErrExec, Msg: "found duplicate series for the match group"}
-}
-func (rejectingAPI) QueryRange(context.Context, string, promv1.Range, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
-	return nil, nil, nil, &promv1.Error{Type: promv1.ErrExec, Msg: "found duplicate series for the match group"}
+func (rejectingAPI) Query(context.Context, prometheus.Request) (prometheus.Answer, error) {
+	return prometheus.Answer{}, &prometheus.Error{Status: 422, Type: "execution", Msg: "found duplicate series for the match group"}
 }
 
 func namedQuery(metric, query, ns string) collector.Query {

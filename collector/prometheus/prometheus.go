@@ -1,4 +1,4 @@
-// Package prometheus answers PromQL sources with client_golang's api/v1.
+// Package prometheus answers PromQL sources through the Prometheus HTTP API.
 //
 // Queries that share a template, a server and an evaluation time are sent
 // as one request (see planBatch): 1,000 ScalingPolicies with one template
@@ -17,25 +17,15 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/api"
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/trimtab/trimtab/collector"
 	"github.com/trimtab/trimtab/collector/secretheaders"
 )
-
-// API is the part of the Prometheus HTTP API the provider calls.
-type API interface {
-	Query(ctx context.Context, query string, ts time.Time, opts ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error)
-	QueryRange(ctx context.Context, query string, r promv1.Range, opts ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error)
-}
 
 // Options configure a Provider; zero fields take the documented defaults.
 type Options struct {
@@ -50,7 +40,7 @@ type Options struct {
 	// that use one.
 	Secrets secretheaders.Getter
 	// NewAPI builds the client of one server, given the HTTP client that
-	// carries its headers; default client_golang's.
+	// carries its headers; default NewHTTPAPI.
 	NewAPI func(address string, hc *http.Client) (API, error)
 	// Step is the resolution instant queries are evaluated at and cached
 	// by (default 15 s, a common scrape interval).
@@ -104,13 +94,7 @@ func New(opts Options) *Provider {
 		opts.HTTPClient = http.DefaultClient
 	}
 	if opts.NewAPI == nil {
-		opts.NewAPI = func(address string, hc *http.Client) (API, error) {
-			c, err := api.NewClient(api.Config{Address: address, Client: hc})
-			if err != nil {
-				return nil, err
-			}
-			return promv1.NewAPI(c), nil
-		}
+		opts.NewAPI = NewHTTPAPI
 	}
 	if opts.Step <= 0 {
 		opts.Step = 15 * time.Second
@@ -148,7 +132,7 @@ type prepared struct {
 	server   string // address and headers: one client each
 	rendered string
 	at       time.Time
-	rng      *promv1.Range
+	rng      *Range
 	group    string // template, server and time: what may share a request
 	cacheKey string
 }
@@ -291,7 +275,7 @@ func (p *Provider) prepare(ctx context.Context, q collector.Query, now time.Time
 		if step <= 0 {
 			step = p.opts.Step
 		}
-		pr.rng = &promv1.Range{Start: r.Start.Truncate(step), End: r.End.Truncate(step), Step: step}
+		pr.rng = &Range{Start: r.Start.Truncate(step), End: r.End.Truncate(step), Step: step}
 		when = fmt.Sprintf("range %d %d %d", pr.rng.Start.UnixMilli(), pr.rng.End.UnixMilli(), step.Milliseconds())
 	} else {
 		at := q.At
@@ -446,10 +430,7 @@ func splitBatch(b batch, series []collector.Series, warnings []string, n int) []
 
 // send runs one query with retries.
 func (p *Provider) send(ctx context.Context, a API, pr prepared, query string, batch int) ([]collector.Series, []string, error) {
-	var (
-		val      model.Value
-		warnings promv1.Warnings
-	)
+	var ans Answer
 	err := p.opts.Backoff.Do(ctx, func(ctx context.Context) error {
 		select {
 		case p.inflight <- struct{}{}:
@@ -461,89 +442,39 @@ func (p *Provider) send(ctx context.Context, a API, pr prepared, query string, b
 		defer cancel()
 		began := time.Now()
 		var err error
-		if pr.rng != nil {
-			val, warnings, _, err = a.QueryRange(ctx, query, *pr.rng, promv1.WithTimeout(p.opts.Timeout))
-		} else {
-			val, warnings, _, err = a.Query(ctx, query, pr.at, promv1.WithTimeout(p.opts.Timeout))
-		}
+		ans, err = a.Query(ctx, Request{Query: query, At: pr.at, Range: pr.rng, Timeout: p.opts.Timeout})
 		p.metrics.Request(time.Since(began), batch)
 		return classify(err, pr.address)
 	})
-	if err != nil {
-		return nil, warnings, err
-	}
-	series, err := toSeries(val)
-	return series, warnings, err
+	return ans.Series, ans.Warnings, err
 }
 
-// classify maps client_golang errors to collector reasons.
+// classify maps a failed query to a collector reason.
 func classify(err error, address string) error {
-	if err == nil {
-		return nil
-	}
-	var pe *promv1.Error
-	if errors.As(err, &pe) {
-		switch pe.Type {
-		case promv1.ErrBadData, promv1.ErrExec:
-			return collector.Errorf(collector.ReasonBadQuery, "prometheus at %s rejected the query: %s", collector.RedactURL(address), pe.Msg)
-		case promv1.ErrClient:
-			// client_golang says only "client error: <status>"; 429 and
-			// 408 are a front end (Thanos, Mimir, Cortex) throttling or
-			// timing out, which passes, and the query is not at fault.
-			if strings.HasSuffix(pe.Msg, " 429") || strings.HasSuffix(pe.Msg, " 408") {
-				return collector.Errorf(collector.ReasonUnavailable, "prometheus at %s: %s (throttled; retrying)", collector.RedactURL(address), pe.Msg)
-			}
-			if strings.HasSuffix(pe.Msg, " 401") || strings.HasSuffix(pe.Msg, " 403") {
-				return collector.Errorf(collector.ReasonConfig, "prometheus at %s refused the credentials (%s): check prometheus.headersSecretRef, or the controller's --prometheus.headers-file for --prometheus.url", collector.RedactURL(address), pe.Msg)
-			}
-			return collector.Errorf(collector.ReasonBadQuery, "prometheus at %s: %s", collector.RedactURL(address), pe.Msg)
-		case promv1.ErrTimeout:
-			return collector.Errorf(collector.ReasonTimeout, "prometheus at %s: %s", collector.RedactURL(address), pe.Msg)
-		case promv1.ErrServer:
-			return collector.Errorf(collector.ReasonUnavailable, "prometheus at %s: %s", collector.RedactURL(address), pe.Msg)
-		case promv1.ErrCanceled:
-			return collector.Errorf(collector.ReasonCanceled, "prometheus at %s: %s", collector.RedactURL(address), pe.Msg)
+	var pe *Error
+	if err == nil || !errors.As(err, &pe) {
+		if err != nil {
+			err = collector.Classify(fmt.Errorf("prometheus at %s: %w", collector.RedactURL(address), collector.RedactURLError(err)))
 		}
+		return err
 	}
-	return collector.Classify(fmt.Errorf("prometheus at %s: %w", collector.RedactURL(address), collector.RedactURLError(err)))
-}
-
-func toSeries(v model.Value) ([]collector.Series, error) {
-	switch v := v.(type) {
-	case model.Vector:
-		out := make([]collector.Series, len(v))
-		for i, s := range v {
-			out[i] = collector.Series{Labels: labelMap(s.Metric), Samples: []collector.Sample{{Time: s.Timestamp.Time(), Value: float64(s.Value)}}}
-		}
-		return out, nil
-	case model.Matrix:
-		out := make([]collector.Series, len(v))
-		for i, s := range v {
-			out[i].Labels = labelMap(s.Metric)
-			out[i].Samples = make([]collector.Sample, len(s.Values))
-			for j, p := range s.Values {
-				out[i].Samples[j] = collector.Sample{Time: p.Timestamp.Time(), Value: float64(p.Value)}
-			}
-		}
-		return out, nil
-	case *model.Scalar:
-		return []collector.Series{{Samples: []collector.Sample{{Time: v.Timestamp.Time(), Value: float64(v.Value)}}}}, nil
-	default:
-		return nil, collector.Errorf(collector.ReasonBadQuery, "query returned a %v; it must return a number or series", typeOf(v))
+	at := collector.RedactURL(address)
+	switch {
+	case pe.Type == "bad_data" || pe.Type == "execution":
+		return collector.Errorf(collector.ReasonBadQuery, "prometheus at %s rejected the query: %s", at, pe.Msg)
+	case pe.Type == "timeout":
+		return collector.Errorf(collector.ReasonTimeout, "prometheus at %s: %s", at, pe.Msg)
+	case pe.Type == "canceled":
+		return collector.Errorf(collector.ReasonCanceled, "prometheus at %s: %s", at, pe.Msg)
+	case pe.Status == http.StatusTooManyRequests || pe.Status == http.StatusRequestTimeout:
+		// A front end (Thanos, Mimir, Cortex) throttling or timing out,
+		// which passes; the query is not at fault.
+		return collector.Errorf(collector.ReasonUnavailable, "prometheus at %s: %s (throttled; retrying)", at, pe.Msg)
+	case pe.Status == http.StatusUnauthorized || pe.Status == http.StatusForbidden:
+		return collector.Errorf(collector.ReasonConfig, "prometheus at %s refused the credentials (%s): check prometheus.headersSecretRef, or the controller's --prometheus.headers-file for --prometheus.url", at, pe.Msg)
+	case pe.Status/100 == 4:
+		return collector.Errorf(collector.ReasonBadQuery, "prometheus at %s: %s", at, pe.Msg)
+	default: // 5xx, errorType internal or unavailable
+		return collector.Errorf(collector.ReasonUnavailable, "prometheus at %s: %s", at, pe.Msg)
 	}
-}
-
-func typeOf(v model.Value) string {
-	if v == nil {
-		return "nothing"
-	}
-	return v.Type().String()
-}
-
-func labelMap(m model.Metric) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[string(k)] = string(v)
-	}
-	return out
 }
