@@ -78,7 +78,7 @@ func TestRotatedCredentialsDoNotPileUpClients(t *testing.T) {
 		now = now.Add(time.Minute)
 	}
 	require.LessOrEqual(t, len(p.apis), int(2*clientIdle/time.Minute)+1, "clients kept")
-	require.Contains(t, p.apis, "http://127.0.0.1:9\x00", "the client used every cycle is kept")
+	require.Contains(t, p.apis, serverKey{address: "http://127.0.0.1:9"}, "the client used every cycle is kept")
 }
 
 type secretFunc func() map[string][]byte

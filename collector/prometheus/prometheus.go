@@ -76,10 +76,10 @@ type Provider struct {
 	inflight chan struct{}
 
 	mu   sync.Mutex
-	apis map[string]*server
+	apis map[serverKey]*server
 	// apisSwept is when clients unused for clientIdle were last dropped.
 	apisSwept time.Time
-	cache     map[string]cached
+	cache     map[cacheKey]cached
 	swept     time.Time // when expired answers were last removed
 }
 
@@ -122,29 +122,55 @@ func New(opts Options) *Provider {
 	}
 	return &Provider{opts: opts, metrics: opts.Metrics.Provider(string(collector.KindPrometheus)),
 		inflight: make(chan struct{}, opts.MaxConcurrent),
-		apis:     map[string]*server{}, cache: map[string]cached{}}
+		apis:     map[serverKey]*server{}, cache: map[cacheKey]cached{}}
 }
 
 // prepared is one query ready to send.
 type prepared struct {
 	address  string
 	headers  secretheaders.Headers
-	server   string // address and headers: one client each
+	server   serverKey
 	rendered string
 	at       time.Time
 	rng      *Range
-	group    string // template, server and time: what may share a request
-	cacheKey string
+	group    groupKey
+	cacheKey cacheKey
+}
+
+// The keys are structs of strings the queries already hold (a template is
+// the cached policy's own string): at 10,000 policies, keys concatenated
+// into strings of their own were about 10 MB of every cycle's peak.
+
+// serverKey is what one client serves: an address and the digest of its
+// headers (secretheaders.Headers.Key).
+type serverKey struct{ address, headers string }
+
+// span is what a query evaluates, in Unix milliseconds: an instant (start
+// and end equal, no step) or a range.
+type span struct{ start, end, step int64 }
+
+// groupKey is what queries must share to go in one request.
+type groupKey struct {
+	server             serverKey
+	template, interval string
+	span               span
+}
+
+// cacheKey is one answer.
+type cacheKey struct {
+	server   serverKey
+	rendered string
+	span     span
 }
 
 // Collect implements collector.Provider.
 func (p *Provider) Collect(ctx context.Context, qs []collector.Query) []collector.Result {
 	out := make([]collector.Result, len(qs))
 	now := p.opts.Now()
-	groups := map[string]map[string][]int{} // group -> rendered -> query indexes
+	groups := map[groupKey]map[string][]int{} // rendered -> query indexes
 	preps := make([]prepared, len(qs))
 	hits := 0
-	heads := &headerReads{secrets: map[[2]string]headerRead{}}
+	heads := &headerReads{secrets: map[secretRead]headerRead{}}
 	for i, q := range qs {
 		pr, err := p.prepare(ctx, q, now, heads)
 		if err != nil {
@@ -200,35 +226,44 @@ func (p *Provider) Collect(ctx context.Context, qs []collector.Query) []collecto
 }
 
 // headerReads are the headers one Collect call has read: thousands of
-// queries share the headers file and a few Secrets, which are read once
-// per call rather than once per query (a stat, or a Secret copied out of
-// the cache and checked, each).
+// queries share the headers file and a few Secrets, which are read, merged
+// and digested once per call rather than once per query (a stat, or a
+// Secret copied out of the cache and checked, each).
 type headerReads struct {
 	file    *headerRead
-	secrets map[[2]string]headerRead // namespace and name
+	secrets map[secretRead]headerRead
+}
+
+// secretRead is a headersSecretRef, and whether its source has the
+// headers file's headers beneath (no address of its own).
+type secretRead struct {
+	namespace, name string
+	overFile        bool
 }
 
 type headerRead struct {
 	headers secretheaders.Headers
+	key     string // headers.Key()
 	err     error
 }
 
-func (p *Provider) defaultHeaders(heads *headerReads) (secretheaders.Headers, error) {
+func (p *Provider) fileHeaders(heads *headerReads) headerRead {
 	if heads.file == nil {
 		h, err := p.opts.DefaultHeaders.Headers()
-		heads.file = &headerRead{h, err}
+		heads.file = &headerRead{headers: h, key: h.Key(), err: err}
 	}
-	return heads.file.headers, heads.file.err
+	return *heads.file
 }
 
-func (p *Provider) secretHeaders(ctx context.Context, heads *headerReads, namespace, name string) (secretheaders.Headers, error) {
-	key := [2]string{namespace, name}
-	r, ok := heads.secrets[key]
+func (p *Provider) secretHeaders(ctx context.Context, heads *headerReads, at secretRead, base headerRead) headerRead {
+	r, ok := heads.secrets[at]
 	if !ok {
-		r.headers, r.err = secretheaders.Read(ctx, p.opts.Secrets, "prometheus.headersSecretRef", namespace, name)
-		heads.secrets[key] = r
+		h, err := secretheaders.Read(ctx, p.opts.Secrets, "prometheus.headersSecretRef", at.namespace, at.name)
+		h = secretheaders.Merge(base.headers, h)
+		r = headerRead{headers: h, key: h.Key(), err: err}
+		heads.secrets[at] = r
 	}
-	return r.headers, r.err
+	return r
 }
 
 func (p *Provider) prepare(ctx context.Context, q collector.Query, now time.Time, heads *headerReads) (prepared, error) {
@@ -237,31 +272,30 @@ func (p *Provider) prepare(ctx context.Context, q collector.Query, now time.Time
 		return prepared{}, collector.Errorf(collector.ReasonConfig, "prometheus provider got a metric without a prometheus source")
 	}
 	pr := prepared{address: src.Address}
+	var h headerRead
 	if pr.address == "" {
 		pr.address = p.opts.DefaultURL
 		if p.opts.DefaultHeaders != nil {
-			h, err := p.defaultHeaders(heads)
-			if err != nil {
-				return prepared{}, collector.Errorf(collector.ReasonConfig, "--prometheus.headers-file: %w", err)
+			if h = p.fileHeaders(heads); h.err != nil {
+				return prepared{}, collector.Errorf(collector.ReasonConfig, "--prometheus.headers-file: %w", h.err)
 			}
-			pr.headers = h
 		}
 	}
 	if pr.address == "" {
 		return prepared{}, collector.Errorf(collector.ReasonConfig, "prometheus.address is empty and the controller has no --prometheus.url")
 	}
 	if ref := src.HeadersSecretRef; ref != nil {
-		h, err := p.secretHeaders(ctx, heads, q.Target.Namespace, ref.Name)
-		if err != nil {
-			return prepared{}, err
+		if h = p.secretHeaders(ctx, heads, secretRead{q.Target.Namespace, ref.Name, src.Address == ""}, h); h.err != nil {
+			return prepared{}, h.err
 		}
-		pr.headers = secretheaders.Merge(pr.headers, h)
 	}
+	pr.headers = h.headers
 	// Equal headers from different Secrets (one token copied into every
 	// namespace) still share requests; different ones (another tenant)
 	// never share a request or an answer.
-	pr.server = pr.address + "\x00" + pr.headers.Key()
-	rendered, err := collector.Render("prometheus.query", src.Query, q.Vars())
+	pr.server = serverKey{pr.address, h.key}
+	vars := q.Vars()
+	rendered, err := collector.Render("prometheus.query", src.Query, vars)
 	if err != nil {
 		return prepared{}, err
 	}
@@ -269,28 +303,28 @@ func (p *Provider) prepare(ctx context.Context, q collector.Query, now time.Time
 		return prepared{}, collector.Errorf(collector.ReasonBadQuery, "prometheus.query is not valid PromQL: %w (rendered: %s)", err, rendered)
 	}
 	pr.rendered = rendered
-	var when string
+	var sp span
 	if r := q.Range; r != nil {
 		step := r.Step
 		if step <= 0 {
 			step = p.opts.Step
 		}
 		pr.rng = &Range{Start: r.Start.Truncate(step), End: r.End.Truncate(step), Step: step}
-		when = fmt.Sprintf("range %d %d %d", pr.rng.Start.UnixMilli(), pr.rng.End.UnixMilli(), step.Milliseconds())
+		sp = span{pr.rng.Start.UnixMilli(), pr.rng.End.UnixMilli(), step.Milliseconds()}
 	} else {
 		at := q.At
 		if at.IsZero() {
 			at = now
 		}
 		pr.at = at.Truncate(p.opts.Step)
-		when = fmt.Sprintf("at %d", pr.at.UnixMilli())
+		sp = span{start: pr.at.UnixMilli(), end: pr.at.UnixMilli()}
 	}
-	pr.group = pr.server + "\x00" + src.Query + "\x00" + q.Vars().Interval + "\x00" + when
-	pr.cacheKey = pr.server + "\x00" + rendered + "\x00" + when
+	pr.group = groupKey{server: pr.server, template: src.Query, interval: vars.Interval, span: sp}
+	pr.cacheKey = cacheKey{server: pr.server, rendered: rendered, span: sp}
 	return pr, nil
 }
 
-func (p *Provider) cached(key string, now time.Time) (collector.Result, bool) {
+func (p *Provider) cached(key cacheKey, now time.Time) (collector.Result, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c, ok := p.cache[key]
@@ -300,7 +334,7 @@ func (p *Provider) cached(key string, now time.Time) (collector.Result, bool) {
 	return c.res, true
 }
 
-func (p *Provider) store(key string, res collector.Result, now time.Time) {
+func (p *Provider) store(key cacheKey, res collector.Result, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	// Answers live one step, and the next step asks new questions: sweep
