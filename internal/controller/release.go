@@ -283,12 +283,29 @@ func equalStatus(a, b trimtabv1.ReleaseStatus) bool {
 }
 
 // A deletion that waits for the user's fix says so in a DeletionWaits
-// Event and looks again every deletionRetry: not every fix is a change the
-// controller watches.
+// Event and in Ready, and looks again every deletionRetry: not every fix
+// is a change the controller watches.
 const (
 	reasonDeletionWaits = "DeletionWaits"
 	deletionRetry       = 15 * time.Second
 )
+
+// deletionWaits reports what the deletion waits for: in Ready, where
+// `kubectl get` and `describe` show it for as long as it lasts, and in an
+// Event at every look.
+func (r *ReleaseReconciler) deletionWaits(ctx context.Context, rel *trimtabv1.Release, format string, args ...any) (reconcile.Result, error) {
+	p := misconfigured(reasonDeletionWaits, format, args...)
+	r.Events.Eventf(rel, nil, corev1.EventTypeWarning, reasonDeletionWaits, "Release", "%s", p.message)
+	st := rel.Status.DeepCopy()
+	setReleaseConditions(st, rel.Generation, p)
+	if !equalStatus(rel.Status, *st) {
+		rel.Status = *st
+		if err := r.Client.Status().Update(ctx, rel, fieldOwner); err != nil {
+			return reconcile.Result{}, fmt.Errorf("record release %s/%s status: %w", rel.Namespace, rel.Name, err)
+		}
+	}
+	return reconcile.Result{RequeueAfter: deletionRetry}, nil
+}
 
 // finalize hands traffic and capacity back to the target, then lets the
 // Release go. The variant Deployments and Services are trimtab's (owned by
@@ -326,10 +343,8 @@ func (r *ReleaseReconciler) finalize(ctx context.Context, rel *trimtabv1.Release
 				// The router cannot tell how to undo its changes: the
 				// user's routing may still lead to the variant Services,
 				// and deleting them would cut that traffic off.
-				r.Events.Eventf(rel, nil, corev1.EventTypeWarning, reasonDeletionWaits, "Release",
-					"%v. The deletion waits for that fix, keeping Services %s and %s, which the routing may still lead to",
+				return r.deletionWaits(ctx, rel, "%v. The deletion waits for that fix, keeping Services %s and %s, which the routing may still lead to",
 					err, router.VariantService(rel, router.Primary), router.VariantService(rel, router.Canary))
-				return reconcile.Result{RequeueAfter: deletionRetry}, nil
 			case err != nil:
 				return reconcile.Result{}, fmt.Errorf("restore traffic: %w", err)
 			}
@@ -344,10 +359,8 @@ func (r *ReleaseReconciler) finalize(ctx context.Context, rel *trimtabv1.Release
 	} else if ing != "" {
 		// Deleting the Service would leave the Ingress without a backend:
 		// an outage. The user repoints it (they pointed it there).
-		r.Events.Eventf(rel, nil, corev1.EventTypeWarning, reasonDeletionWaits, "Release",
-			"Ingress %s sends traffic to Service %s, which this Release created and deleting it removes: point the Ingress back at Service %s; the deletion finishes then",
+		return r.deletionWaits(ctx, rel, "Ingress %s sends traffic to Service %s, which this Release created and deleting it removes: point the Ingress back at Service %s; the deletion finishes then",
 			ing, svc, router.ServiceName(rel))
-		return reconcile.Result{RequeueAfter: deletionRetry}, nil
 	}
 	if err := r.deleteOwned(ctx, rel); err != nil {
 		return reconcile.Result{}, err

@@ -502,7 +502,13 @@ func TestDeletingAnNginxReleaseWaitsForTheIngress(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "web-primary"}, &corev1.Service{}),
 		"the Service behind the user's Ingress was deleted")
-	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(rel), &trimtabv1.Release{}), "the Release is still there")
+	waiting := &trimtabv1.Release{}
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(rel), waiting), "the Release is still there")
+	ready := meta.FindStatusCondition(waiting.Status.Conditions, trimtabv1.ConditionReady)
+	require.NotNil(t, ready)
+	require.Equal(t, metav1.ConditionFalse, ready.Status, "kubectl get shows the deletion waiting")
+	require.Equal(t, "DeletionWaits", ready.Reason)
+	require.Contains(t, ready.Message, "Ingress web sends traffic to Service web-primary")
 
 	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(ing), ing))
 	ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name = "web"
@@ -1359,7 +1365,13 @@ func TestDeletingAGatewayAPIReleaseWaitsForADamagedRecordToBeFixed(t *testing.T)
 	require.Contains(t, waits, "annotation trimtab.dev/original-backend-refs on HTTPRoute "+s.ns+"/web is not what trimtab wrote")
 	require.Contains(t, waits, "in rule 0, put back the backendRefs it had before the release in place of those to Services web-primary and web-canary")
 	require.Contains(t, waits, "then remove the annotation. The deletion waits for that fix, keeping Services web-primary and web-canary")
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(rel), &trimtabv1.Release{}), "the Release is gone")
+	waiting := &trimtabv1.Release{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(rel), waiting), "the Release is gone")
+	s.eventually(func() bool {
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(rel), waiting))
+		ready := meta.FindStatusCondition(waiting.Status.Conditions, trimtabv1.ConditionReady)
+		return ready != nil && ready.Reason == "DeletionWaits" && ready.Message == waits
+	}, 5*time.Second, rel)
 	for _, svc := range []string{"web-primary", "web-canary"} {
 		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: svc}, &corev1.Service{}), "Service %s, which the route leads to, is gone", svc)
 	}
