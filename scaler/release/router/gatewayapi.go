@@ -52,11 +52,12 @@ type GatewayAPI struct {
 	Groups GroupDiscovery
 }
 
-// GroupDiscovery lists the API groups the API server serves; a
-// *discovery.DiscoveryClient is one. It needs no RBAC rule: discovery is
-// open to every authenticated client.
+// GroupDiscovery lists the API groups the API server serves, and a group
+// version's resources; a *discovery.DiscoveryClient is one. It needs no
+// RBAC rule: discovery is open to every authenticated client.
 type GroupDiscovery interface {
 	ServerGroupsWithContext(ctx context.Context) (*metav1.APIGroupList, error)
+	ServerResourcesForGroupVersionWithContext(ctx context.Context, groupVersion string) (*metav1.APIResourceList, error)
 }
 
 // gatewayAPIGroup is the Gateway API's API group.
@@ -210,7 +211,7 @@ func (g *GatewayAPI) Restore(ctx context.Context, rel *trimtabv1.Release) error 
 		err := g.Reader.Get(ctx, key, &route)
 		switch {
 		case apierrors.IsNotFound(err):
-			return nil
+			return g.gone(ctx, key, err)
 		case meta.IsNoMatchError(err):
 			return g.notServed(ctx, key, err)
 		case err != nil:
@@ -223,6 +224,28 @@ func (g *GatewayAPI) Restore(ctx context.Context, rel *trimtabv1.Release) error 
 		}
 		return g.disown(ctx, &route)
 	})
+}
+
+// gone decides Restore's outcome when reading the route answers 404. A
+// deleted route leaves nothing to restore; but a client whose mapping of
+// HTTPRoute was made before the cluster turned v1 off gets 404 too, for
+// the path, while the route may be stored and still lead to the variant
+// Services. Discovery tells the two apart. Without it (Groups nil) a 404
+// is a deleted route.
+func (g *GatewayAPI) gone(ctx context.Context, key client.ObjectKey, notFound error) error {
+	if g.Groups == nil {
+		return nil
+	}
+	gv := gatewayAPIGroup + "/v1"
+	resources, err := g.Groups.ServerResourcesForGroupVersionWithContext(ctx, gv)
+	switch {
+	case apierrors.IsNotFound(err): // the group version is not served at all
+	case err != nil:
+		return fmt.Errorf("HTTPRoute %s answered 404 (%v); find out whether the cluster serves %s HTTPRoutes: %w", key, notFound, gv, err)
+	case slices.ContainsFunc(resources.APIResources, func(r metav1.APIResource) bool { return r.Name == "httproutes" }):
+		return nil
+	}
+	return g.notServed(ctx, key, fmt.Errorf("reading it answered 404 and discovery lists no %s httproutes", gv))
 }
 
 // notServed decides Restore's outcome when the cluster does not serve v1

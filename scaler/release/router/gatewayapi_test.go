@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
@@ -545,7 +546,9 @@ func TestGatewayAPIRestoreAfterAnUnnamedRuleMoves(t *testing.T) {
 // deletes its objects, so no route is left. Once the group is served but
 // not v1 HTTPRoutes, a route may be stored but not served, still leading
 // to the variant Services: Restore waits for the user rather than let the
-// deletion remove them.
+// deletion remove them. A client that still maps v1 HTTPRoutes (its
+// mapping made before) reads 404 instead, which is a deleted route only if
+// discovery still lists v1 httproutes.
 func TestGatewayAPIWithoutItsCRDsSaysSo(t *testing.T) {
 	bare := testenv.StartWithoutGatewayAPI(t)
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "router-"}}
@@ -580,11 +583,14 @@ func TestGatewayAPIWithoutItsCRDsSaysSo(t *testing.T) {
 		retries
 	)
 	type tc struct {
-		name    string
-		call    func(*GatewayAPI) error
-		groups  GroupDiscovery
-		want    outcome
-		wantMsg []string
+		name   string
+		call   func(*GatewayAPI) error
+		groups GroupDiscovery
+		// staleMapping: the client maps v1 HTTPRoutes, as one whose
+		// mapping was made before v1 was turned off; reads answer 404.
+		staleMapping bool
+		want         outcome
+		wantMsg      []string
 	}
 	route := func(g *GatewayAPI) error { return g.Route(t.Context(), rel, 10) }
 	restore := func(g *GatewayAPI) error { return g.Restore(t.Context(), rel) }
@@ -593,7 +599,13 @@ func TestGatewayAPIWithoutItsCRDsSaysSo(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				// A client of its own discovers what the API server serves.
-				c, err := client.New(bare.Config, client.Options{Scheme: bare.Client.Scheme()})
+				opts := client.Options{Scheme: bare.Client.Scheme()}
+				if tc.staleMapping {
+					mapper := meta.NewDefaultRESTMapper(nil)
+					mapper.Add(gatewayv1.SchemeGroupVersion.WithKind("HTTPRoute"), meta.RESTScopeNamespace)
+					opts.Mapper = mapper
+				}
+				c, err := client.New(bare.Config, opts)
 				require.NoError(t, err)
 				err = tc.call(&GatewayAPI{Client: c, Reader: c, Groups: tc.groups})
 				switch tc.want {
@@ -616,6 +628,7 @@ func TestGatewayAPIWithoutItsCRDsSaysSo(t *testing.T) {
 		run(t, []tc{
 			{name: "Route", call: route, groups: groups, want: waits, wantMsg: []string{notServed, routeFix}},
 			{name: "Restore finds nothing to restore", call: restore, groups: groups, want: done},
+			{name: "Restore through a mapping made before the CRDs were deleted finds nothing to restore", call: restore, groups: groups, staleMapping: true, want: done},
 			{name: "Restore without discovery cannot tell", call: restore, want: waits,
 				wantMsg: []string{notServed, fmt.Sprintf(restoreFix, ns.Name)}},
 			{name: "Restore retries a failed discovery", call: restore, groups: failing, want: retries,
@@ -630,6 +643,10 @@ func TestGatewayAPIWithoutItsCRDsSaysSo(t *testing.T) {
 			{name: "Route", call: route, groups: groups, want: waits, wantMsg: []string{notServed, routeFix}},
 			{name: "Restore waits", call: restore, groups: groups, want: waits,
 				wantMsg: []string{notServed, fmt.Sprintf(restoreFix, ns.Name)}},
+			{name: "Restore through a mapping made before v1 was turned off waits", call: restore, groups: groups, staleMapping: true, want: waits,
+				wantMsg: []string{notServed + "reading it answered 404 and discovery lists no gateway.networking.k8s.io/v1 httproutes", fmt.Sprintf(restoreFix, ns.Name)}},
+			{name: "Restore through a stale mapping retries a failed discovery", call: restore, groups: failing, staleMapping: true, want: retries,
+				wantMsg: []string{"HTTPRoute " + ns.Name + "/shop answered 404 (", "find out whether the cluster serves gateway.networking.k8s.io/v1 HTTPRoutes: "}},
 		})
 	})
 }
