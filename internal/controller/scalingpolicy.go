@@ -731,8 +731,7 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 		ready, gen := s.ready, pol.Generation
 		active := notScaling(ready, s.err)
 		c.queueStatus(pol, func(st *trimtabv1.ScalingPolicyStatus) {
-			setReadyUnlessChanged(&st.Conditions, seen, ready)
-			meta.SetStatusCondition(&st.Conditions, active)
+			setCycleConditions(&st.Conditions, seen, ready, active)
 			st.ObservedGeneration = gen
 		})
 		return false, s.err
@@ -830,10 +829,7 @@ func (c *ScalingPolicyController) finish(ctx context.Context, s *policySync, res
 		metrics := metricStatuses(pol.Spec.Metrics, d)
 		gen := pol.Generation
 		c.queueStatus(pol, func(st *trimtabv1.ScalingPolicyStatus) {
-			setReadyUnlessChanged(&st.Conditions, seen, conds[0])
-			for _, cond := range conds[1:] {
-				meta.SetStatusCondition(&st.Conditions, cond)
-			}
+			setCycleConditions(&st.Conditions, seen, conds[0], conds[1:]...)
 			st.ObservedGeneration = gen
 			if !predictive {
 				meta.RemoveStatusCondition(&st.Conditions, scaler.Forecasting)
@@ -879,19 +875,26 @@ func readySeen(pol *trimtabv1.ScalingPolicy) readyGist {
 	return readyGist{found: true, status: c.Status, reason: c.Reason, message: c.Message}
 }
 
-// setReadyUnlessChanged sets the cycle's Ready condition unless Ready has
-// changed since the cycle read it (seen): the reconciler, which reacts to
-// an HPA or a target appearing at once, may have written a newer one while
-// the cycle collected metrics, and a stale Ready written over it would
-// flap the condition and send its Events twice. The reconciler's own next
-// write, or the next cycle, settles what this one skipped.
-func setReadyUnlessChanged(conds *[]metav1.Condition, seen readyGist, ready metav1.Condition) {
+// setCycleConditions sets the cycle's conditions, Ready first, unless Ready
+// has changed since the cycle read it (seen): the reconciler, which reacts
+// to an HPA or a target appearing at once, may have written a newer one
+// while the cycle collected metrics, and a stale Ready written over it
+// would flap the condition and send its Events twice. ScalingActive is
+// then left alone too: the reconciler wrote it with that Ready (notScaling),
+// and the cycle's, decided under the old one, would flip it back for a
+// while. The reconciler's own next write, or the next cycle, settles what
+// this one skipped.
+func setCycleConditions(conds *[]metav1.Condition, seen readyGist, ready metav1.Condition, others ...metav1.Condition) {
 	now := meta.FindStatusCondition(*conds, trimtabv1.ConditionReady)
-	switch {
-	case now == nil && seen.found:
-	case now != nil && (!seen.found || now.Status != seen.status || now.Reason != seen.reason || now.Message != seen.message):
-	default:
+	changed := now == nil && seen.found ||
+		now != nil && (!seen.found || now.Status != seen.status || now.Reason != seen.reason || now.Message != seen.message)
+	if !changed {
 		meta.SetStatusCondition(conds, ready)
+	}
+	for _, c := range others {
+		if !changed || c.Type != scaler.ScalingActive {
+			meta.SetStatusCondition(conds, c)
+		}
 	}
 }
 

@@ -2,10 +2,12 @@ package controller
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -80,13 +82,21 @@ func TestPolicyStateFollowsTheTarget(t *testing.T) {
 // TestSetReadyUnlessChanged checks the rule by which the cycle writes Ready:
 // only over the Ready it read, never over a newer one the reconciler wrote
 // while the cycle collected metrics (an HPA appeared meanwhile, say).
-func TestSetReadyUnlessChanged(t *testing.T) {
+// TestSetCycleConditions: the cycle's Ready is written unless the
+// reconciler wrote a newer one meanwhile, and then its ScalingActive is not
+// either: the reconciler's was written with that Ready.
+func TestSetCycleConditions(t *testing.T) {
 	cond := func(status metav1.ConditionStatus, reason string) metav1.Condition {
 		return metav1.Condition{Type: trimtabv1.ConditionReady, Status: status, Reason: reason, Message: reason + " message"}
 	}
 	found := cond(metav1.ConditionTrue, trimtabv1.ReasonTargetFound)
 	hpa := cond(metav1.ConditionFalse, trimtabv1.ReasonTargetHasHPA)
 	missing := cond(metav1.ConditionFalse, trimtabv1.ReasonTargetNotFound)
+	// What the reconciler writes with a Ready False, and what the cycle
+	// decided from its sync.
+	hpaInactive := notScaling(hpa, nil)
+	active := metav1.Condition{Type: scaler.ScalingActive, Status: metav1.ConditionTrue, Reason: "ValidMetricFound", Message: "from cpu"}
+	able := metav1.Condition{Type: scaler.AbleToScale, Status: metav1.ConditionTrue, Reason: "ReadyForNewScale", Message: "ok"}
 	gist := func(c *metav1.Condition) readyGist {
 		pol := &trimtabv1.ScalingPolicy{}
 		if c != nil {
@@ -95,34 +105,38 @@ func TestSetReadyUnlessChanged(t *testing.T) {
 		return readySeen(pol)
 	}
 	cases := []struct {
-		name  string
-		seen  *metav1.Condition // what the cycle read
-		now   *metav1.Condition // what the status holds at the write
-		ready metav1.Condition  // what the cycle decided
-		want  *metav1.Condition
+		name       string
+		seen       *metav1.Condition  // what the cycle read
+		now        []metav1.Condition // what the status holds at the write
+		ready      metav1.Condition   // what the cycle decided
+		want       *metav1.Condition
+		wantActive metav1.Condition
 	}{
-		{name: "unchanged: the cycle's is written", seen: &found, now: &found, ready: missing, want: &missing},
-		{name: "none before and none now: written", ready: found, want: &found},
-		{name: "the reconciler wrote a newer one: kept", seen: &found, now: &hpa, ready: found, want: &hpa},
-		{name: "the reconciler wrote the first one: kept", now: &hpa, ready: found, want: &hpa},
+		{name: "unchanged: the cycle's is written", seen: &found, now: []metav1.Condition{found}, ready: missing, want: &missing, wantActive: active},
+		{name: "none before and none now: written", ready: found, want: &found, wantActive: active},
+		{name: "the reconciler wrote a newer one: kept, with its ScalingActive", seen: &found, now: []metav1.Condition{hpa, hpaInactive}, ready: found, want: &hpa, wantActive: hpaInactive},
+		{name: "the reconciler wrote the first one: kept, with its ScalingActive", now: []metav1.Condition{hpa, hpaInactive}, ready: found, want: &hpa, wantActive: hpaInactive},
 		{name: "the same reason with a new message is a change: kept", seen: &found,
-			now:   &metav1.Condition{Type: trimtabv1.ConditionReady, Status: metav1.ConditionTrue, Reason: trimtabv1.ReasonTargetFound, Message: "Release web manages it"},
+			now:   []metav1.Condition{{Type: trimtabv1.ConditionReady, Status: metav1.ConditionTrue, Reason: trimtabv1.ReasonTargetFound, Message: "Release web manages it"}},
 			ready: found, want: &metav1.Condition{Type: trimtabv1.ConditionReady, Status: metav1.ConditionTrue, Reason: trimtabv1.ReasonTargetFound, Message: "Release web manages it"}},
 		{name: "removed since it was read: not written back", seen: &found, ready: found},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var conds []metav1.Condition
-			if tc.now != nil {
-				conds = append(conds, *tc.now)
-			}
-			setReadyUnlessChanged(&conds, gist(tc.seen), tc.ready)
+			conds := slices.Clone(tc.now)
+			setCycleConditions(&conds, gist(tc.seen), tc.ready, active, able)
+			got := meta.FindStatusCondition(conds, trimtabv1.ConditionReady)
 			if tc.want == nil {
-				require.Empty(t, conds)
-				return
+				require.Nil(t, got)
+			} else {
+				require.NotNil(t, got)
+				require.Equal(t, [3]string{string(tc.want.Status), tc.want.Reason, tc.want.Message}, [3]string{string(got.Status), got.Reason, got.Message})
 			}
-			got := conds[0]
-			require.Equal(t, [3]string{string(tc.want.Status), tc.want.Reason, tc.want.Message}, [3]string{string(got.Status), got.Reason, got.Message})
+			if gotActive := meta.FindStatusCondition(conds, scaler.ScalingActive); tc.wantActive.Type != "" {
+				require.NotNil(t, gotActive)
+				require.Equal(t, [3]string{string(tc.wantActive.Status), tc.wantActive.Reason, tc.wantActive.Message}, [3]string{string(gotActive.Status), gotActive.Reason, gotActive.Message})
+			}
+			require.NotNil(t, meta.FindStatusCondition(conds, scaler.AbleToScale), "the cycle's other conditions are written")
 		})
 	}
 }
