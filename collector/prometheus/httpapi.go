@@ -82,7 +82,7 @@ func NewHTTPAPI(address string, hc *http.Client) (API, error) {
 		return nil, err
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("not an http(s) URL with a host")
+		return nil, fmt.Errorf("not an http:// or https:// URL with a host; write it as http://prometheus.monitoring:9090, with the scheme")
 	}
 	return &httpAPI{query: u.JoinPath("api/v1/query").String(), queryRange: u.JoinPath("api/v1/query_range").String(), client: hc}, nil
 }

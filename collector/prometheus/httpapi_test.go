@@ -208,3 +208,27 @@ func TestHTTPAPIAgainstPrometheus(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, pe.Status)
 	})
 }
+
+// TestHTTPAPIRefusesAddressesItCannotCall: an address is an http:// or
+// https:// URL with a host; anything else is refused before any request,
+// saying how to write it.
+func TestHTTPAPIRefusesAddressesItCannotCall(t *testing.T) {
+	for _, tc := range []struct{ name, address string }{
+		{name: "no scheme", address: "prometheus.monitoring:9090"},
+		{name: "another scheme", address: "ftp://prometheus.monitoring:9090"},
+		{name: "no host", address: "http:///api"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := prometheus.NewHTTPAPI(tc.address, http.DefaultClient)
+			require.ErrorContains(t, err, "write it as http://prometheus.monitoring:9090")
+		})
+	}
+	t.Run("through the provider, a config error naming the field", func(t *testing.T) {
+		p := prometheus.New(prometheus.Options{})
+		q := namedQuery("m", `up`, "ns")
+		q.Metric.Prometheus.Address = "prometheus.monitoring:9090"
+		err := p.Collect(context.Background(), []collector.Query{q})[0].Err
+		require.ErrorContains(t, err, `prometheus.address "prometheus.monitoring:9090": not an http:// or https:// URL`)
+		require.Equal(t, collector.ReasonConfig, collector.ReasonOf(err))
+	})
+}

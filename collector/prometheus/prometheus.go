@@ -139,7 +139,7 @@ type prepared struct {
 
 // The keys are structs of strings the queries already hold (a template is
 // the cached policy's own string): at 10,000 policies, keys concatenated
-// into strings of their own were about 10 MB of every cycle's peak.
+// into strings of their own were about 7 MB of every cycle's peak.
 
 // serverKey is what one client serves: an address and the digest of its
 // headers (secretheaders.Headers.Key).
