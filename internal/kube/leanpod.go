@@ -197,8 +197,8 @@ func NewLeanPodReader(cfg *rest.Config) (client.Reader, error) {
 // init containers that are not sidecars (unless the pod sets pod-level
 // requests), and conditions other than Ready. It shares the strings pods
 // have in common through CacheStrings: namespace, labels, owners' kinds,
-// prometheus.io annotations, container and port
-// names, phase and Ready's status.
+// prometheus.io annotations, container and port names, phase and Ready's
+// status.
 func TrimLeanPod(obj any) (any, error) {
 	p, ok := obj.(*LeanPod)
 	if !ok {
