@@ -185,7 +185,8 @@ type data struct {
 	Result     result `json:"result"`
 }
 
-// result is a list of series, decoded as it is read, or the single point
+// result is a list of series, decoded into them as the body is decoded (no
+// copy of its text is kept), or the single point
 // of a scalar or string result, kept until resultType says which (the
 // fields may come in either order).
 type result struct {
