@@ -186,9 +186,9 @@ type data struct {
 }
 
 // result is a list of series, decoded into them as the body is decoded (no
-// copy of its text is kept), or the single point
-// of a scalar or string result, kept until resultType says which (the
-// fields may come in either order).
+// copy of its text is kept), or the single point of a scalar or string
+// result, kept until resultType says which (the fields may come in either
+// order).
 type result struct {
 	series []collector.Series
 	point  []byte
