@@ -264,8 +264,9 @@ func (r *result) UnmarshalJSON(b []byte) error {
 
 // parsePoint reads [<unix seconds>, "<value>"].
 func parsePoint(b []byte) (collector.Sample, error) {
-	body, ok := bytes.CutPrefix(bytes.TrimSpace(b), []byte("["))
-	if body, ok = bytes.CutSuffix(bytes.TrimSpace(body), []byte("]")); !ok {
+	body, open := bytes.CutPrefix(bytes.TrimSpace(b), []byte("["))
+	body, closed := bytes.CutSuffix(body, []byte("]"))
+	if !open || !closed {
 		return collector.Sample{}, fmt.Errorf("point %.40q is not [time, value]", b)
 	}
 	ts, val, ok := bytes.Cut(body, []byte(","))

@@ -78,6 +78,8 @@ func TestHTTPAPIAnswers(t *testing.T) {
 			wantErr: "decode the answer", wantReason: collector.ReasonBadResponse},
 		{name: "point without a value", body: `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1764329774.5]}]}}`,
 			wantErr: "is not [time, value]", wantReason: collector.ReasonBadResponse},
+		{name: "scalar that is a string, not a point", body: `{"status":"success","data":{"resultType":"scalar","result":"1764329774.5,\"1\"]"}}`,
+			wantErr: "is not [time, value]", wantReason: collector.ReasonBadResponse},
 		{name: "value not a string", body: `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1764329774.5,1]}]}}`,
 			wantErr: "the value is not a string", wantReason: collector.ReasonBadResponse},
 		{name: "unknown result type", body: `{"status":"success","data":{"resultType":"table","result":[]}}`,

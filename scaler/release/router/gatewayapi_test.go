@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -602,7 +603,7 @@ func TestGatewayAPIWithoutItsCRDsSaysSo(t *testing.T) {
 				opts := client.Options{Scheme: bare.Client.Scheme()}
 				if tc.staleMapping {
 					mapper := meta.NewDefaultRESTMapper(nil)
-					mapper.Add(gatewayv1.SchemeGroupVersion.WithKind("HTTPRoute"), meta.RESTScopeNamespace)
+					mapper.Add(schema.GroupVersionKind{Group: gatewayv1.GroupName, Version: "v1", Kind: "HTTPRoute"}, meta.RESTScopeNamespace)
 					opts.Mapper = mapper
 				}
 				c, err := client.New(bare.Config, opts)
