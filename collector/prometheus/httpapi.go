@@ -139,6 +139,10 @@ func (a *httpAPI) do(ctx context.Context, method, endpoint, form string) (Answer
 		return Answer{}, resp.StatusCode, statusError(resp)
 	}
 	ans, err := decodeAnswer(resp.Body, resp.StatusCode)
+	if ct := resp.Header.Get("Content-Type"); err != nil && strings.HasPrefix(ct, "text/html") {
+		// A proxy's login page answers 200 too.
+		err = fmt.Errorf("%w (the answer is %s: check that the address leads to Prometheus itself, not to a login page or a proxy's)", err, ct)
+	}
 	return ans, resp.StatusCode, err
 }
 

@@ -1,6 +1,7 @@
 package prometheus_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ func TestHTTPAPIAnswers(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		status      int
+		contentType string // default application/json
 		body        string
 		want        []collector.Series
 		wantWarning string
@@ -82,11 +84,14 @@ func TestHTTPAPIAnswers(t *testing.T) {
 			wantErr: "is not [time, value]", wantReason: collector.ReasonBadResponse},
 		{name: "value not a string", body: `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1764329774.5,1]}]}}`,
 			wantErr: "the value is not a string", wantReason: collector.ReasonBadResponse},
+		{name: "a login page", contentType: "text/html; charset=utf-8", body: `<html><form action="/login">`,
+			wantErr: "decode the answer: invalid character '<' looking for beginning of value (the answer is text/html; charset=utf-8: check that the address leads to Prometheus itself, not to a login page", wantReason: collector.ReasonBadResponse},
 		{name: "unknown result type", body: `{"status":"success","data":{"resultType":"table","result":[]}}`,
 			wantErr: `unknown resultType "table"`, wantReason: collector.ReasonBadResponse},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", cmp.Or(tc.contentType, "application/json"))
 				if tc.status != 0 {
 					w.WriteHeader(tc.status)
 				}
