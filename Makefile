@@ -42,8 +42,10 @@ run: build ## Run the controller against $$KUBECONFIG, or a local control plane 
 	@if [ -z "$$KUBECONFIG" ]; then ./hack/testenv.sh; fi
 	$(GO) run ./hack/devcluster -- ./bin/trimtab controller --log.format=logfmt
 
-bench: testenv ## Run every benchmark (long; not part of make test).
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+bench: testenv ## Run every benchmark (long, over an hour with bench-scaling; not part of make test).
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m $$($(GO) list ./... | grep -v '/internal/controller$$')
+	$(GO) test ./internal/controller/ -run '^$$' -bench 'CachedScalingPolicies' -benchmem -timeout 20m
+	$(MAKE) bench-scaling
 
 bench-judge: ## Judge speed: 1,000 metrics x 1,000+1,000 samples, against a Kayenta-style reference.
 	$(GO) test ./analyzer/ -run '^$$' -bench . -benchtime 3x -cpu 1
