@@ -918,7 +918,10 @@ func TestScalingPolicyActsWhenNoLongerRefused(t *testing.T) {
 			}
 			require.Eventually(t, func() bool { return replicas() == 3 }, 15*time.Second, 100*time.Millisecond,
 				"not scaled within 15 s of no longer being refused (replicas %d)", replicas())
-			require.Equal(t, metav1.ConditionTrue, condition(wl.get(p), trimtabv1.ConditionReady).Status)
+			// The reconciler asks for the sync before it writes Ready, so
+			// the scale can land first.
+			require.Eventually(t, func() bool { return condition(wl.get(p), trimtabv1.ConditionReady).Status == metav1.ConditionTrue },
+				5*time.Second, 50*time.Millisecond, "Ready: %+v", condition(wl.get(p), trimtabv1.ConditionReady))
 		})
 	}
 
