@@ -255,11 +255,11 @@ func (p *Provider) fileHeaders(heads *headerReads) headerRead {
 	return *heads.file
 }
 
-func (p *Provider) secretHeaders(ctx context.Context, heads *headerReads, at secretRead, base headerRead) headerRead {
+func (p *Provider) secretHeaders(ctx context.Context, heads *headerReads, at secretRead, base secretheaders.Headers) headerRead {
 	r, ok := heads.secrets[at]
 	if !ok {
 		h, err := secretheaders.Read(ctx, p.opts.Secrets, "prometheus.headersSecretRef", at.namespace, at.name)
-		h = secretheaders.Merge(base.headers, h)
+		h = secretheaders.Merge(base, h)
 		r = headerRead{headers: h, key: h.Key(), err: err}
 		heads.secrets[at] = r
 	}
@@ -285,7 +285,7 @@ func (p *Provider) prepare(ctx context.Context, q collector.Query, now time.Time
 		return prepared{}, collector.Errorf(collector.ReasonConfig, "prometheus.address is empty and the controller has no --prometheus.url")
 	}
 	if ref := src.HeadersSecretRef; ref != nil {
-		if h = p.secretHeaders(ctx, heads, secretRead{q.Target.Namespace, ref.Name, src.Address == ""}, h); h.err != nil {
+		if h = p.secretHeaders(ctx, heads, secretRead{q.Target.Namespace, ref.Name, src.Address == ""}, h.headers); h.err != nil {
 			return prepared{}, h.err
 		}
 	}

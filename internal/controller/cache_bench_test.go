@@ -44,7 +44,7 @@ func BenchmarkCachedScalingPolicies(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			var perPolicy float64
 			for b.Loop() {
-				before := heapInUse()
+				before := heapAlloc()
 				cache := make([]*trimtabv1.ScalingPolicy, n)
 				for i, r := range raw {
 					p := &trimtabv1.ScalingPolicy{}
@@ -58,7 +58,7 @@ func BenchmarkCachedScalingPolicies(b *testing.B) {
 					}
 					cache[i] = p
 				}
-				perPolicy = float64(heapInUse()-before) / n
+				perPolicy = float64(heapAlloc()-before) / n
 				runtime.KeepAlive(cache)
 			}
 			b.ReportMetric(perPolicy, "heap-B/policy")
@@ -71,7 +71,7 @@ func BenchmarkCachedScalingPolicies(b *testing.B) {
 	}
 }
 
-func heapInUse() uint64 {
+func heapAlloc() uint64 {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)

@@ -210,27 +210,38 @@ func (r *ReleaseReconciler) reportProblem(ctx context.Context, rel *trimtabv1.Re
 	if p == nil {
 		return reconcile.Result{}, cause
 	}
-	st := rel.Status.DeepCopy()
-	st.ObservedGeneration = rel.Generation
-	// A copy: setReleaseConditions changes the condition in place.
-	var before metav1.Condition
-	if c := meta.FindStatusCondition(st.Conditions, trimtabv1.ConditionReady); c != nil {
-		before = *c
+	changed, err := r.recordProblem(ctx, rel, p)
+	if err != nil {
+		return reconcile.Result{}, err
 	}
-	setReleaseConditions(st, rel.Generation, p)
-	if !equalStatus(rel.Status, *st) {
-		rel.Status = *st
-		if err := r.Client.Status().Update(ctx, rel, fieldOwner); err != nil {
-			return reconcile.Result{}, fmt.Errorf("record release %s/%s status: %w", rel.Namespace, rel.Name, err)
-		}
-		if before.Reason != p.reason {
-			r.Events.Eventf(rel, nil, corev1.EventTypeWarning, p.reason, "Reconcile", "%s", p.message)
-		}
+	if changed {
+		r.Events.Eventf(rel, nil, corev1.EventTypeWarning, p.reason, "Reconcile", "%s", p.message)
 	}
 	// A problem is fixed by a change that our watches see; the periodic
 	// retry covers the ones they do not (an HPA deleted, an HTTPRoute in a
 	// cluster that got the Gateway API after the controller started).
 	return reconcile.Result{RequeueAfter: r.RetryPeriod}, cause
+}
+
+// recordProblem writes p into Ready, and the conditions derived with it,
+// unless the status already says so. It reports whether Ready's reason
+// changed.
+func (r *ReleaseReconciler) recordProblem(ctx context.Context, rel *trimtabv1.Release, p *problem) (bool, error) {
+	st := rel.Status.DeepCopy()
+	st.ObservedGeneration = rel.Generation
+	var before string
+	if c := meta.FindStatusCondition(st.Conditions, trimtabv1.ConditionReady); c != nil {
+		before = c.Reason
+	}
+	setReleaseConditions(st, rel.Generation, p)
+	if equalStatus(rel.Status, *st) {
+		return false, nil
+	}
+	rel.Status = *st
+	if err := r.Client.Status().Update(ctx, rel, fieldOwner); err != nil {
+		return false, fmt.Errorf("record release %s/%s status: %w", rel.Namespace, rel.Name, err)
+	}
+	return before != p.reason, nil
 }
 
 // problem is something only the user can fix.
@@ -296,13 +307,8 @@ const (
 func (r *ReleaseReconciler) deletionWaits(ctx context.Context, rel *trimtabv1.Release, format string, args ...any) (reconcile.Result, error) {
 	p := misconfigured(reasonDeletionWaits, format, args...)
 	r.Events.Eventf(rel, nil, corev1.EventTypeWarning, reasonDeletionWaits, "Release", "%s", p.message)
-	st := rel.Status.DeepCopy()
-	setReleaseConditions(st, rel.Generation, p)
-	if !equalStatus(rel.Status, *st) {
-		rel.Status = *st
-		if err := r.Client.Status().Update(ctx, rel, fieldOwner); err != nil {
-			return reconcile.Result{}, fmt.Errorf("record release %s/%s status: %w", rel.Namespace, rel.Name, err)
-		}
+	if _, err := r.recordProblem(ctx, rel, p); err != nil {
+		return reconcile.Result{}, err
 	}
 	return reconcile.Result{RequeueAfter: deletionRetry}, nil
 }
